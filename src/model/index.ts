@@ -1,0 +1,3 @@
+export * from "./labels.ts";
+export * from "./matchers.ts";
+export * from "./registry.ts";
