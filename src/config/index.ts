@@ -1,0 +1,44 @@
+/**
+ * The config room's door: `prometheus.yml` loading and validation,
+ * Prometheus durations and sizes, and `check config`.
+ *
+ * @example
+ * const { config, warnings } = loadConfigFile("prometheus.yml");
+ * for (const w of warnings) log.warn(w);
+ * config.global.scrape_interval; // ms
+ */
+export { ConfigError } from "./error.ts";
+export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
+export { configToYAML, expandGlob, loadConfigFile, parseConfig, type LoadedConfig } from "./load.ts";
+export { checkConfigFiles } from "./check.ts";
+export { DEFAULT_SCRAPE_PROTOCOLS } from "./prometheus_schema.ts";
+export type {
+  AlertingConfig,
+  AlertmanagerConfig,
+  Authorization,
+  BasicAuth,
+  ConsulSDConfig,
+  DNSSDConfig,
+  EC2Filter,
+  EC2SDConfig,
+  FileSDConfig,
+  GlobalConfig,
+  HTTPClientConfig,
+  HTTPSDConfig,
+  MetadataConfig,
+  Millis,
+  OAuth2Config,
+  PrometheusConfig,
+  QueueConfig,
+  RelabelAction,
+  RelabelConfig,
+  RemoteReadConfig,
+  RemoteWriteConfig,
+  ScrapeConfig,
+  ScrapeProtocol,
+  ServiceDiscoveryConfigs,
+  StaticConfig,
+  StorageConfig,
+  TLSConfig,
+  TracingConfig,
+} from "./types.ts";

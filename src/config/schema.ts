@@ -1,0 +1,516 @@
+/**
+ * A small schema language for YAML config files, and the two walks over it:
+ * decoding a YAML AST into plain data (strict fields, types, defaults,
+ * positions for every error) and encoding plain data back to YAML-ready
+ * values (secrets hidden, durations and sizes spelled out).
+ *
+ * Each config type is described once as an {@link ObjectType}; everything
+ * the walks do is driven by those descriptions, so adding a field is one
+ * line and cannot forget its type check or its default.
+ */
+import { isAlias, isMap, isScalar, isSeq, visit, type Document, type LineCounter, type Node, type Pair } from "yaml";
+import { ConfigError } from "./error.ts";
+import { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
+import { join, isAbsolute } from "node:path";
+
+/**
+ * What one value may be. `check` returns an error message or undefined.
+ * Strings marked `secret` print as `<secret>`, `file` ones are resolved
+ * against the config's directory, `url` ones print with the password
+ * redacted (`xxxxx`, like Go's URL.Redacted).
+ */
+export type Kind =
+  | { t: "string"; secret?: boolean; file?: boolean; url?: boolean; check?: (s: string) => string | undefined }
+  | { t: "enum"; values: readonly string[]; lowerCase?: boolean; error: (given: string) => string }
+  | { t: "bool" }
+  | { t: "int"; unsigned?: boolean }
+  | { t: "float" }
+  | { t: "duration" }
+  | { t: "size" }
+  | { t: "list"; of: Kind; nullItem?: string }
+  | { t: "map"; of: Kind; checkKey?: (k: string) => string | undefined }
+  | { t: "object"; type: ObjectType }
+  | { t: "any" };
+
+/**
+ * One field of an object type. `default` is used when the field is absent
+ * or null (arrays and objects are cloned); `defaultEmpty` decodes an absent
+ * object field as `{}` so its own defaults apply. `renamedTo` marks a legacy
+ * spelling: it is decoded into the named field and `warning` is reported.
+ */
+export interface Field {
+  kind: Kind;
+  default?: unknown;
+  defaultEmpty?: boolean;
+  renamedTo?: string;
+  warning?: string;
+}
+
+/**
+ * A config type: its name for messages (Prometheus's Go type name, e.g.
+ * `config.ScrapeConfig`), its fields in output order, and an optional
+ * validation run after the fields are decoded (it may also fill in derived
+ * defaults).
+ */
+export interface ObjectType {
+  name: string;
+  fields: Record<string, Field>;
+  validate?: (obj: Record<string, any>, v: Validation) => void;
+}
+
+/** Where a decoded object came from, so later checks can point at it. */
+interface Origin {
+  node: Node | null;
+  fallback: Node | null;
+  path: string;
+  fields: Map<string, { key: Node; value: Node | null; name: string }>;
+}
+
+/**
+ * Handed to {@link ObjectType.validate}: fail at a field of the object being
+ * validated, or of any object decoded earlier (for cross-section checks).
+ */
+export interface Validation {
+  /** Throws a ConfigError at `field` of this object (or at the object). */
+  fail(message: string, field?: string): never;
+  /** Throws a ConfigError at `field` of another decoded object. */
+  failAt(obj: object, field: string | undefined, message: string): never;
+}
+
+/** Joins a relative path with `dir` the way Prometheus's JoinDir does. */
+function joinDir(dir: string, path: string): string {
+  if (path === "" || isAbsolute(path)) return path;
+  return join(dir, path);
+}
+
+/** Far deeper than any real config; reached only through recursive aliases. */
+const MAX_DEPTH = 64;
+const MAX_ALIAS_RESOLUTIONS = 10_000;
+
+function childPath(path: string, name: string): string {
+  return path === "" ? name : `${path}.${name}`;
+}
+
+function isNullNode(node: Node | null | undefined): boolean {
+  return node == null || (isScalar(node) && node.value === null);
+}
+
+/**
+ * Decodes one YAML document against object types, throwing a located
+ * {@link ConfigError} on the first problem. One instance per file.
+ */
+export class Decoder {
+  readonly warnings: string[] = [];
+  private readonly origins = new WeakMap<object, Origin>();
+  private aliasesResolved = 0;
+  private anchors: Map<string, { offset: number; node: Node }[]> | undefined;
+  private depth = 0;
+
+  constructor(
+    private readonly doc: Document,
+    private readonly lineCounter: LineCounter,
+    private readonly file: string,
+    private readonly dir: string,
+  ) {}
+
+  /** Decodes the document's root as `type`; an empty document decodes as `{}`. */
+  decodeRoot(type: ObjectType): Record<string, any> {
+    return this.decodeObject(this.doc.contents as Node | null, type, "", null);
+  }
+
+  /** Builds a located error for `node` (or `fallback` when node is absent). */
+  errorAt(node: Node | null, fallback: Node | null, path: string, reason: string): ConfigError {
+    const at = node?.range ?? fallback?.range;
+    const { line, col } = at ? this.lineCounter.linePos(at[0]) : { line: 1, col: 1 };
+    return new ConfigError(this.file, line, col, path, reason);
+  }
+
+  private fail(node: Node | null, path: string, reason: string, fallback: Node | null = null): never {
+    throw this.errorAt(node, fallback, path, reason);
+  }
+
+  private resolve(node: Node | null | undefined): Node | null {
+    if (node == null) return null;
+    if (isAlias(node)) {
+      // Bounds the work an alias-heavy document can cause ("billion laughs").
+      if (++this.aliasesResolved > MAX_ALIAS_RESOLUTIONS) this.fail(node, "", "yaml: document contains too many aliases");
+      const target = this.anchorBefore(node.source, node.range?.[0] ?? 0);
+      if (!target) this.fail(node, "", `yaml: unknown anchor '${node.source}' referenced`);
+      return target;
+    }
+    return node;
+  }
+
+  /**
+   * The node an alias at `offset` refers to: the last anchor of that name
+   * defined before it. Indexed once, since yaml's own Alias.resolve walks
+   * the whole document on every call.
+   */
+  private anchorBefore(name: string, offset: number): Node | undefined {
+    if (!this.anchors) {
+      const anchors = new Map<string, { offset: number; node: Node }[]>();
+      visit(this.doc, {
+        Node: (_key, n) => {
+          const anchor = (n as { anchor?: string }).anchor;
+          if (anchor) {
+            const list = anchors.get(anchor) ?? [];
+            list.push({ offset: n.range?.[0] ?? 0, node: n });
+            anchors.set(anchor, list);
+          }
+        },
+      });
+      this.anchors = anchors;
+    }
+    let found: Node | undefined;
+    for (const a of this.anchors.get(name) ?? []) if (a.offset < offset) found = a.node;
+    return found;
+  }
+
+  /** The map's pairs plus those pulled in with YAML merge keys (`<<: *anchor`). */
+  private pairsOf(node: Node, path: string, mergeDepth = 0): Pair<Node, Node | null>[] {
+    if (!isMap(node)) return [];
+    if (mergeDepth > MAX_DEPTH) this.fail(node, path, "yaml: merge keys nest too deeply (recursive alias?)");
+    const own: Pair<Node, Node | null>[] = [];
+    const merged: Pair<Node, Node | null>[] = [];
+    for (const pair of node.items as Pair<Node, Node | null>[]) {
+      const key = this.resolve(pair.key);
+      if (isScalar(key) && key.value === "<<" && !(key.type === "QUOTE_DOUBLE" || key.type === "QUOTE_SINGLE")) {
+        const source = this.resolve(pair.value);
+        const sources = isSeq(source) ? source.items.map((n) => this.resolve(n as Node)) : [source];
+        for (const s of sources) {
+          if (!isMap(s)) this.fail(s ?? key, path, "merge key value must be a mapping or a list of mappings", key);
+          merged.push(...this.pairsOf(s, path, mergeDepth + 1));
+        }
+      } else {
+        own.push(pair);
+      }
+    }
+    // Explicit keys win over merged ones; among merged sources the first wins.
+    const seen = new Set(own.map((p) => this.keyString(p, path)));
+    const out = [...own];
+    for (const p of merged) {
+      const key = this.keyString(p, path);
+      if (!seen.has(key)) out.push(p);
+      seen.add(key);
+    }
+    return out;
+  }
+
+  private keyString(pair: Pair<Node, Node | null>, path: string): string {
+    const key = this.resolve(pair.key);
+    if (!isScalar(key) || key.value === null || typeof key.value === "object") {
+      this.fail(key, path, "map keys must be strings");
+    }
+    return typeof key.value === "string" ? key.value : (key.source ?? String(key.value));
+  }
+
+  private tagOf(node: Node): string {
+    if (isMap(node)) return "!!map";
+    if (isSeq(node)) return "!!seq";
+    if (isScalar(node)) {
+      const v = node.value;
+      const text = node.source ?? String(v);
+      if (v === null) return "!!null";
+      if (typeof v === "boolean") return `!!bool \`${text}\``;
+      if (typeof v === "number") return `${Number.isInteger(v) ? "!!int" : "!!float"} \`${text}\``;
+      return `!!str \`${text}\``;
+    }
+    return "!!unknown";
+  }
+
+  private goType(kind: Kind): string {
+    switch (kind.t) {
+      case "string":
+      case "enum":
+        return kind.t === "string" && kind.secret ? "config.Secret" : "string";
+      case "bool":
+        return "bool";
+      case "int":
+        return kind.unsigned ? "uint" : "int";
+      case "float":
+        return "float64";
+      case "duration":
+        return "model.Duration";
+      case "size":
+        return "units.Base2Bytes";
+      case "list":
+        return `[]${this.goType(kind.of)}`;
+      case "map":
+        return `map[string]${this.goType(kind.of)}`;
+      case "object":
+        return kind.type.name;
+      case "any":
+        return "interface {}";
+    }
+  }
+
+  private typeError(node: Node, kind: Kind, path: string): never {
+    this.fail(node, path, `cannot unmarshal ${this.tagOf(node)} into ${this.goType(kind)}`);
+  }
+
+  /** The text of a scalar as written (numbers and booleans keep their spelling). */
+  private scalarText(node: Node, kind: Kind, path: string): string {
+    if (!isScalar(node) || node.value === null || typeof node.value === "object") this.typeError(node, kind, path);
+    if (typeof node.value === "string") return node.value;
+    return node.source ?? String(node.value);
+  }
+
+  /** Decodes `raw` (possibly an alias) as `kind`; `fallback` locates errors for absent nodes. */
+  decode(raw: Node | null, kind: Kind, path: string, fallback: Node | null): unknown {
+    const node = this.resolve(raw);
+    if (this.depth >= MAX_DEPTH) this.fail(node, path, "yaml: document nests too deeply (recursive alias?)", fallback);
+    this.depth++;
+    try {
+      return this.decodeKind(node, kind, path, fallback);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private decodeKind(node: Node | null, kind: Kind, path: string, fallback: Node | null): unknown {
+    switch (kind.t) {
+      case "object":
+        return this.decodeObject(node, kind.type, path, fallback);
+      case "list": {
+        if (node === null || isNullNode(node)) return [];
+        if (!isSeq(node)) this.typeError(node, kind, path);
+        return node.items.map((item, i) => {
+          const itemPath = `${path}[${i}]`;
+          const itemNode = this.resolve(item as Node);
+          if (isNullNode(itemNode) && kind.nullItem) this.fail(itemNode ?? node, itemPath, kind.nullItem);
+          return this.decode(itemNode, kind.of, itemPath, node);
+        });
+      }
+      case "map": {
+        if (node === null || isNullNode(node)) return {};
+        if (!isMap(node)) this.typeError(node, kind, path);
+        const out: Record<string, unknown> = {};
+        for (const pair of this.pairsOf(node, path)) {
+          const key = this.keyString(pair, path);
+          const keyPath = childPath(path, key);
+          const problem = kind.checkKey?.(key);
+          if (problem) this.fail(this.resolve(pair.key), keyPath, problem);
+          const value = this.resolve(pair.value);
+          out[key] = isNullNode(value) && (kind.of.t === "string" || kind.of.t === "enum")
+            ? ""
+            : this.decode(value, kind.of, keyPath, pair.key);
+        }
+        return out;
+      }
+      case "any":
+        return this.decodeAny(node, path);
+      default:
+        if (node === null) return undefined;
+        return this.decodeScalar(node, kind, path);
+    }
+  }
+
+  /** Plain data for fields kept as parsed YAML; aliases resolved through the same bounds. */
+  private decodeAny(node: Node | null, path: string): unknown {
+    if (node === null) return undefined;
+    if (isScalar(node)) return node.value;
+    if (isSeq(node)) return node.items.map((item, i) => this.decode(item as Node, { t: "any" }, `${path}[${i}]`, node));
+    if (isMap(node)) {
+      const out: Record<string, unknown> = {};
+      for (const pair of this.pairsOf(node, path)) {
+        const key = this.keyString(pair, path);
+        out[key] = this.decode(pair.value, { t: "any" }, childPath(path, key), pair.key);
+      }
+      return out;
+    }
+    return this.fail(node, path, "unsupported YAML node");
+  }
+
+  private decodeScalar(node: Node, kind: Kind, path: string): unknown {
+    switch (kind.t) {
+      case "string": {
+        const text = this.scalarText(node, kind, path);
+        const problem = kind.check?.(text);
+        if (problem) this.fail(node, path, problem);
+        return kind.file ? joinDir(this.dir, text) : text;
+      }
+      case "enum": {
+        const given = this.scalarText(node, kind, path);
+        const value = kind.lowerCase ? given.toLowerCase() : given;
+        if (!kind.values.includes(value)) this.fail(node, path, kind.error(given));
+        return value;
+      }
+      case "bool": {
+        if (isScalar(node) && typeof node.value === "boolean") return node.value;
+        // YAML 1.1 spellings that Prometheus's YAML library also accepts.
+        const text = isScalar(node) && typeof node.value === "string" ? node.value : undefined;
+        if (text !== undefined && /^(y|Y|yes|Yes|YES|on|On|ON)$/.test(text)) return true;
+        if (text !== undefined && /^(n|N|no|No|NO|off|Off|OFF)$/.test(text)) return false;
+        return this.typeError(node, kind, path);
+      }
+      case "int": {
+        if (!isScalar(node) || typeof node.value !== "number" || !Number.isSafeInteger(node.value)) {
+          return this.typeError(node, kind, path);
+        }
+        if (kind.unsigned && node.value < 0) this.typeError(node, kind, path);
+        return node.value;
+      }
+      case "float": {
+        if (!isScalar(node) || typeof node.value !== "number") return this.typeError(node, kind, path);
+        return node.value;
+      }
+      case "duration": {
+        const text = this.scalarText(node, kind, path);
+        try {
+          return parseDuration(text);
+        } catch (e) {
+          return this.fail(node, path, (e as Error).message);
+        }
+      }
+      case "size": {
+        const text = this.scalarText(node, kind, path);
+        try {
+          return parseSize(text);
+        } catch (e) {
+          return this.fail(node, path, (e as Error).message);
+        }
+      }
+      default:
+        throw new Error(`unhandled kind ${kind.t}`);
+    }
+  }
+
+  private decodeObject(raw: Node | null, type: ObjectType, path: string, fallback: Node | null): Record<string, any> {
+    const node = isNullNode(raw) ? null : raw;
+    if (node !== null && !isMap(node)) this.typeError(node, { t: "object", type }, path);
+    const fields: Origin["fields"] = new Map();
+    for (const pair of node ? this.pairsOf(node, path) : []) {
+      const name = this.keyString(pair, path);
+      const spec = type.fields[name];
+      const keyNode = this.resolve(pair.key)!;
+      if (!spec) this.fail(keyNode, childPath(path, name), `not found in type ${type.name}`);
+      const target = spec.renamedTo ?? name;
+      if (fields.has(target)) {
+        this.fail(keyNode, childPath(path, name), `cannot be used together with ${fields.get(target)!.name}`);
+      }
+      if (spec.renamedTo && spec.warning) this.warnAt(keyNode, childPath(path, name), spec.warning);
+      fields.set(target, { key: keyNode, value: this.resolve(pair.value), name });
+    }
+    const out: Record<string, any> = {};
+    for (const [name, spec] of Object.entries(type.fields)) {
+      if (spec.renamedTo) continue;
+      const entry = fields.get(name);
+      const fieldPath = childPath(path, entry?.name ?? name);
+      if (entry && !isNullNode(entry.value)) {
+        out[name] = this.decode(entry.value, spec.kind, fieldPath, entry.key);
+      } else if (spec.default !== undefined) {
+        out[name] = structuredClone(spec.default);
+      } else if (spec.defaultEmpty || (entry && (spec.kind.t === "list" || spec.kind.t === "map"))) {
+        out[name] = this.decode(null, spec.kind, fieldPath, entry?.key ?? node ?? fallback);
+      }
+    }
+    const origin: Origin = { node, fallback, path, fields };
+    this.origins.set(out, origin);
+    type.validate?.(out, this.validation(out));
+    return out;
+  }
+
+  private warnAt(node: Node, path: string, message: string): void {
+    const e = this.errorAt(node, null, path, message);
+    this.warnings.push(e.message);
+  }
+
+  private locate(obj: object, field: string | undefined): { node: Node | null; path: string } {
+    const origin = this.origins.get(obj);
+    if (!origin) return { node: null, path: field ?? "" };
+    const entry = field === undefined ? undefined : origin.fields.get(field);
+    const node = entry?.value && !isNullNode(entry.value) ? entry.value : entry?.key ?? origin.node ?? origin.fallback;
+    const path = field === undefined ? origin.path : childPath(origin.path, entry?.name ?? field);
+    return { node, path };
+  }
+
+  private validation(obj: object): Validation {
+    const failAt = (target: object, field: string | undefined, message: string): never => {
+      const { node, path } = this.locate(target, field);
+      return this.fail(node, path, message);
+    };
+    return {
+      fail: (message, field) => failAt(obj, field, message),
+      failAt,
+    };
+  }
+}
+
+function isEmptyValue(v: unknown): boolean {
+  if (v === undefined || v === null || v === "" || v === 0 || v === false) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === "object") return Object.keys(v as object).length === 0;
+  return false;
+}
+
+/**
+ * Turns decoded data back into YAML-ready values following `type`: field
+ * order from the schema, empty values left out unless their default is
+ * non-empty (so `follow_redirects: false` still shows), secrets as
+ * `<secret>`, durations and sizes in Prometheus spelling.
+ */
+export function encodeObject(obj: Record<string, any>, type: ObjectType): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(type.fields)) {
+    if (spec.renamedTo) continue;
+    const value = obj[name];
+    if (value === undefined) continue;
+    if (isEmptyValue(value) && isEmptyValue(spec.default)) continue;
+    const encoded = encodeValue(value, spec.kind);
+    // An empty block that decoding recreates anyway is noise in the output.
+    if (spec.defaultEmpty && isEmptyValue(encoded)) continue;
+    out[name] = encoded;
+  }
+  return out;
+}
+
+function encodeValue(value: unknown, kind: Kind): unknown {
+  switch (kind.t) {
+    case "string":
+      if (kind.url) return redactURL(value as string);
+      return kind.secret && value !== "" ? "<secret>" : value;
+    case "duration":
+      return formatDuration(value as number);
+    case "size":
+      return value === 0 ? "0" : formatSize(value as number);
+    case "list":
+      return (value as unknown[]).map((item) => encodeValue(item, kind.of));
+    case "map":
+      return Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, encodeValue(v, kind.of)]));
+    case "object":
+      return encodeObject(value as Record<string, any>, kind.type);
+    case "any":
+      return redactRaw(value);
+    default:
+      return value;
+  }
+}
+
+function redactURL(text: string): string {
+  if (!URL.canParse(text)) return text;
+  const parsed = new URL(text);
+  if (parsed.password === "") return text;
+  parsed.password = "xxxxx";
+  return parsed.toString();
+}
+
+/**
+ * Field names that hold secrets in the sections kept as parsed YAML
+ * (unimplemented SD mechanisms, sigv4, azuread, http_headers …).
+ */
+const RAW_SECRET_KEYS = new Set([
+  "password", "bearer_token", "credentials", "client_secret", "secret_key", "token", "key", "secret",
+  "auth_token", "api_key", "application_credential_secret", "secrets",
+]);
+
+/** Copies parsed YAML with the values of secret-looking keys replaced by `<secret>`. */
+function redactRaw(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactRaw);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => {
+      if (!RAW_SECRET_KEYS.has(k) || v === "" || v === null) return [k, redactRaw(v)];
+      return [k, Array.isArray(v) ? v.map(() => "<secret>") : "<secret>"];
+    }),
+  );
+}
