@@ -1,3 +1,6 @@
 export * from "./labels.ts";
 export * from "./matchers.ts";
 export * from "./registry.ts";
+export * from "./textformat.ts";
+export * from "./relabel.ts";
+export * from "./openmetrics.ts";

@@ -1,0 +1,246 @@
+/**
+ * An opened, immutable block: meta.json, the index (read whole), the chunk
+ * segments (memory-mapped) and tombstones. It answers queries through the
+ * `Querier` contract and lists its series for compaction.
+ */
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { compareLabels, type Labels, type Matcher } from "../../model/index.ts";
+import type { ChunkMeta, LabelQueryOptions, Querier, SampleBatch, StoredSeries } from "../types.ts";
+import { ChunkSegmentReader } from "./chunks.ts";
+import { IndexReader, type ChunkRef } from "./index_format.ts";
+import { decodeChunks, emptyBatch, encodeChunks } from "./merge.ts";
+import { type BlockMeta, readMeta } from "./meta.ts";
+import { readTombstones, TOMBSTONES_FILENAME } from "./tombstones.ts";
+import type { BlockSeries } from "./writer.ts";
+
+function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(Math.min(a.length, b.length));
+  let i = 0, j = 0, n = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i]! < b[j]!) i++;
+    else if (a[i]! > b[j]!) j++;
+    else {
+      out[n++] = a[i]!;
+      i++;
+      j++;
+    }
+  }
+  return out.subarray(0, n);
+}
+
+function union(lists: Uint32Array[]): Uint32Array {
+  if (lists.length === 0) return new Uint32Array(0);
+  if (lists.length === 1) return lists[0]!;
+  let total = 0;
+  for (const l of lists) total += l.length;
+  const all = new Uint32Array(total);
+  let n = 0;
+  for (const l of lists) {
+    all.set(l, n);
+    n += l.length;
+  }
+  all.sort();
+  let w = 0;
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) all[w++] = all[i]!;
+  return all.subarray(0, w);
+}
+
+function subtract(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length);
+  let i = 0, j = 0, n = 0;
+  while (i < a.length) {
+    while (j < b.length && b[j]! < a[i]!) j++;
+    if (j >= b.length || b[j] !== a[i]) out[n++] = a[i]!;
+    i++;
+  }
+  return out.subarray(0, n);
+}
+
+/**
+ * Series refs of the index matching all matchers, with Prometheus's
+ * semantics: a matcher that accepts "" also accepts series without the label.
+ */
+export function postingsForMatchers(ix: IndexReader, matchers: readonly Matcher[]): Uint32Array {
+  let result: Uint32Array | undefined;
+  const negatives: Matcher[] = [];
+  for (const m of matchers) {
+    if (m.matches("")) {
+      negatives.push(m);
+      continue;
+    }
+    const p = m.type === "=" ? ix.postings(m.name, m.value) : union(ix.labelValues(m.name).filter((v) => m.matches(v)).map((v) => ix.postings(m.name, v)));
+    result = result ? intersect(result, p) : p;
+    if (result.length === 0) return result;
+  }
+  if (!result) result = ix.allPostings();
+  for (const m of negatives) {
+    const excluded = ix.labelValues(m.name).filter((v) => !m.matches(v));
+    if (excluded.length > 0) result = subtract(result, union(excluded.map((v) => ix.postings(m.name, v))));
+  }
+  return result;
+}
+
+/** Removes samples inside deleted intervals. */
+function applyTombstones(batch: SampleBatch, intervals: readonly [number, number][]): SampleBatch {
+  const t = new Float64Array(batch.length), v = new Float64Array(batch.length);
+  let n = 0;
+  outer: for (let i = 0; i < batch.length; i++) {
+    const ts = batch.t[i]!;
+    for (const [a, b] of intervals) if (ts >= a && ts <= b) continue outer;
+    t[n] = ts;
+    v[n] = batch.v[i]!;
+    n++;
+  }
+  return { t: t.subarray(0, n), v: v.subarray(0, n), length: n };
+}
+
+/** A series of a block as seen by a querier restricted to [mint, maxt]. */
+class BlockStoredSeries implements StoredSeries {
+  constructor(
+    readonly labels: Labels,
+    private readonly refs: readonly ChunkRef[],
+    private readonly block: Block,
+    private readonly mint: number,
+    private readonly maxt: number,
+    private readonly deleted: readonly [number, number][] | undefined,
+  ) {}
+
+  hasDeletions(): boolean {
+    return this.deleted !== undefined;
+  }
+
+  chunks(): ChunkMeta[] {
+    return this.refs.map((c) => ({ mint: c.mint, maxt: c.maxt, data: this.block.chunkReader.chunk(c.ref) }));
+  }
+
+  samples(): SampleBatch {
+    if (this.refs.length === 0) return emptyBatch();
+    const batch = decodeChunks(this.chunks(), this.mint, this.maxt);
+    return this.deleted ? applyTombstones(batch, this.deleted) : batch;
+  }
+}
+
+/**
+ * A block directory opened for reading. Throws BlockFormatError (naming the
+ * file) when meta.json, the index or a chunk segment is malformed.
+ *
+ * @example
+ * const b = Block.open("/data/01HF...");
+ * b.querier(b.meta.minTime, b.meta.maxTime - 1).select([newMatcher("=", "__name__", "up")], MIN_TIME, MAX_TIME);
+ */
+export class Block {
+  readonly index: IndexReader;
+  readonly chunkReader: ChunkSegmentReader;
+  /** series ref → deleted [mint, maxt] intervals, from the tombstones file. */
+  private readonly tombstones = new Map<number, [number, number][]>();
+
+  private constructor(readonly dir: string, readonly meta: BlockMeta) {
+    this.index = IndexReader.open(join(dir, "index"));
+    this.chunkReader = new ChunkSegmentReader(join(dir, "chunks"));
+    for (const t of readTombstones(join(dir, TOMBSTONES_FILENAME))) {
+      let list = this.tombstones.get(t.seriesRef);
+      if (!list) this.tombstones.set(t.seriesRef, (list = []));
+      list.push([t.mint, t.maxt]);
+    }
+  }
+
+  /** Opens the block in `dir`. */
+  static open(dir: string): Block {
+    return new Block(dir, readMeta(dir));
+  }
+
+  get ulid(): string {
+    return this.meta.ulid;
+  }
+
+  /** Bytes on disk: index, chunk segments, meta.json and tombstones. */
+  size(): number {
+    let n = this.index.size() + this.chunkReader.size();
+    for (const f of ["meta.json", TOMBSTONES_FILENAME]) {
+      try {
+        n += statSync(join(this.dir, f)).size;
+      } catch {
+        // An absent tombstones file is allowed.
+      }
+    }
+    return n;
+  }
+
+  /** Whether any series of the block has deleted intervals. */
+  hasTombstones(): boolean {
+    return this.tombstones.size > 0;
+  }
+
+  /** A querier over samples with mint <= t <= maxt. */
+  querier(mint: number, maxt: number): Querier {
+    return new BlockQuerier(this, mint, maxt);
+  }
+
+  /** Every series with its chunks (tombstoned samples removed), sorted by labels: the input of compaction. */
+  *series(): Iterable<BlockSeries> {
+    const q = new BlockQuerier(this, this.meta.minTime, this.meta.maxTime - 1);
+    const refs = this.index.allPostings();
+    for (const s of q.seriesFor(refs)) {
+      yield { labels: s.labels, chunks: s.hasDeletions() ? encodeChunks(s.samples()) : s.chunks() };
+    }
+  }
+
+  /** Deleted intervals of series `ref` (used by the block's querier). */
+  deletedIntervals(ref: number): [number, number][] | undefined {
+    return this.tombstones.get(ref);
+  }
+}
+
+class BlockQuerier implements Querier {
+  constructor(private readonly block: Block, private readonly mint: number, private readonly maxt: number) {}
+
+  private overlaps(mint: number, maxt: number): boolean {
+    return mint < this.block.meta.maxTime && maxt >= this.block.meta.minTime;
+  }
+
+  /** The series at `refs` with chunks overlapping [mint, maxt], sorted by labels. */
+  seriesFor(refs: Uint32Array, mint = this.mint, maxt = this.maxt): BlockStoredSeries[] {
+    const out: BlockStoredSeries[] = [];
+    const ix = this.block.index;
+    for (let i = 0; i < refs.length; i++) {
+      const s = ix.series(refs[i]!);
+      const chunks = s.chunks.filter((c) => c.maxt >= mint && c.mint <= maxt);
+      if (chunks.length === 0) continue;
+      out.push(new BlockStoredSeries(s.labels, chunks, this.block, mint, maxt, this.block.deletedIntervals(refs[i]!)));
+    }
+    let sorted = true;
+    for (let i = 1; i < out.length && sorted; i++) if (compareLabels(out[i - 1]!.labels, out[i]!.labels) > 0) sorted = false;
+    if (!sorted) out.sort((a, b) => compareLabels(a.labels, b.labels));
+    return out;
+  }
+
+  select(matchers: readonly Matcher[], mint: number, maxt: number): StoredSeries[] {
+    const lo = Math.max(mint, this.mint), hi = Math.min(maxt, this.maxt);
+    if (lo > hi || !this.overlaps(lo, hi)) return [];
+    return this.seriesFor(postingsForMatchers(this.block.index, matchers), lo, hi);
+  }
+
+  private matching(opts: LabelQueryOptions | undefined): StoredSeries[] | undefined {
+    if (!opts?.matchers || opts.matchers.length === 0) return undefined;
+    return this.select(opts.matchers, opts.mint ?? this.mint, opts.maxt ?? this.maxt);
+  }
+
+  labelNames(opts?: LabelQueryOptions): string[] {
+    if (!this.overlaps(opts?.mint ?? this.mint, opts?.maxt ?? this.maxt)) return [];
+    const series = this.matching(opts);
+    if (!series) return this.block.index.labelNames();
+    const names = new Set<string>();
+    for (const s of series) for (const l of s.labels) names.add(l.name);
+    return [...names].sort();
+  }
+
+  labelValues(name: string, opts?: LabelQueryOptions): string[] {
+    if (!this.overlaps(opts?.mint ?? this.mint, opts?.maxt ?? this.maxt)) return [];
+    const series = this.matching(opts);
+    if (!series) return this.block.index.labelValues(name);
+    const values = new Set<string>();
+    for (const s of series) for (const l of s.labels) if (l.name === name) values.add(l.value);
+    return [...values].sort();
+  }
+}

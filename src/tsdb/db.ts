@@ -1,0 +1,377 @@
+/**
+ * The time-series database: the in-memory head (with its WAL) for recent
+ * data plus immutable on-disk blocks for older data, in Prometheus's
+ * directory layout:
+ *
+ *   <dir>/wal/…                 the head's write-ahead log
+ *   <dir>/<ulid>/               one block per 2h (or a compacted multiple)
+ *
+ * compact() cuts the head into blocks once it spans more than 1.5 block
+ * durations, merges blocks into larger ones, and enforces retention.
+ *
+ * @example
+ * const db = await openDB({ dir: "./data", compactionIntervalMs: 0 });
+ * const app = db.appender();
+ * app.appendBatch(Uint32Array.of(app.ref(labels)), Float64Array.of(Date.now()), Float64Array.of(1), 1);
+ * db.querier(MIN_TIME, MAX_TIME).select([newMatcher("=", "__name__", "up")], MIN_TIME, MAX_TIME);
+ * await db.close();
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { nopLogger, type Logger } from "../log/index.ts";
+import { type Counter, type Histogram, type Matcher, Registry } from "../model/index.ts";
+import {
+  Block,
+  type BlockMeta,
+  isULID,
+  META_FILENAME,
+  mergeSeriesLists,
+  normalizeChunks,
+  TMP_FOR_CREATION,
+  TMP_FOR_DELETION,
+  writeBlock,
+} from "./block/index.ts";
+import { compactBlocks, compactionRanges, planCompaction } from "./compact.ts";
+import { Head } from "./head/index.ts";
+import { walSize } from "./wal/index.ts";
+import type { Appender, LabelQueryOptions, Querier, StoredSeries } from "./types.ts";
+
+/** Prometheus's default time retention: 15 days. */
+export const DEFAULT_RETENTION_TIME = 15 * 24 * 3600 * 1000;
+/** Prometheus's default (minimum) block duration: 2 hours. */
+export const DEFAULT_BLOCK_DURATION = 2 * 3600 * 1000;
+/** How often the background loop compacts: 1 minute, as Prometheus. */
+export const DEFAULT_COMPACTION_INTERVAL = 60 * 1000;
+
+/** How to open a DB. */
+export interface DBOptions {
+  dir: string;
+  /** Time retention in ms (default 15d); 0 turns it off. */
+  retentionTime?: number;
+  /** Size retention in bytes (blocks + WAL); 0 (default) turns it off. */
+  retentionSize?: number;
+  /** Duration of blocks cut from the head, in ms (default 2h). */
+  blockDuration?: number;
+  logger?: Logger;
+  /** Where the tsdb and head metrics go (a private registry when omitted). */
+  registry?: Registry;
+  /** Interval of the background compaction loop (default 1m); 0 = no loop, callers run compact(). */
+  compactionIntervalMs?: number;
+}
+
+/** The database: appends go to the head, queries see blocks and head as one. */
+export interface DB {
+  /** An appender writing to the head (and its WAL). */
+  appender(): Appender;
+  /** A querier over blocks and head; a series stored in several of them is returned once, samples merged and de-duplicated. */
+  querier(mint: number, maxt: number): Querier;
+  head(): Head;
+  /** Metas of the loaded blocks, by minTime. */
+  blocks(): BlockMeta[];
+  /** Cuts the head into blocks, compacts blocks, applies retention. Concurrent calls run one after another. */
+  compact(): Promise<void>;
+  /** Stops the background loop, waits for a running compaction and closes the head. */
+  close(): Promise<void>;
+  readonly dir: string;
+}
+
+interface DBMetrics {
+  compactions: Counter;
+  compactionsFailed: Counter;
+  compactionDuration: Histogram;
+  headTruncations: Counter;
+  timeRetentions: Counter;
+  sizeRetentions: Counter;
+  reloads: Counter;
+}
+
+/** Removes a block directory so that a crash never leaves half of it under its name. */
+function deleteBlockDir(dir: string): void {
+  const tmp = dir + TMP_FOR_DELETION;
+  renameSync(dir, tmp);
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+/** A querier merging the series of several sources, earlier sources winning on equal timestamps. */
+class MergeQuerier implements Querier {
+  constructor(private readonly sources: readonly Querier[]) {}
+
+  select(matchers: readonly Matcher[], mint: number, maxt: number): StoredSeries[] {
+    return mergeSeriesLists(this.sources.map((q) => q.select(matchers, mint, maxt)));
+  }
+
+  labelNames(opts?: LabelQueryOptions): string[] {
+    const names = new Set<string>();
+    for (const q of this.sources) for (const n of q.labelNames(opts)) names.add(n);
+    return [...names].sort();
+  }
+
+  labelValues(name: string, opts?: LabelQueryOptions): string[] {
+    const values = new Set<string>();
+    for (const q of this.sources) for (const v of q.labelValues(name, opts)) values.add(v);
+    return [...values].sort();
+  }
+}
+
+class TSDB implements DB {
+  private loaded: Block[] = [];
+  private blockBytes = 0;
+  private running: Promise<void> = Promise.resolve();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
+  private readonly ranges: number[];
+  private readonly retentionTime: number;
+  private readonly retentionSize: number;
+  private readonly blockDuration: number;
+
+  constructor(
+    readonly dir: string,
+    private readonly headDB: Head,
+    private readonly logger: Logger,
+    private readonly metrics: DBMetrics,
+    opts: DBOptions,
+  ) {
+    this.retentionTime = opts.retentionTime ?? DEFAULT_RETENTION_TIME;
+    this.retentionSize = opts.retentionSize ?? 0;
+    this.blockDuration = opts.blockDuration ?? DEFAULT_BLOCK_DURATION;
+    this.ranges = compactionRanges(this.blockDuration, this.retentionTime);
+  }
+
+  registerGauges(registry: Registry): void {
+    registry.gaugeFunc("prometheus_tsdb_blocks_loaded", "Number of currently loaded data blocks", () => this.loaded.length);
+    registry.gaugeFunc("prometheus_tsdb_storage_blocks_bytes", "The number of bytes that are currently used for local storage by all blocks.", () => this.blockBytes);
+    registry.gaugeFunc("prometheus_tsdb_lowest_timestamp", "Lowest timestamp value stored in the database. The unit is decided by the library consumer.", () => this.lowestTimestamp());
+    registry.gaugeFunc("prometheus_tsdb_retention_limit_bytes", "Max number of bytes to be retained in the tsdb blocks, configured 0 means disabled", () => this.retentionSize);
+  }
+
+  private lowestTimestamp(): number {
+    if (this.loaded.length > 0) return this.loaded[0]!.meta.minTime;
+    const h = this.headDB.minTime();
+    return h === Number.MAX_SAFE_INTEGER || this.headDB.numSeries() === 0 ? 0 : h;
+  }
+
+  startLoop(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    this.timer = setInterval(() => {
+      this.compact().catch((err) => this.logger.error("compaction failed", { err }));
+    }, intervalMs);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  appender(): Appender {
+    return this.headDB.appender();
+  }
+
+  head(): Head {
+    return this.headDB;
+  }
+
+  blocks(): BlockMeta[] {
+    return this.loaded.map((b) => b.meta);
+  }
+
+  querier(mint: number, maxt: number): Querier {
+    const sources: Querier[] = [];
+    for (const b of this.loaded) {
+      if (b.meta.maxTime > mint && b.meta.minTime <= maxt) sources.push(b.querier(mint, maxt));
+    }
+    sources.push(this.headDB.querier(mint, maxt));
+    return new MergeQuerier(sources);
+  }
+
+  /** Loads every complete block directory, dropping blocks already compacted into others. */
+  loadBlocks(): void {
+    const opened: Block[] = [];
+    for (const name of readdirSync(this.dir)) {
+      if (!isULID(name) || !existsSync(join(this.dir, name, META_FILENAME))) continue;
+      const known = this.loaded.find((b) => b.ulid === name);
+      opened.push(known ?? Block.open(join(this.dir, name)));
+    }
+    const parents = new Set(opened.flatMap((b) => (b.meta.compaction.parents ?? []).map((p) => p.ulid)));
+    const keep: Block[] = [];
+    for (const b of opened) {
+      if (parents.has(b.ulid)) {
+        this.logger.info("Deleting block already compacted into another", { ulid: b.ulid });
+        deleteBlockDir(b.dir);
+      } else keep.push(b);
+    }
+    this.setBlocks(keep);
+  }
+
+  private setBlocks(blocks: Block[]): void {
+    this.loaded = blocks.sort((a, b) => a.meta.minTime - b.meta.minTime);
+    this.blockBytes = this.loaded.reduce((n, b) => n + b.size(), 0);
+    this.metrics.reloads.inc();
+  }
+
+  private removeBlocks(ulids: ReadonlySet<string>): void {
+    if (ulids.size === 0) return;
+    const keep: Block[] = [];
+    for (const b of this.loaded) {
+      if (ulids.has(b.ulid)) deleteBlockDir(b.dir);
+      else keep.push(b);
+    }
+    this.setBlocks(keep);
+  }
+
+  private addBlock(meta: BlockMeta): void {
+    this.setBlocks([...this.loaded, Block.open(join(this.dir, meta.ulid))]);
+  }
+
+  compact(): Promise<void> {
+    const run = this.running.then(() => this.compactNow());
+    this.running = run.catch(() => {});
+    return run;
+  }
+
+  private async timed<T>(fn: () => T | Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      const out = await fn();
+      this.metrics.compactions.inc();
+      this.metrics.compactionDuration.observe((performance.now() - start) / 1000);
+      return out;
+    } catch (err) {
+      this.metrics.compactionsFailed.inc();
+      throw err;
+    }
+  }
+
+  private async compactNow(): Promise<void> {
+    if (this.closed) return;
+    await this.compactHead();
+    await this.compactBlocks();
+    this.applyRetention();
+  }
+
+  /** Cuts [mint, mint + blockDuration) blocks off the head while it spans more than 1.5 block durations. */
+  private async compactHead(): Promise<void> {
+    const bd = this.blockDuration;
+    for (;;) {
+      const head = this.headDB;
+      const hmin = head.minTime(), hmax = head.maxTime();
+      if (head.numSeries() === 0 || hmin > hmax || hmax - hmin <= (bd / 2) * 3) return;
+      const mint = Math.floor(hmin / bd) * bd;
+      const maxt = mint + bd;
+      const meta = await this.timed(() => {
+        const series = (function* () {
+          for (const s of head.seriesInRange(mint, maxt)) yield { labels: s.labels, chunks: normalizeChunks(s.chunks, mint, maxt - 1) };
+        })();
+        return writeBlock(this.dir, series, { minTime: mint, maxTime: maxt });
+      });
+      if (meta.stats.numSamples > 0) {
+        this.addBlock(meta);
+        this.logger.info("write block", { mint, maxt, ulid: meta.ulid });
+      } else {
+        rmSync(join(this.dir, meta.ulid), { recursive: true, force: true });
+      }
+      await head.truncate(maxt);
+      this.metrics.headTruncations.inc();
+      if (head.minTime() <= hmin && head.numSeries() > 0) {
+        this.logger.warn("head truncation did not advance; stopping head compaction", { mint: hmin });
+        return;
+      }
+    }
+  }
+
+  /** Compacts blocks as planned until there is nothing left to do. */
+  private async compactBlocks(): Promise<void> {
+    for (let round = 0; round < 1000 && !this.closed; round++) {
+      const plan = planCompaction(this.blocks(), this.ranges);
+      if (plan.length === 0) return;
+      const ulids = new Set(plan.map((m) => m.ulid));
+      const parents = this.loaded.filter((b) => ulids.has(b.ulid));
+      const meta = await this.timed(() => compactBlocks(this.dir, parents));
+      this.logger.info("compact blocks", { count: parents.length, ulid: meta?.ulid ?? "", sources: [...ulids].join(",") });
+      if (meta) this.addBlock(meta);
+      this.removeBlocks(ulids);
+    }
+  }
+
+  /** Deletes blocks beyond the time retention and, oldest first, beyond the size retention. */
+  applyRetention(): void {
+    const newestFirst = [...this.loaded].sort((a, b) => b.meta.maxTime - a.meta.maxTime);
+    const deletable = new Set<string>();
+    if (this.retentionTime > 0 && newestFirst.length > 0) {
+      const newest = newestFirst[0]!.meta.maxTime;
+      for (let i = 1; i < newestFirst.length; i++) {
+        if (newest - newestFirst[i]!.meta.maxTime > this.retentionTime) {
+          for (const b of newestFirst.slice(i)) deletable.add(b.ulid);
+          this.metrics.timeRetentions.inc();
+          break;
+        }
+      }
+    }
+    if (this.retentionSize > 0 && newestFirst.length > 0) {
+      let size = walSize(join(this.dir, "wal"));
+      for (let i = 0; i < newestFirst.length; i++) {
+        size += newestFirst[i]!.size();
+        if (size > this.retentionSize) {
+          for (const b of newestFirst.slice(i)) deletable.add(b.ulid);
+          this.metrics.sizeRetentions.inc();
+          break;
+        }
+      }
+    }
+    if (deletable.size > 0) {
+      this.logger.info("Deleting blocks beyond retention", { ulids: [...deletable].join(",") });
+      this.removeBlocks(deletable);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+    await this.headDB.close();
+  }
+}
+
+/** Removes `.tmp-for-creation` / `.tmp-for-deletion` directories left by a crash. */
+function removeLeftoverTmpDirs(dir: string, logger: Logger): void {
+  for (const name of readdirSync(dir)) {
+    if (name.endsWith(TMP_FOR_CREATION) || name.endsWith(TMP_FOR_DELETION)) {
+      logger.info("Found and deleted tmp block dir", { dir: join(dir, name) });
+      rmSync(join(dir, name), { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Opens (creating if needed) the database in `opts.dir`: removes leftover
+ * temporary block dirs, loads blocks, replays the WAL into the head,
+ * applies retention and starts the background compaction loop.
+ * Throws a BlockFormatError naming the file when a block is corrupt.
+ */
+export async function openDB(opts: DBOptions): Promise<DB> {
+  const logger = opts.logger ?? nopLogger;
+  const registry = opts.registry ?? new Registry();
+  mkdirSync(opts.dir, { recursive: true });
+  removeLeftoverTmpDirs(opts.dir, logger);
+  const metrics: DBMetrics = {
+    compactions: registry.counter("prometheus_tsdb_compactions_total", "Total number of compactions that were executed for the partition."),
+    compactionsFailed: registry.counter("prometheus_tsdb_compactions_failed_total", "Total number of compactions that failed for the partition."),
+    compactionDuration: registry.histogram(
+      "prometheus_tsdb_compaction_duration_seconds",
+      "Duration of compaction runs",
+      [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192],
+    ),
+    headTruncations: registry.counter("prometheus_tsdb_head_truncations_total", "Total number of head truncations attempted."),
+    timeRetentions: registry.counter("prometheus_tsdb_time_retentions_total", "The number of times that blocks were deleted because the maximum time limit was exceeded."),
+    sizeRetentions: registry.counter("prometheus_tsdb_size_retentions_total", "The number of times that blocks were deleted because the maximum number of bytes was exceeded."),
+    reloads: registry.counter("prometheus_tsdb_reloads_total", "Number of times the database reloaded block data from disk."),
+  };
+  const head = await Head.open({ dir: opts.dir, logger, registry, chunkRange: opts.blockDuration ?? DEFAULT_BLOCK_DURATION });
+  const db = new TSDB(opts.dir, head, logger, metrics, opts);
+  try {
+    db.loadBlocks();
+  } catch (err) {
+    await head.close();
+    throw err;
+  }
+  db.registerGauges(registry);
+  db.applyRetention();
+  db.startLoop(opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL);
+  return db;
+}

@@ -1,0 +1,26 @@
+/**
+ * The tsdb door: storage contracts, the XOR chunk codec, the head, on-disk
+ * blocks, compaction, the DB that ties head and blocks together, and
+ * OpenMetrics backfilling.
+ */
+export * from "./types.ts";
+export * from "./chunkenc/index.ts";
+export * from "./head/index.ts";
+export {
+  Block,
+  BlockFormatError,
+  writeBlock,
+  readMeta,
+  isULID,
+  newULID,
+  encodeChunks,
+  mergeSampleBatches,
+  mergeSeriesLists,
+  type BlockMeta,
+  type BlockDesc,
+  type BlockSeries,
+  type WriteBlockOptions,
+} from "./block/index.ts";
+export { compactBlocks, compactionRanges, exponentialBlockRanges, planCompaction } from "./compact.ts";
+export { openDB, DEFAULT_BLOCK_DURATION, DEFAULT_COMPACTION_INTERVAL, DEFAULT_RETENTION_TIME, type DB, type DBOptions } from "./db.ts";
+export { createBlocksFromOpenMetrics, type BackfillOptions, type BackfillResult } from "./backfill.ts";
