@@ -1,0 +1,11 @@
+/**
+ * The head: in-memory series, postings and open chunks backed by the WAL.
+ * See {@link Head}.
+ *
+ * @example
+ * const head = await Head.open({ dir: "data", registry });
+ * const app = head.appender();
+ */
+export { APPEND_ERRORS, DEFAULT_CHUNK_RANGE, Head, type HeadOptions } from "./head.ts";
+export { literalAlternatives, postingsForMatchers } from "./matching.ts";
+export { MemPostings, intersectPostings, mergePostings, withoutPostings, type PostingsEntry } from "./postings.ts";

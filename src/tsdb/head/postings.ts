@@ -1,0 +1,159 @@
+/**
+ * The head's inverted index: label name → label value → sorted list of series
+ * refs ("postings"). Each (name, value) entry also holds the one shared
+ * `Label` object that every series with that pair points to, so the index
+ * doubles as the label interner.
+ *
+ * Refs are handed out in increasing order, so adding a new series appends to
+ * the end of each of its lists and they stay sorted without work.
+ *
+ * @example
+ * const p = new MemPostings();
+ * const ls = [p.intern("job", "a")];
+ * p.add(7, ls);
+ * p.get("job", "a"); // [7]
+ */
+import type { Label, Labels } from "../../model/index.ts";
+
+/** One label pair's shared object and the series carrying it. */
+export interface PostingsEntry {
+  readonly label: Label;
+  refs: number[];
+}
+
+/** The in-memory inverted index and label interner (see the module comment). */
+export class MemPostings {
+  private readonly byName = new Map<string, Map<string, PostingsEntry>>();
+
+  /** The shared Label object for (name, value), creating its (empty) entry if needed. */
+  intern(name: string, value: string): Label {
+    let values = this.byName.get(name);
+    if (!values) {
+      values = new Map();
+      this.byName.set(name, values);
+    }
+    let e = values.get(value);
+    if (!e) {
+      e = { label: { name, value }, refs: [] };
+      values.set(value, e);
+    }
+    return e.label;
+  }
+
+  /** Indexes series `ref`; it must be larger than every ref added before. */
+  add(ref: number, labels: Labels): void {
+    for (const l of labels) {
+      this.intern(l.name, l.value);
+      const refs = this.byName.get(l.name)!.get(l.value)!.refs;
+      if (refs.length > 0 && refs[refs.length - 1]! >= ref) {
+        insertSorted(refs, ref);
+      } else {
+        refs.push(ref);
+      }
+    }
+  }
+
+  /** Removes the given series (by their labels) from the index, dropping empty entries. */
+  delete(removed: ReadonlyMap<number, Labels>): void {
+    const touched = new Map<string, Set<string>>();
+    for (const ls of removed.values()) {
+      for (const l of ls) {
+        let s = touched.get(l.name);
+        if (!s) touched.set(l.name, (s = new Set()));
+        s.add(l.value);
+      }
+    }
+    for (const [name, vals] of touched) {
+      const values = this.byName.get(name);
+      if (!values) continue;
+      for (const v of vals) {
+        const e = values.get(v);
+        if (!e) continue;
+        e.refs = e.refs.filter((r) => !removed.has(r));
+        if (e.refs.length === 0) values.delete(v);
+      }
+      if (values.size === 0) this.byName.delete(name);
+    }
+  }
+
+  /** Sorted refs of series with name=value (empty when none). */
+  get(name: string, value: string): readonly number[] {
+    return this.byName.get(name)?.get(value)?.refs ?? [];
+  }
+
+  /** The values of `name` with their entries (unordered). */
+  values(name: string): ReadonlyMap<string, PostingsEntry> | undefined {
+    return this.byName.get(name);
+  }
+
+  /** All label names that have at least one series (unordered). */
+  names(): IterableIterator<string> {
+    return this.byName.keys();
+  }
+}
+
+function insertSorted(refs: number[], ref: number): void {
+  let lo = 0, hi = refs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (refs[mid]! < ref) lo = mid + 1;
+    else hi = mid;
+  }
+  if (refs[lo] !== ref) refs.splice(lo, 0, ref);
+}
+
+/** Intersection of sorted lists, smallest first so the work shrinks quickly. */
+export function intersectPostings(lists: readonly (readonly number[])[]): number[] {
+  if (lists.length === 0) return [];
+  const sorted = [...lists].sort((a, b) => a.length - b.length);
+  let acc: number[] = [...sorted[0]!];
+  for (let k = 1; k < sorted.length && acc.length > 0; k++) {
+    const other = sorted[k]!;
+    const out: number[] = [];
+    let j = 0;
+    for (let i = 0; i < acc.length; i++) {
+      const x = acc[i]!;
+      // Gallop when the other list is much longer: binary search forward.
+      if (other.length > acc.length * 8) {
+        let lo = j, hi = other.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (other[mid]! < x) lo = mid + 1;
+          else hi = mid;
+        }
+        j = lo;
+      } else {
+        while (j < other.length && other[j]! < x) j++;
+      }
+      if (j < other.length && other[j] === x) out.push(x);
+    }
+    acc = out;
+  }
+  return acc;
+}
+
+/** Sorted union of sorted lists, without duplicates. */
+export function mergePostings(lists: readonly (readonly number[])[]): number[] {
+  if (lists.length === 0) return [];
+  if (lists.length === 1) return [...lists[0]!];
+  let total = 0;
+  for (const l of lists) total += l.length;
+  const all = new Uint32Array(total);
+  let o = 0;
+  for (const l of lists) for (let i = 0; i < l.length; i++) all[o++] = l[i]!;
+  all.sort();
+  const out: number[] = [];
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) out.push(all[i]!);
+  return out;
+}
+
+/** Elements of sorted `a` that are not in sorted `b`. */
+export function withoutPostings(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let j = 0;
+  for (const x of a) {
+    while (j < b.length && b[j]! < x) j++;
+    if (j >= b.length || b[j] !== x) out.push(x);
+  }
+  return out;
+}

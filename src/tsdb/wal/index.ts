@@ -1,0 +1,19 @@
+/**
+ * The write-ahead log: segmented, paged, CRC32C-framed records (Prometheus's
+ * `wlog` layout) carrying series and samples records (Prometheus's `record`
+ * encoding), with replay, tail repair and checkpoints.
+ *
+ * @example
+ * const wal = await WAL.open({ dir: "data/wal", onRecord: (rec) => console.log(rec[0]) });
+ * wal.log([encodeSamples(refs, t, v, n)]);
+ */
+export { crc32c } from "./crc32c.ts";
+export {
+  ByteWriter, RecordType, decodeSamples, decodeSeries, encodeSamples, encodeSeries,
+  type SamplesRecord, type SeriesRecord,
+} from "./records.ts";
+export {
+  CorruptionError, DEFAULT_SEGMENT_SIZE, PAGE_SIZE, RECORD_HEADER_SIZE, WAL, lastCheckpoint, listSegments,
+  readAll, readSegment, registerWALMetrics, segmentName, walSize, writeCheckpoint,
+  type WALMetrics, type WALOptions,
+} from "./wal.ts";
