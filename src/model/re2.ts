@@ -269,6 +269,9 @@ class Translator {
     const start = this.pos;
     this.pos++; // (
     let inner: Flags = { ...flags };
+    // Plain and named groups capture (RE2 numbers them as JS does, so $1 in
+    // relabeling sees the same group); flag groups do not.
+    let open = "(";
     if (this.peek() === "?") {
       const m = /^\?(?:P?<([^>]*)>)/.exec(this.rest());
       if (m && !(this.peek(1) === "<" && (this.peek(2) === "=" || this.peek(2) === "!"))) {
@@ -276,6 +279,7 @@ class Translator {
         if (!/^[A-Za-z0-9_]+$/.test(name)) this.fail(ERR.invalidNamedCapture, this.text(start, this.pos + m[0].length));
         if (this.names.has(name)) this.fail(ERR.duplicateName, name);
         this.names.add(name);
+        open = `(?<${name}>`;
         this.pos += m[0].length;
       } else {
         // Flags: (?flags) or (?flags:re)
@@ -304,12 +308,13 @@ class Translator {
             this.fail(ERR.invalidPerlOp, this.text(start));
           }
         }
+        open = "(?:";
       }
     }
     const body = this.alternation(inner);
     if (this.peek() !== ")") this.fail(ERR.missingParen, this.pattern);
     this.pos++;
-    return `(?:${body})`;
+    return `${open}${body})`;
   }
 
   private escapeAtom(flags: Flags): string {

@@ -64,27 +64,6 @@ const ACTIONS: ReadonlySet<string> = new Set([
 
 const compiledCache = new WeakMap<RelabelRule, CompiledRule>();
 
-/**
- * Compiles a relabel regex: `compileRE2` decides validity and matching; when
- * its translation carries no capture groups although the pattern has some
- * (`$1` expansion needs them), the pattern is compiled natively instead
- * (with `(?P<name>` spelled `(?<name>`), falling back to the RE2 translation
- * when JS cannot compile it.
- */
-function compileRelabelRegex(pattern: string): RegExp {
-  const re = compileRE2(pattern);
-  if (!pattern.includes("(") || captureGroupCount(re) > 0) return re;
-  try {
-    return new RegExp(`^(?:${pattern.replace(/\(\?P</g, "(?<")})$`, "su");
-  } catch {
-    return re;
-  }
-}
-
-function captureGroupCount(re: RegExp): number {
-  return new RegExp(`${re.source}|`, re.flags).exec("")!.length - 1;
-}
-
 /** Compiles (once per rule object) the regex and defaults of a rule. Throws on a bad regex or action. */
 function compileRule(rule: RelabelRule): CompiledRule {
   let c = compiledCache.get(rule);
@@ -94,7 +73,7 @@ function compileRule(rule: RelabelRule): CompiledRule {
   c = {
     sourceLabels: rule.source_labels ?? [],
     separator: rule.separator ?? ";",
-    regex: compileRelabelRegex(rule.regex ?? "(.*)"),
+    regex: compileRE2(rule.regex ?? "(.*)"),
     modulus: BigInt(Math.max(0, Math.trunc(rule.modulus ?? 0))),
     targetLabel: rule.target_label ?? "",
     replacement: rule.replacement ?? "$1",

@@ -147,3 +147,12 @@ describe("RE2 rejects what Go's regexp/syntax rejects", () => {
     expect(() => compileRE2("(".repeat(2000) + ")".repeat(2000))).toThrow("expression nests too deeply");
   });
 });
+
+describe("compileRE2 capture groups", () => {
+  test("plain and named groups capture in RE2's numbering; flag groups do not", () => {
+    const m = compileRE2("(a+)(?i:x)(?P<mid>b)(?:c)(d)").exec("aaXbcd");
+    expect(m).not.toBeNull();
+    expect([...m!].slice(1)).toEqual(["aa", "b", "d"]);
+    expect(m!.groups).toEqual({ mid: "b" });
+  });
+});
