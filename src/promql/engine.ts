@@ -1,0 +1,1353 @@
+/**
+ * The PromQL evaluation engine. An expression is evaluated over all steps of
+ * a query at once, node by node, as Prometheus does: every instant-vector
+ * node yields a set of series with one point per step at which it has a
+ * value; range functions run their kernels over windows of raw samples held
+ * in Float64Arrays. Semantics follow Prometheus 3: left-open lookback and
+ * range windows, staleness markers, `@`/offset resolution, subquery steps
+ * aligned to absolute multiples of the step, delayed `__name__` removal, and
+ * Prometheus's error and annotation texts.
+ *
+ * @example
+ * const engine = new Engine();
+ * const res = await engine.instantQuery(() => querier, "sum(rate(http_requests_total[5m]))", Date.now());
+ */
+import { compileRE2, getLabel, labelsKey, METRIC_NAME, newMatcher, type Label, type Labels, type Matcher } from "../model/index.ts";
+import type { Querier } from "../tsdb/index.ts";
+import type {
+  AggregateExpr,
+  BinaryExpr,
+  BinaryOp,
+  Call,
+  Expr,
+  MatrixSelector,
+  PosRange,
+  SubqueryExpr,
+  VectorMatching,
+  VectorSelector,
+} from "./ast.ts";
+import { valueType, walk } from "./ast.ts";
+import { aggregate, isValidLabelName, type GroupKey } from "./aggregations.ts";
+import {
+  bucketFraction,
+  bucketQuantile,
+  DATE_FUNCTIONS,
+  formatFloatG,
+  formatOpenMetricsFloat,
+  groupBuckets,
+  roundTo,
+  SIMPLE_FUNCTIONS,
+  sortByLabels,
+  sortByValueAsc,
+  sortByValueDesc,
+  type Sample,
+} from "./functions.ts";
+import { JsKernelBatch, kernelWasm, RANGE_KERNELS, WasmKernelBatch, type KernelBatch, type KernelWasm } from "./kernels.ts";
+import { parseExpr } from "./parser.ts";
+import {
+  EvalError,
+  QueryTimeoutError,
+  TooManySamplesError,
+  type MatrixSeries,
+  type QueryResult,
+  type Value,
+  type VectorSample,
+} from "./value.ts";
+
+export * from "./value.ts";
+
+/** Engine limits and defaults; all durations in milliseconds. */
+export interface EngineOptions {
+  /** How far back an instant selector looks for a sample (default 5m). */
+  lookbackDelta?: number;
+  /** Per-query evaluation time limit (default 2m). */
+  timeout?: number;
+  /** Most samples a query may hold in memory at once (default 50e6). */
+  maxSamples?: number;
+  /** Queries evaluated at the same time; more wait in a queue (default 20). */
+  maxConcurrency?: number;
+  /** Subquery step when none is given (default 1m). */
+  defaultEvaluationInterval?: number;
+  /**
+   * Where range functions (rate, *_over_time, …) run: "wasm" (default; the
+   * kernels in the promts WebAssembly module) or "js" (the TypeScript kernels).
+   */
+  rangeKernels?: "wasm" | "js";
+}
+
+/** Opens a querier over [mint, maxt] (ms) for one query. */
+export type QueryableFn = (mint: number, maxt: number) => Querier;
+
+/** One evaluated series: points at step timestamps (ascending). */
+interface Series {
+  metric: Labels;
+  ts: number[];
+  fs: number[];
+  dropName: boolean;
+}
+
+/** Raw samples of a range vector for one series (no staleness markers). */
+interface RangeSeries {
+  metric: Labels;
+  t: Float64Array;
+  v: Float64Array;
+  dropName: boolean;
+}
+
+type Evaluated = { kind: "series"; series: Series[] } | { kind: "string"; value: string };
+
+/** Query-wide facts shared by nested evaluators (subqueries). */
+interface QueryContext {
+  queryable: QueryableFn;
+  query: string;
+  start: number;
+  end: number;
+  step: number;
+  lookback: number;
+  defaultInterval: number;
+  deadline: number;
+  maxSamples: number;
+  currentSamples: number;
+  warnings: Set<string>;
+  infos: Set<string>;
+  loopCounter: number;
+  /** The WebAssembly kernels, or null to use the TypeScript ones. */
+  wasm: KernelWasm | null;
+}
+
+/**
+ * True when `v[i]` is Prometheus's staleness marker (bits 0x7ff0000000000002).
+ * The check reads the raw bits: JavaScript engines may canonicalise NaN
+ * payloads once a value leaves the typed array, so it cannot be done on a
+ * number. Assumes a little-endian host, as every supported platform is.
+ */
+export function isStaleAt(v: Float64Array, i: number): boolean {
+  const x = v[i]!;
+  if (x === x) return false;
+  const bits = new Uint32Array(v.buffer, v.byteOffset + i * 8, 2);
+  return bits[1] === 0x7ff00000 && bits[0] === 2;
+}
+
+/** "line:col" of a character offset, as Prometheus positions annotations. */
+export function positionString(query: string, pos: number): string {
+  let line = 1, lastBreak = -1;
+  const end = Math.min(pos, query.length);
+  for (let i = 0; i < end; i++) {
+    if (query.charCodeAt(i) === 10) {
+      line++;
+      lastBreak = i;
+    }
+  }
+  return `${line}:${pos - lastBreak}`;
+}
+
+const keyCache = new WeakMap<Labels, string>();
+
+/** labelsKey, memoised per label-set object (series keep one object across all steps). */
+function keyOf(ls: Labels): string {
+  let k = keyCache.get(ls);
+  if (k === undefined) {
+    k = labelsKey(ls);
+    keyCache.set(ls, k);
+  }
+  return k;
+}
+
+const ARITHMETIC_OPS = new Set<BinaryOp>(["+", "-", "*", "/", "%", "^", "atan2"]);
+const COMPARISON_OPS = new Set<BinaryOp>(["==", "!=", ">", "<", ">=", "<="]);
+
+function goPow(x: number, y: number): number {
+  if (y === 0 || x === 1) return 1;
+  if ((y === Infinity || y === -Infinity) && x === -1) return 1;
+  return Math.pow(x, y);
+}
+
+/** Applies a float binary operator; `keep` is false when a comparison fails. */
+function binop(op: BinaryOp, l: number, r: number): { v: number; keep: boolean } {
+  switch (op) {
+    case "+":
+      return { v: l + r, keep: true };
+    case "-":
+      return { v: l - r, keep: true };
+    case "*":
+      return { v: l * r, keep: true };
+    case "/":
+      return { v: l / r, keep: true };
+    case "%":
+      return { v: l % r, keep: true };
+    case "^":
+      return { v: goPow(l, r), keep: true };
+    case "atan2":
+      return { v: Math.atan2(l, r), keep: true };
+    case "==":
+      return { v: l, keep: l === r };
+    case "!=":
+      return { v: l, keep: l !== r };
+    case ">":
+      return { v: l, keep: l > r };
+    case "<":
+      return { v: l, keep: l < r };
+    case ">=":
+      return { v: l, keep: l >= r };
+    case "<=":
+      return { v: l, keep: l <= r };
+    default:
+      throw new EvalError(`operator "${op}" not allowed for operations between scalars or vector and scalar`);
+  }
+}
+
+function unwrapParens(e: Expr): Expr {
+  while (e.type === "ParenExpr") e = e.expr;
+  return e;
+}
+
+function stringArg(e: Expr): string {
+  const u = unwrapParens(e);
+  if (u.type !== "StringLiteral") throw new EvalError("expected string literal argument");
+  return u.val;
+}
+
+/** The evaluation of one expression tree over the steps start..end. */
+class Evaluator {
+  readonly numSteps: number;
+
+  constructor(
+    private readonly ctx: QueryContext,
+    readonly start: number,
+    readonly end: number,
+    readonly interval: number,
+  ) {
+    this.numSteps = Math.floor((end - start) / interval) + 1;
+  }
+
+  stepTime(i: number): number {
+    return this.start + i * this.interval;
+  }
+
+  private checkDeadline(): void {
+    if ((++this.ctx.loopCounter & 255) === 0 && Date.now() > this.ctx.deadline) throw new QueryTimeoutError();
+  }
+
+  private addSamples(n: number): void {
+    this.ctx.currentSamples += n;
+    if (this.ctx.currentSamples > this.ctx.maxSamples) throw new TooManySamplesError();
+  }
+
+  private releaseSamples(n: number): void {
+    this.ctx.currentSamples = Math.max(0, this.ctx.currentSamples - n);
+  }
+
+  warn(message: string, pos: PosRange): void {
+    this.ctx.warnings.add(`PromQL warning: ${message} (${positionString(this.ctx.query, pos.start)})`);
+  }
+
+  info(message: string, pos: PosRange): void {
+    this.ctx.infos.add(`PromQL info: ${message} (${positionString(this.ctx.query, pos.start)})`);
+  }
+
+  /** The reference time of a selector at step time `ts`: `@` (or start/end) then offset. */
+  private refTime(ts: number, timestamp: number | null, startOrEnd: "start" | "end" | null, offset: number): number {
+    let t = ts;
+    if (timestamp !== null) t = timestamp;
+    else if (startOrEnd === "start") t = this.ctx.start;
+    else if (startOrEnd === "end") t = this.ctx.end;
+    return t - offset;
+  }
+
+  eval(e: Expr): Evaluated {
+    this.checkDeadline();
+    switch (e.type) {
+      case "ParenExpr":
+        return this.eval(e.expr);
+      case "NumberLiteral":
+        return { kind: "series", series: [this.constantSeries(() => e.val)] };
+      case "StringLiteral":
+        return { kind: "string", value: e.val };
+      case "VectorSelector":
+        return { kind: "series", series: this.evalVectorSelector(e, false) };
+      case "MatrixSelector":
+      case "SubqueryExpr":
+        throw new EvalError(`unexpected range vector ${e.type === "MatrixSelector" ? "selector" : "subquery"} outside of a function`);
+      case "UnaryExpr": {
+        const inner = this.evalSeries(e.expr);
+        if (e.op === "+") return { kind: "series", series: inner };
+        const isScalar = valueType(e.expr) === "scalar";
+        for (const s of inner) {
+          for (let i = 0; i < s.fs.length; i++) s.fs[i] = -s.fs[i]!;
+          if (!isScalar) s.dropName = true;
+        }
+        return { kind: "series", series: inner };
+      }
+      case "BinaryExpr":
+        return { kind: "series", series: this.evalBinary(e) };
+      case "AggregateExpr":
+        return { kind: "series", series: this.evalAggregate(e) };
+      case "Call":
+        return { kind: "series", series: this.evalCall(e) };
+    }
+  }
+
+  evalSeries(e: Expr): Series[] {
+    const r = this.eval(e);
+    if (r.kind !== "series") throw new EvalError("unexpected string value");
+    return r.series;
+  }
+
+  private constantSeries(valueAt: (ts: number) => number): Series {
+    const ts: number[] = new Array(this.numSteps), fs: number[] = new Array(this.numSteps);
+    for (let i = 0; i < this.numSteps; i++) {
+      const t = this.stepTime(i);
+      ts[i] = t;
+      fs[i] = valueAt(t);
+    }
+    return { metric: [], ts, fs, dropName: false };
+  }
+
+  /** Evaluates a scalar-typed expression to one value per step. */
+  private evalScalarPerStep(e: Expr): Float64Array {
+    const series = this.evalSeries(e);
+    const out = new Float64Array(this.numSteps).fill(NaN);
+    const s = series[0];
+    if (s) for (let i = 0; i < s.ts.length; i++) out[Math.round((s.ts[i]! - this.start) / this.interval)] = s.fs[i]!;
+    return out;
+  }
+
+  /** Walks series point lists step by step, giving each step's instant vector. */
+  private *stepVectors(series: Series[]): Generator<[number, Sample[]]> {
+    const pos = new Int32Array(series.length);
+    for (let i = 0; i < this.numSteps; i++) {
+      this.checkDeadline();
+      const ts = this.stepTime(i);
+      const vec: Sample[] = [];
+      for (let j = 0; j < series.length; j++) {
+        const s = series[j]!;
+        const p = pos[j]!;
+        if (p < s.ts.length && s.ts[p] === ts) {
+          vec.push({ metric: s.metric, f: s.fs[p]!, t: ts, dropName: s.dropName });
+          pos[j] = p + 1;
+        }
+      }
+      yield [i, vec];
+    }
+  }
+
+  /** Collects per-step output vectors into series, rejecting duplicate label sets within a step. */
+  private collector(): { add: (ts: number, v: Sample[]) => void; result: () => Series[] } {
+    const byKey = new Map<string, Series>();
+    const order: Series[] = [];
+    let total = 0;
+    return {
+      add: (ts, v) => {
+        for (const s of v) {
+          const key = keyOf(s.metric);
+          let out = byKey.get(key);
+          if (out) {
+            if (out.ts.length > 0 && out.ts[out.ts.length - 1] === ts) throw new EvalError("vector cannot contain metrics with the same labelset");
+          } else {
+            out = { metric: s.metric, ts: [], fs: [], dropName: s.dropName };
+            byKey.set(key, out);
+            order.push(out);
+          }
+          out.ts.push(ts);
+          out.fs.push(s.f);
+          out.dropName = s.dropName;
+        }
+        total += v.length;
+        this.addSamples(v.length);
+      },
+      result: () => {
+        this.releaseSamples(total);
+        return order;
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- selectors
+
+  private selectSeries(vs: VectorSelector, mint: number, maxt: number): { metric: Labels; t: Float64Array; v: Float64Array; length: number }[] {
+    const querier = this.ctx.queryable(mint, maxt);
+    const out = [];
+    for (const s of querier.select(vs.matchers, mint, maxt)) {
+      const b = s.samples();
+      out.push({ metric: s.labels, t: b.t, v: b.v, length: b.length });
+    }
+    return out;
+  }
+
+  /**
+   * Instant-vector selector over all steps. With `sampleTime`, each point's
+   * value is the chosen sample's own timestamp in seconds (for timestamp()).
+   */
+  evalVectorSelector(vs: VectorSelector, sampleTime: boolean): Series[] {
+    const refs = new Float64Array(this.numSteps);
+    let minRef = Infinity, maxRef = -Infinity;
+    for (let i = 0; i < this.numSteps; i++) {
+      const r = this.refTime(this.stepTime(i), vs.timestamp, vs.startOrEnd, vs.offset);
+      refs[i] = r;
+      if (r < minRef) minRef = r;
+      if (r > maxRef) maxRef = r;
+    }
+    const lookback = this.ctx.lookback;
+    const selected = this.selectSeries(vs, minRef - lookback + 1, maxRef);
+    const out: Series[] = [];
+    for (const s of selected) {
+      this.checkDeadline();
+      const ts: number[] = [], fs: number[] = [];
+      let j = 0;
+      for (let i = 0; i < this.numSteps; i++) {
+        this.checkDeadline();
+        const ref = refs[i]!;
+        if (i > 0 && ref < refs[i - 1]!) j = 0;
+        while (j < s.length && s.t[j]! <= ref) j++;
+        const k = j - 1;
+        if (k < 0) continue;
+        const t = s.t[k]!;
+        if (t <= ref - lookback) continue;
+        if (isStaleAt(s.v, k)) continue;
+        const v = s.v[k]!;
+        ts.push(this.stepTime(i));
+        fs.push(sampleTime ? t / 1000 : v);
+      }
+      if (ts.length > 0) {
+        this.addSamples(ts.length);
+        out.push({ metric: s.metric, ts, fs, dropName: sampleTime });
+      }
+    }
+    return out;
+  }
+
+  /** The raw samples and per-step windows of a range argument (matrix selector or subquery). */
+  private evalRangeArg(e: MatrixSelector | SubqueryExpr): { series: RangeSeries[]; refs: Float64Array; range: number } {
+    const refs = new Float64Array(this.numSteps);
+    let minRef = Infinity, maxRef = -Infinity;
+    const sel = e.type === "MatrixSelector" ? e.vectorSelector : e;
+    for (let i = 0; i < this.numSteps; i++) {
+      const r = this.refTime(this.stepTime(i), sel.timestamp, sel.startOrEnd, sel.offset);
+      refs[i] = r;
+      if (r < minRef) minRef = r;
+      if (r > maxRef) maxRef = r;
+    }
+    if (e.type === "MatrixSelector") {
+      const selected = this.selectSeries(e.vectorSelector, minRef - e.range + 1, maxRef);
+      const series: RangeSeries[] = [];
+      for (const s of selected) {
+        let firstStale = -1;
+        for (let i = 0; i < s.length && firstStale < 0; i++) if (isStaleAt(s.v, i)) firstStale = i;
+        if (firstStale < 0) {
+          this.addSamples(s.length);
+          series.push({ metric: s.metric, t: s.t.subarray(0, s.length), v: s.v.subarray(0, s.length), dropName: false });
+          continue;
+        }
+        let n = 0;
+        const t = new Float64Array(s.length), v = new Float64Array(s.length);
+        for (let i = 0; i < s.length; i++) {
+          if (isStaleAt(s.v, i)) continue;
+          t[n] = s.t[i]!;
+          v[n] = s.v[i]!;
+          n++;
+        }
+        this.addSamples(n);
+        series.push({ metric: s.metric, t: t.subarray(0, n), v: v.subarray(0, n), dropName: false });
+      }
+      return { series, refs, range: e.range };
+    }
+    const step = e.step > 0 ? e.step : this.ctx.defaultInterval;
+    const lowest = minRef - e.range;
+    let innerStart = step * Math.trunc(lowest / step);
+    if (innerStart <= lowest) innerStart += step;
+    const series: RangeSeries[] = [];
+    if (innerStart <= maxRef) {
+      const inner = new Evaluator(this.ctx, innerStart, maxRef, step);
+      for (const s of inner.evalSeries(e.expr)) {
+        this.addSamples(s.ts.length);
+        series.push({ metric: s.metric, t: Float64Array.from(s.ts), v: Float64Array.from(s.fs), dropName: s.dropName });
+      }
+    }
+    return { series, refs, range: e.range };
+  }
+
+  /** A top-level range vector (instant query of `x[5m]` or a subquery). */
+  evalRangeVector(e: MatrixSelector | SubqueryExpr): MatrixSeries[] {
+    const { series, refs, range } = this.evalRangeArg(e);
+    const ref = refs[0]!;
+    const out: MatrixSeries[] = [];
+    for (const s of series) {
+      const t: number[] = [], v: number[] = [];
+      for (let i = 0; i < s.t.length; i++) {
+        if (s.t[i]! > ref - range && s.t[i]! <= ref) {
+          t.push(s.t[i]!);
+          v.push(s.v[i]!);
+        }
+      }
+      if (t.length > 0) out.push({ metric: s.dropName ? s.metric.filter((l) => l.name !== METRIC_NAME) : s.metric, t, v });
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- binary operators
+
+  private evalBinary(e: BinaryExpr): Series[] {
+    const lt = valueType(e.lhs), rt = valueType(e.rhs);
+    if (lt === "scalar" && rt === "scalar") {
+      const l = this.evalScalarPerStep(e.lhs), r = this.evalScalarPerStep(e.rhs);
+      return [
+        this.constantSeries((ts) => {
+          const i = Math.round((ts - this.start) / this.interval);
+          const res = binop(e.op, l[i]!, r[i]!);
+          return e.returnBool ? (res.keep ? 1 : 0) : res.v;
+        }),
+      ];
+    }
+    if (lt === "scalar" || rt === "scalar") {
+      const scalarOnLeft = lt === "scalar";
+      const scalars = this.evalScalarPerStep(scalarOnLeft ? e.lhs : e.rhs);
+      const vec = this.evalSeries(scalarOnLeft ? e.rhs : e.lhs);
+      const isComparison = COMPARISON_OPS.has(e.op);
+      const out: Series[] = [];
+      for (const s of vec) {
+        const ts: number[] = [], fs: number[] = [];
+        for (let k = 0; k < s.ts.length; k++) {
+          const i = Math.round((s.ts[k]! - this.start) / this.interval);
+          const sv = scalars[i]!, x = s.fs[k]!;
+          const res = scalarOnLeft ? binop(e.op, sv, x) : binop(e.op, x, sv);
+          let v = res.v;
+          if (isComparison && scalarOnLeft) v = x;
+          if (e.returnBool) v = res.keep ? 1 : 0;
+          else if (!res.keep) continue;
+          ts.push(s.ts[k]!);
+          fs.push(v);
+        }
+        if (ts.length > 0) out.push({ metric: s.metric, ts, fs, dropName: s.dropName || ARITHMETIC_OPS.has(e.op) || e.returnBool });
+      }
+      return out;
+    }
+    const lhs = this.evalSeries(e.lhs), rhs = this.evalSeries(e.rhs);
+    const isSetOp = e.op === "and" || e.op === "or" || e.op === "unless";
+    const matching: VectorMatching = e.matching ?? { card: isSetOp ? "many-to-many" : "one-to-one", matchingLabels: [], on: false, include: [] };
+    const col = this.collector();
+    const metricCache = new WeakMap<Labels, WeakMap<Labels, Labels>>();
+    const lIter = this.stepVectors(lhs), rIter = this.stepVectors(rhs);
+    for (let i = 0; i < this.numSteps; i++) {
+      const [, lv] = lIter.next().value as [number, Sample[]];
+      const [, rv] = rIter.next().value as [number, Sample[]];
+      const ts = this.stepTime(i);
+      let out: Sample[];
+      if (e.op === "and") out = this.vectorAnd(lv, rv, matching);
+      else if (e.op === "or") out = this.vectorOr(lv, rv, matching);
+      else if (e.op === "unless") out = this.vectorUnless(lv, rv, matching);
+      else out = this.vectorBinop(e, lv, rv, matching, metricCache);
+      col.add(ts, out);
+    }
+    return col.result();
+  }
+
+  private readonly signatureCache = new WeakMap<VectorMatching, WeakMap<Labels, string>>();
+
+  private signature(metric: Labels, matching: VectorMatching): string {
+    let perMatching = this.signatureCache.get(matching);
+    if (!perMatching) {
+      perMatching = new WeakMap();
+      this.signatureCache.set(matching, perMatching);
+    }
+    let sig = perMatching.get(metric);
+    if (sig === undefined) {
+      let parts: Label[];
+      if (matching.on) parts = metric.filter((l) => matching.matchingLabels.includes(l.name));
+      else parts = metric.filter((l) => l.name !== METRIC_NAME && !matching.matchingLabels.includes(l.name));
+      sig = labelsKey(parts);
+      perMatching.set(metric, sig);
+    }
+    return sig;
+  }
+
+  /** The match-group signature of a sample; a name awaiting delayed removal still takes part, as in Prometheus. */
+  private sampleSignature(s: Sample, matching: VectorMatching): string {
+    return this.signature(s.metric, matching);
+  }
+
+  private vectorAnd(lhs: Sample[], rhs: Sample[], m: VectorMatching): Sample[] {
+    if (lhs.length === 0 || rhs.length === 0) return [];
+    const right = new Set(rhs.map((s) => this.sampleSignature(s, m)));
+    return lhs.filter((s) => right.has(this.sampleSignature(s, m)));
+  }
+
+  private vectorOr(lhs: Sample[], rhs: Sample[], m: VectorMatching): Sample[] {
+    if (lhs.length === 0) return rhs;
+    if (rhs.length === 0) return lhs;
+    const left = new Set(lhs.map((s) => this.sampleSignature(s, m)));
+    return [...lhs, ...rhs.filter((s) => !left.has(this.sampleSignature(s, m)))];
+  }
+
+  private vectorUnless(lhs: Sample[], rhs: Sample[], m: VectorMatching): Sample[] {
+    if (lhs.length === 0 || rhs.length === 0) return lhs;
+    const right = new Set(rhs.map((s) => this.sampleSignature(s, m)));
+    return lhs.filter((s) => !right.has(this.sampleSignature(s, m)));
+  }
+
+  private vectorBinop(e: BinaryExpr, lhsIn: Sample[], rhsIn: Sample[], m: VectorMatching, metricCache: WeakMap<Labels, WeakMap<Labels, Labels>>): Sample[] {
+    if (lhsIn.length === 0 || rhsIn.length === 0) return [];
+    let lhs = lhsIn, rhs = rhsIn;
+    if (m.card === "one-to-many") [lhs, rhs] = [rhs, lhs];
+    const rightSigs = new Map<string, Sample>();
+    for (const rs of rhs) {
+      const sig = this.sampleSignature(rs, m);
+      const dup = rightSigs.get(sig);
+      if (dup) {
+        const oneSide = m.card === "one-to-many" ? "left" : "right";
+        const matched = m.on ? rs.metric.filter((l) => m.matchingLabels.includes(l.name)) : rs.metric.filter((l) => l.name !== METRIC_NAME && !m.matchingLabels.includes(l.name));
+        throw new EvalError(
+          `found duplicate series for the match group ${labelsKey(matched)} on the ${oneSide} hand-side of the operation: [${labelsKey(dup.metric)}, ${labelsKey(rs.metric)}];many-to-many matching not allowed: matching labels must be unique on one side`,
+        );
+      }
+      rightSigs.set(sig, rs);
+    }
+    const matchedSigs = new Map<string, Set<string> | null>();
+    const out: Sample[] = [];
+    for (const ls of lhs) {
+      const sig = this.sampleSignature(ls, m);
+      const rs = rightSigs.get(sig);
+      if (!rs) continue;
+      let fl = ls.f, fr = rs.f;
+      if (m.card === "one-to-many") [fl, fr] = [fr, fl];
+      const inserted = matchedSigs.get(sig);
+      if (m.card === "one-to-one") {
+        if (inserted !== undefined) throw new EvalError("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+        matchedSigs.set(sig, null);
+      }
+      const res = binop(e.op, fl, fr);
+      let v = res.v;
+      if (e.returnBool) v = res.keep ? 1 : 0;
+      else if (!res.keep) continue;
+      let byRight = metricCache.get(ls.metric);
+      if (!byRight) {
+        byRight = new WeakMap();
+        metricCache.set(ls.metric, byRight);
+      }
+      let metric = byRight.get(rs.metric);
+      if (!metric) {
+        metric = this.resultMetric(ls.metric, rs.metric, e.op, m);
+        byRight.set(rs.metric, metric);
+      }
+      if (m.card !== "one-to-one") {
+        const insSig = keyOf(metric);
+        let set = inserted;
+        if (!set) {
+          set = new Set();
+          matchedSigs.set(sig, set);
+        } else if (set.has(insSig)) throw new EvalError("multiple matches for labels: grouping labels must ensure unique matches");
+        set.add(insSig);
+      }
+      out.push({ metric, f: v, t: ls.t, dropName: e.returnBool || (ls.dropName && metric.some((l) => l.name === METRIC_NAME)) });
+    }
+    return out;
+  }
+
+  private resultMetric(lhs: Labels, rhs: Labels, op: BinaryOp, m: VectorMatching): Labels {
+    let out: Label[] = lhs.slice();
+    if (ARITHMETIC_OPS.has(op)) out = out.filter((l) => l.name !== METRIC_NAME);
+    if (m.card === "one-to-one") {
+      if (m.on) out = out.filter((l) => m.matchingLabels.includes(l.name));
+      else out = out.filter((l) => !m.matchingLabels.includes(l.name));
+    }
+    for (const name of m.include) {
+      const v = getLabel(rhs, name);
+      out = out.filter((l) => l.name !== name);
+      if (v !== "") out.push({ name, value: v });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  // ---------------------------------------------------------------- aggregations
+
+  private evalAggregate(e: AggregateExpr): Series[] {
+    let params: Float64Array | null = null;
+    let stringParam = "";
+    if (e.op === "count_values") {
+      stringParam = stringArg(e.param!);
+      if (!isValidLabelName(stringParam)) throw new EvalError(`invalid label name ${JSON.stringify(stringParam)}`);
+    } else if (e.param) {
+      params = this.evalScalarPerStep(e.param);
+      if (e.op === "quantile") {
+        for (const q of params) if (Number.isNaN(q) || q < 0 || q > 1) this.warn(`quantile value should be between 0 and 1, got ${formatFloatG(q)}`, e.param.pos);
+      } else if (e.op === "limit_ratio") {
+        for (const r of params) {
+          if (r < -1 || r > 1) this.warn(`ratio value should be between -1 and 1, got ${formatFloatG(r)}, capping to ${formatFloatG(Math.max(-1, Math.min(1, r)))}`, e.param.pos);
+        }
+      }
+    }
+    const input = this.evalSeries(e.expr);
+    const col = this.collector();
+    const instant = this.numSteps === 1;
+    const groupCache = new WeakMap<Labels, GroupKey>();
+    for (const [i, vec] of this.stepVectors(input)) {
+      this.checkDeadline();
+      if (vec.length === 0 && e.op !== "topk" && e.op !== "bottomk" && e.op !== "limitk" && e.op !== "limit_ratio") continue;
+      let out: Sample[];
+      try {
+        out = aggregate(e.op, vec, { grouping: e.grouping, without: e.without, param: params ? params[i]! : NaN, stringParam, instant, groupCache });
+      } catch (err) {
+        if (err instanceof EvalError) throw err;
+        throw new EvalError((err as Error).message);
+      }
+      col.add(this.stepTime(i), out);
+    }
+    return col.result();
+  }
+
+  // ---------------------------------------------------------------- functions
+
+  private evalCall(e: Call): Series[] {
+    const name = e.func.name;
+    const args = e.args;
+    switch (name) {
+      case "time":
+        return [this.constantSeries((ts) => ts / 1000)];
+      case "pi":
+        return [this.constantSeries(() => Math.PI)];
+      case "step":
+        return [this.constantSeries(() => this.ctx.step / 1000)];
+      case "range":
+        return [this.constantSeries(() => (this.ctx.end - this.ctx.start) / 1000)];
+      case "start":
+        return [this.constantSeries(() => this.ctx.start / 1000)];
+      case "end":
+        return [this.constantSeries(() => this.ctx.end / 1000)];
+      case "min_of":
+      case "max_of": {
+        const a = this.evalScalarPerStep(args[0]!), b = this.evalScalarPerStep(args[1]!);
+        return [
+          this.constantSeries((ts) => {
+            const i = Math.round((ts - this.start) / this.interval);
+            const x = a[i]!, y = b[i]!;
+            if (Number.isNaN(x) || Number.isNaN(y)) return NaN;
+            return name === "min_of" ? Math.min(x, y) : Math.max(x, y);
+          }),
+        ];
+      }
+      case "vector": {
+        const v = this.evalScalarPerStep(args[0]!);
+        const s = this.constantSeries((ts) => v[Math.round((ts - this.start) / this.interval)]!);
+        return [s];
+      }
+      case "scalar": {
+        const input = this.evalSeries(args[0]!);
+        const values = new Float64Array(this.numSteps).fill(NaN);
+        for (const [i, vec] of this.stepVectors(input)) if (vec.length === 1) values[i] = vec[0]!.f;
+        return [this.constantSeries((ts) => values[Math.round((ts - this.start) / this.interval)]!)];
+      }
+      case "timestamp": {
+        const arg = unwrapParens(args[0]!);
+        if (arg.type === "VectorSelector") return this.evalVectorSelector(arg, true);
+        const input = this.evalSeries(arg);
+        return input.map((s) => ({ metric: s.metric, ts: s.ts, fs: s.ts.map((t) => t / 1000), dropName: true }));
+      }
+      case "label_replace":
+        return this.evalLabelReplace(e);
+      case "label_join":
+        return this.evalLabelJoin(e);
+      case "absent":
+        return this.evalAbsent(e);
+      case "absent_over_time":
+        return this.evalAbsentOverTime(e);
+      case "histogram_quantile":
+      case "histogram_quantiles":
+      case "histogram_fraction":
+        return this.evalHistogramFunction(e);
+      case "sort":
+      case "sort_desc":
+      case "sort_by_label":
+      case "sort_by_label_desc": {
+        const input = this.evalSeries(args[0]!);
+        if (this.numSteps !== 1) return input;
+        const vec: Sample[] = input.map((s) => ({ metric: s.metric, f: s.fs[0]!, t: s.ts[0]!, dropName: s.dropName }));
+        let sorted: Sample[];
+        if (name === "sort") sorted = sortByValueAsc(vec);
+        else if (name === "sort_desc") sorted = sortByValueDesc(vec);
+        else sorted = sortByLabels(vec, args.slice(1).map(stringArg), name === "sort_by_label_desc");
+        return sorted.map((s) => ({ metric: s.metric, ts: [s.t], fs: [s.f], dropName: s.dropName }));
+      }
+      case "clamp":
+      case "clamp_min":
+      case "clamp_max": {
+        const input = this.evalSeries(args[0]!);
+        const p1 = this.evalScalarPerStep(args[1]!);
+        const p2 = args[2] ? this.evalScalarPerStep(args[2]) : null;
+        return this.mapSeries(input, (f, i) => {
+          const lo = name === "clamp_max" ? -Infinity : p1[i]!;
+          const hi = name === "clamp" ? p2![i]! : name === "clamp_max" ? p1[i]! : Infinity;
+          if (hi < lo) return null;
+          return Math.max(lo, Math.min(hi, f));
+        });
+      }
+      case "round": {
+        const input = this.evalSeries(args[0]!);
+        const p = args[1] ? this.evalScalarPerStep(args[1]) : null;
+        return this.mapSeries(input, (f, i) => roundTo(f, p ? p[i]! : 1));
+      }
+    }
+    const simple = SIMPLE_FUNCTIONS[name];
+    if (simple) return this.mapSeries(this.evalSeries(args[0]!), (f) => simple(f));
+    const date = DATE_FUNCTIONS[name];
+    if (date) {
+      if (args.length === 0) return [this.constantSeries((ts) => date(Math.trunc(ts / 1000)))];
+      return this.mapSeries(this.evalSeries(args[0]!), (f) => date(f));
+    }
+    if (RANGE_KERNELS[name]) return this.evalRangeFunction(e);
+    if (name === "info") return this.evalInfo(e);
+    // The remaining histogram_* functions read native histograms only, which float data never are.
+    if (name.startsWith("histogram_")) return [];
+    throw new EvalError(`function "${name}" is not supported`);
+  }
+
+  /** Element-wise transform; `null` drops the point. Output drops the metric name. */
+  private mapSeries(input: Series[], fn: (f: number, step: number) => number | null): Series[] {
+    const out: Series[] = [];
+    for (const s of input) {
+      const ts: number[] = [], fs: number[] = [];
+      for (let k = 0; k < s.ts.length; k++) {
+        const step = Math.round((s.ts[k]! - this.start) / this.interval);
+        const v = fn(s.fs[k]!, step);
+        if (v === null) continue;
+        ts.push(s.ts[k]!);
+        fs.push(v);
+      }
+      if (ts.length > 0) out.push({ metric: s.metric, ts, fs, dropName: true });
+    }
+    return out;
+  }
+
+  private rangeArgIndex(e: Call): number {
+    return e.args.findIndex((a) => {
+      const u = unwrapParens(a);
+      return u.type === "MatrixSelector" || u.type === "SubqueryExpr";
+    });
+  }
+
+  private evalRangeFunction(e: Call): Series[] {
+    const name = e.func.name;
+    const idx = this.rangeArgIndex(e);
+    if (idx < 0) throw new EvalError(`expected range vector argument for ${name}`);
+    const rangeExpr = unwrapParens(e.args[idx]!) as MatrixSelector | SubqueryExpr;
+    const paramExprs = e.args.filter((_, i) => i !== idx);
+    const params = paramExprs.map((p) => this.evalScalarPerStep(p));
+    const { series, refs, range } = this.evalRangeArg(rangeExpr);
+    if (name === "quantile_over_time" && series.some((s) => s.t.length > 0)) {
+      for (const q of params[0]!) if (Number.isNaN(q) || q < 0 || q > 1) this.warn(`quantile value should be between 0 and 1, got ${formatFloatG(q)}`, e.args[0]!.pos);
+    }
+    if (name === "double_exponential_smoothing" && series.length > 0) {
+      for (let i = 0; i < this.numSteps; i++) {
+        const sf = params[0]![i]!, tf = params[1]![i]!;
+        if (!(sf > 0 && sf < 1)) throw new EvalError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf.toFixed(6)}`);
+        if (!(tf > 0 && tf < 1)) throw new EvalError(`invalid trend factor. Expected: 0 < tf < 1, got: ${tf.toFixed(6)}`);
+      }
+    }
+    const keepName = name === "last_over_time" || name === "first_over_time";
+    const batch: KernelBatch = this.ctx.wasm
+      ? new WasmKernelBatch(name, refs, range, this.start, this.interval, params, this.ctx.wasm)
+      : new JsKernelBatch(name, refs, range, this.start, this.interval, params);
+    const out: Series[] = [];
+    try {
+      for (const s of series) {
+        this.checkDeadline();
+        const { values, present } = batch.run(s.t, s.v);
+        const ts: number[] = [], fs: number[] = [];
+        for (let i = 0; i < this.numSteps; i++) {
+          if (present[i] === 0) continue;
+          ts.push(this.stepTime(i));
+          fs.push(values[i]!);
+        }
+        if (ts.length > 0) {
+          this.addSamples(ts.length);
+          out.push({ metric: s.metric, ts, fs, dropName: keepName ? s.dropName : true });
+        }
+      }
+    } finally {
+      batch.close();
+      this.releaseSamples(series.reduce((n, s) => n + s.t.length, 0));
+    }
+    this.nonCounterInfo(name, rangeExpr, out, e.args[idx]!.pos);
+    return out;
+  }
+
+  /** rate()/increase() over a selector whose name does not look like a counter's: Prometheus's info annotation. */
+  private nonCounterInfo(name: string, rangeExpr: MatrixSelector | SubqueryExpr, out: Series[], pos: PosRange): void {
+    if ((name !== "rate" && name !== "increase") || rangeExpr.type !== "MatrixSelector") return;
+    for (const s of out) {
+      const metricName = getLabel(s.metric, METRIC_NAME);
+      if (metricName && !/(_total|_sum|_count|_bucket)$/.test(metricName)) {
+        this.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(metricName)}`, pos);
+        return;
+      }
+    }
+  }
+
+  /**
+   * info(v, [selector]): adds the data labels of info series (target_info
+   * unless the selector names others) that share v's identifying labels
+   * (instance, job); selector matchers on other labels choose which data
+   * labels to add and drop series without a matching info series.
+   */
+  private evalInfo(e: Call): Series[] {
+    const base = this.evalSeries(e.args[0]!);
+    const selector = e.args[1] ? unwrapParens(e.args[1]) : null;
+    const selectorMatchers = selector && selector.type === "VectorSelector" ? selector.matchers : [];
+    const infoNameMatchers = selector ? selectorMatchers.filter((m) => m.name === METRIC_NAME) : [newMatcher("=", METRIC_NAME, TARGET_INFO)];
+    const dataMatchers = new Map<string, Matcher[]>();
+    for (const m of selectorMatchers) if (m.name !== METRIC_NAME) dataMatchers.set(m.name, [...(dataMatchers.get(m.name) ?? []), m]);
+    // Base series that are themselves info series (named by a positive name matcher) are passed through.
+    const ignored = new Set<Series>();
+    if (infoNameMatchers.some((m) => m.type === "=" || m.type === "=~")) {
+      for (const s of base) if (infoNameMatchers.every((m) => m.matches(getLabel(s.metric, METRIC_NAME)))) ignored.add(s);
+    }
+    const idValues = new Map<string, Set<string>>();
+    for (const s of base) {
+      if (ignored.has(s)) continue;
+      for (const l of IDENTIFYING_LABELS) {
+        const v = getLabel(s.metric, l);
+        if (v === "") continue;
+        if (!idValues.has(l)) idValues.set(l, new Set());
+        idValues.get(l)!.add(v);
+      }
+    }
+    const infoSeries = idValues.size === 0 ? [] : this.selectInfoSeries(e.args[0]!, idValues, selectorMatchers);
+    const infoSig = (name: string, metric: Labels): string =>
+      keyOf([{ name: METRIC_NAME, value: name }, ...metric.filter((l) => IDENTIFYING_LABELS.includes(l.name))]);
+    const infoNames = [...new Set(infoSeries.map((s) => getLabel(s.metric, METRIC_NAME)))];
+    const col = this.collector();
+    const baseIter = this.stepVectors(base), infoIter = this.stepVectors(infoSeries);
+    const baseBySample = new Map<Labels, Series>(base.map((s) => [s.metric, s]));
+    for (let i = 0; i < this.numSteps; i++) {
+      const [, bv] = baseIter.next().value as [number, Sample[]];
+      const [, iv] = infoIter.next().value as [number, Sample[]];
+      const newest = new Map<string, Sample>();
+      for (const s of iv) {
+        const sig = infoSig(getLabel(s.metric, METRIC_NAME), s.metric);
+        const existing = newest.get(sig);
+        if (!existing || existing.f < s.f) newest.set(sig, s);
+        else if (existing.f === s.f) {
+          throw new EvalError(`found duplicate series for info metric: existing ${labelsKey(existing.metric)} @ ${existing.f}, new ${labelsKey(s.metric)} @ ${s.f}`);
+        }
+      }
+      const out: Sample[] = [];
+      for (const b of bv) {
+        if (ignored.has(baseBySample.get(b.metric)!)) {
+          out.push(b);
+          continue;
+        }
+        const added = new Map<string, string>();
+        let matched = 0;
+        for (const infoName of infoNames) {
+          const info = newest.get(infoSig(infoName, b.metric));
+          if (!info) continue;
+          matched++;
+          for (const l of info.metric) {
+            if (l.name === METRIC_NAME) continue;
+            if (dataMatchers.size > 0 && !dataMatchers.has(l.name)) continue;
+            const prev = added.get(l.name);
+            if (prev !== undefined && prev !== l.value) throw new EvalError(`conflicting label: ${l.name}`);
+            if (getLabel(b.metric, l.name) !== "") continue;
+            added.set(l.name, l.value);
+          }
+        }
+        if (matched === 0 && [...dataMatchers.values()].some((ms) => ms.some((m) => !m.matches("")))) continue;
+        let metric = b.metric;
+        for (const [n, v] of added) metric = setLabelValue(metric, n, v);
+        out.push({ metric, f: b.f, t: b.t, dropName: b.dropName });
+      }
+      col.add(this.stepTime(i), out);
+    }
+    return col.result();
+  }
+
+  /**
+   * The info series for info(): selected over the lookback window of the
+   * first selector in `arg` (honouring its `@` and offset), with each step's
+   * value being the time (ms) of the sample in effect, to pick the newest.
+   */
+  private selectInfoSeries(arg: Expr, idValues: Map<string, Set<string>>, selectorMatchers: Matcher[]): Series[] {
+    const matchers: Matcher[] = [];
+    for (const [name, values] of idValues) matchers.push(newMatcher("=~", name, [...values].map(escapeRegex).join("|")));
+    matchers.push(...selectorMatchers);
+    const nameMatchers = selectorMatchers.filter((m) => m.name === METRIC_NAME);
+    if (nameMatchers.length === 0) matchers.unshift(newMatcher("=", METRIC_NAME, TARGET_INFO));
+    else if (!nameMatchers.some((m) => m.type === "=" || m.type === "=~")) matchers.unshift(newMatcher("=~", METRIC_NAME, ".+_info"));
+    let pinned: number | null = null, offset = 0, found = false;
+    walk(arg, (node) => {
+      if (found || node.type !== "VectorSelector") return;
+      found = true;
+      pinned = node.timestamp ?? (node.startOrEnd === "start" ? this.ctx.start : node.startOrEnd === "end" ? this.ctx.end : null);
+      offset = node.offset;
+    });
+    const from = (pinned ?? this.start) - this.ctx.lookback + 1 - offset;
+    const to = (pinned ?? this.end) - offset;
+    const out: Series[] = [];
+    for (const s of this.ctx.queryable(from, to).select(matchers, from, to)) {
+      const b = s.samples();
+      const ts: number[] = [], fs: number[] = [];
+      let j = 0;
+      for (let i = 0; i < this.numSteps; i++) {
+        const ref = this.stepTime(i);
+        while (j < b.length && b.t[j]! <= ref) j++;
+        const k = j - 1;
+        if (k < 0 || b.t[k]! <= ref - this.ctx.lookback || isStaleAt(b.v, k)) continue;
+        ts.push(ref);
+        fs.push(b.t[k]!);
+      }
+      if (ts.length > 0) out.push({ metric: s.labels, ts, fs, dropName: false });
+    }
+    return out;
+  }
+
+  private mergeSameLabelset(series: Series[]): Series[] {
+    const byKey = new Map<string, Series>();
+    const out: Series[] = [];
+    for (const s of series) {
+      const key = labelsKey(s.metric);
+      const prev = byKey.get(key);
+      if (!prev) {
+        byKey.set(key, s);
+        out.push(s);
+        continue;
+      }
+      const ts: number[] = [], fs: number[] = [];
+      let a = 0, b = 0;
+      while (a < prev.ts.length || b < s.ts.length) {
+        if (b >= s.ts.length || (a < prev.ts.length && prev.ts[a]! < s.ts[b]!)) {
+          ts.push(prev.ts[a]!);
+          fs.push(prev.fs[a++]!);
+        } else if (a >= prev.ts.length || s.ts[b]! < prev.ts[a]!) {
+          ts.push(s.ts[b]!);
+          fs.push(s.fs[b++]!);
+        } else throw new EvalError("vector cannot contain metrics with the same labelset");
+      }
+      prev.ts = ts;
+      prev.fs = fs;
+    }
+    return out;
+  }
+
+  private evalLabelReplace(e: Call): Series[] {
+    const [dst, repl, src, regexStr] = e.args.slice(1).map(stringArg) as [string, string, string, string];
+    let re: RegExp;
+    try {
+      re = compileRE2(regexStr);
+    } catch {
+      throw new EvalError(`invalid regular expression in label_replace(): ${regexStr}`);
+    }
+    if (!isValidLabelName(dst)) throw new EvalError(`invalid destination label name in label_replace(): ${dst}`);
+    const input = this.evalSeries(e.args[0]!);
+    for (const s of input) {
+      const srcVal = getLabel(s.metric, src);
+      const m = re.exec(srcVal);
+      if (!m) continue;
+      const value = expandTemplate(repl, m);
+      s.metric = setLabelValue(s.metric, dst, value);
+      if (dst === METRIC_NAME) s.dropName = false;
+    }
+    return this.mergeSameLabelset(input);
+  }
+
+  private evalLabelJoin(e: Call): Series[] {
+    const strs = e.args.slice(1).map(stringArg);
+    const dst = strs[0]!, sep = strs[1]!, srcs = strs.slice(2);
+    for (const src of srcs) if (!isValidLabelName(src)) throw new EvalError(`invalid source label name in label_join(): ${src}`);
+    if (!isValidLabelName(dst)) throw new EvalError(`invalid destination label name in label_join(): ${dst}`);
+    const input = this.evalSeries(e.args[0]!);
+    for (const s of input) {
+      const value = srcs.map((n) => getLabel(s.metric, n)).join(sep);
+      s.metric = setLabelValue(s.metric, dst, value);
+      if (dst === METRIC_NAME) s.dropName = false;
+    }
+    return this.mergeSameLabelset(input);
+  }
+
+  private absentLabels(arg: Expr): Labels {
+    const u = unwrapParens(arg);
+    let matchers: Matcher[];
+    if (u.type === "VectorSelector") matchers = u.matchers;
+    else if (u.type === "MatrixSelector") matchers = u.vectorSelector.matchers;
+    else return [];
+    const values = new Map<string, string | null>();
+    for (const m of matchers) {
+      if (m.name === METRIC_NAME) continue;
+      if (m.type === "=" && !values.has(m.name)) values.set(m.name, m.value);
+      else values.set(m.name, null);
+    }
+    const out: Label[] = [];
+    for (const [name, value] of values) if (value !== null && value !== "") out.push({ name, value });
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  private evalAbsent(e: Call): Series[] {
+    const input = this.evalSeries(e.args[0]!);
+    const present = new Uint8Array(this.numSteps);
+    for (const s of input) for (const t of s.ts) present[Math.round((t - this.start) / this.interval)] = 1;
+    const ts: number[] = [], fs: number[] = [];
+    for (let i = 0; i < this.numSteps; i++) {
+      if (!present[i]) {
+        ts.push(this.stepTime(i));
+        fs.push(1);
+      }
+    }
+    return ts.length ? [{ metric: this.absentLabels(e.args[0]!), ts, fs, dropName: false }] : [];
+  }
+
+  private evalAbsentOverTime(e: Call): Series[] {
+    const arg = unwrapParens(e.args[0]!) as MatrixSelector | SubqueryExpr;
+    const { series, refs, range } = this.evalRangeArg(arg);
+    const ts: number[] = [], fs: number[] = [];
+    for (let i = 0; i < this.numSteps; i++) {
+      const ref = refs[i]!;
+      let found = false;
+      for (const s of series) {
+        for (let k = 0; k < s.t.length && !found; k++) if (s.t[k]! > ref - range && s.t[k]! <= ref) found = true;
+        if (found) break;
+      }
+      if (!found) {
+        ts.push(this.stepTime(i));
+        fs.push(1);
+      }
+    }
+    return ts.length ? [{ metric: this.absentLabels(arg), ts, fs, dropName: false }] : [];
+  }
+
+  private evalHistogramFunction(e: Call): Series[] {
+    const name = e.func.name;
+    let vecArg: Expr;
+    let quantileArgs: Expr[] = [];
+    let quantileLabel = "";
+    if (name === "histogram_quantile") {
+      vecArg = e.args[1]!;
+      quantileArgs = [e.args[0]!];
+    } else if (name === "histogram_quantiles") {
+      vecArg = e.args[0]!;
+      quantileLabel = stringArg(e.args[1]!);
+      quantileArgs = e.args.slice(2);
+    } else vecArg = e.args[2]!;
+    const qs = quantileArgs.map((a) => this.evalScalarPerStep(a));
+    const lower = name === "histogram_fraction" ? this.evalScalarPerStep(e.args[0]!) : null;
+    const upper = name === "histogram_fraction" ? this.evalScalarPerStep(e.args[1]!) : null;
+    const input = this.evalSeries(vecArg);
+    const col = this.collector();
+    for (const [i, vec] of this.stepVectors(input)) {
+      qs.forEach((q, k) => {
+        const v = q[i]!;
+        if (Number.isNaN(v) || v < 0 || v > 1) this.warn(`quantile value should be between 0 and 1, got ${formatFloatG(v)}`, quantileArgs[k]!.pos);
+      });
+      const groups = groupBuckets(vec, (metricName, le) => {
+        this.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(le)} for metric name ${JSON.stringify(metricName)}`, vecArg.pos);
+      });
+      const out: Sample[] = [];
+      const ts = this.stepTime(i);
+      if (lower && upper) {
+        for (const g of groups) out.push({ metric: g.metric, f: bucketFraction(lower[i]!, upper[i]!, g.buckets), t: ts, dropName: true });
+      } else {
+        for (const q of qs) {
+          for (const g of groups) {
+            const r = bucketQuantile(q[i]!, g.buckets.map((b) => ({ ...b })));
+            if (r.forcedMonotonicity) {
+              this.info(
+                `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${JSON.stringify(getLabel(g.metric, METRIC_NAME))}`,
+                vecArg.pos,
+              );
+            }
+            const metric = quantileLabel ? setLabelValue(g.metric, quantileLabel, formatOpenMetricsFloat(q[i]!)) : g.metric;
+            out.push({ metric, f: r.value, t: ts, dropName: true });
+          }
+        }
+      }
+      col.add(ts, out);
+    }
+    return col.result();
+  }
+}
+
+/** The info metric info() reads when its selector names none. */
+const TARGET_INFO = "target_info";
+/** Labels that tie a series to its info series. */
+const IDENTIFYING_LABELS = ["instance", "job"];
+
+function escapeRegex(s: string): string {
+  return s.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&");
+}
+
+/** Expands `$1`, `${name}` and `$$` in a label_replace replacement, as Go's regexp.Expand. */
+function expandTemplate(template: string, m: RegExpExecArray): string {
+  return template.replace(/\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (_all, what: string, braced?: string, bare?: string) => {
+    if (what === "$") return "$";
+    const ref = braced ?? bare ?? "";
+    if (/^\d+$/.test(ref)) return m[Number(ref)] ?? "";
+    return m.groups?.[ref] ?? "";
+  });
+}
+
+function setLabelValue(ls: Labels, name: string, value: string): Labels {
+  const out = ls.filter((l) => l.name !== name);
+  if (value !== "") out.push({ name, value });
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Removes `__name__` where delayed removal asked for it, then rejects label-set clashes. */
+function finalizeSeries(series: Series[], instant: boolean): Series[] {
+  const byKey = new Map<string, Series>();
+  const out: Series[] = [];
+  for (const s of series) {
+    const metric = s.dropName ? s.metric.filter((l) => l.name !== METRIC_NAME) : s.metric;
+    const key = labelsKey(metric);
+    const prev = byKey.get(key);
+    if (!prev) {
+      const copy = { metric, ts: s.ts, fs: s.fs, dropName: false };
+      byKey.set(key, copy);
+      out.push(copy);
+      continue;
+    }
+    if (instant) throw new EvalError("vector cannot contain metrics with the same labelset");
+    const ts: number[] = [], fs: number[] = [];
+    let a = 0, b = 0;
+    while (a < prev.ts.length || b < s.ts.length) {
+      if (b >= s.ts.length || (a < prev.ts.length && prev.ts[a]! < s.ts[b]!)) {
+        ts.push(prev.ts[a]!);
+        fs.push(prev.fs[a++]!);
+      } else if (a >= prev.ts.length || s.ts[b]! < prev.ts[a]!) {
+        ts.push(s.ts[b]!);
+        fs.push(s.fs[b++]!);
+      } else throw new EvalError("vector cannot contain metrics with the same labelset");
+    }
+    prev.ts = ts;
+    prev.fs = fs;
+  }
+  return out;
+}
+
+function compareMetrics(a: { metric: Labels }, b: { metric: Labels }): number {
+  const n = Math.min(a.metric.length, b.metric.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.metric[i]!, y = b.metric[i]!;
+    if (x.name !== y.name) return x.name < y.name ? -1 : 1;
+    if (x.value !== y.value) return x.value < y.value ? -1 : 1;
+  }
+  return a.metric.length - b.metric.length;
+}
+
+/** A counting semaphore queueing queries beyond the concurrency limit. */
+class QueryGate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.running < this.limit) {
+      this.running++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
+  }
+}
+
+/**
+ * Evaluates PromQL queries against a storage querier. Queries beyond
+ * `maxConcurrency` wait their turn; each query is bounded by `timeout` and
+ * `maxSamples`, failing with Prometheus's messages.
+ *
+ * @example
+ * const engine = new Engine({ lookbackDelta: 5 * 60_000 });
+ * const { value } = await engine.rangeQuery(q, "rate(x_total[5m])", 0, 3600_000, 60_000);
+ */
+export class Engine {
+  private readonly lookbackDelta: number;
+  private readonly timeout: number;
+  private readonly maxSamples: number;
+  private readonly defaultEvaluationInterval: number;
+  private readonly gate: QueryGate;
+  private readonly wasm: KernelWasm | null;
+
+  constructor(opts: EngineOptions = {}) {
+    this.wasm = (opts.rangeKernels ?? "wasm") === "wasm" ? kernelWasm() : null;
+    this.lookbackDelta = opts.lookbackDelta ?? 5 * 60_000;
+    this.timeout = opts.timeout ?? 2 * 60_000;
+    this.maxSamples = opts.maxSamples ?? 50_000_000;
+    this.defaultEvaluationInterval = opts.defaultEvaluationInterval ?? 60_000;
+    this.gate = new QueryGate(Math.max(1, opts.maxConcurrency ?? 20));
+  }
+
+  /** Evaluates `query` at time `t` (ms). Parse errors throw the parser's ParseError. */
+  async instantQuery(q: QueryableFn, query: string | Expr, t: number): Promise<QueryResult> {
+    return this.run(q, query, t, t, 0);
+  }
+
+  /** Evaluates `query` at start, start+step, …, end (ms); the result is a matrix. */
+  async rangeQuery(q: QueryableFn, query: string | Expr, start: number, end: number, step: number): Promise<QueryResult> {
+    if (!(step > 0)) throw new EvalError("zero or negative query resolution step widths are not accepted. Try a positive integer");
+    if (end < start) throw new EvalError("end timestamp must not be before start time");
+    return this.run(q, query, start, end, step);
+  }
+
+  private async run(q: QueryableFn, query: string | Expr, start: number, end: number, step: number): Promise<QueryResult> {
+    const expr = typeof query === "string" ? parseExpr(query) : query;
+    const text = typeof query === "string" ? query : "";
+    await this.gate.acquire();
+    try {
+      return this.exec(q, expr, text, start, end, step);
+    } finally {
+      this.gate.release();
+    }
+  }
+
+  private exec(q: QueryableFn, expr: Expr, text: string, start: number, end: number, step: number): QueryResult {
+    const ctx: QueryContext = {
+      queryable: q,
+      query: text,
+      start,
+      end,
+      step,
+      lookback: this.lookbackDelta,
+      defaultInterval: this.defaultEvaluationInterval,
+      deadline: Date.now() + this.timeout,
+      maxSamples: this.maxSamples,
+      currentSamples: 0,
+      warnings: new Set(),
+      infos: new Set(),
+      loopCounter: 0,
+      wasm: this.wasm,
+    };
+    const instant = step === 0;
+    const ev = new Evaluator(ctx, start, end, instant ? 1 : step);
+    const type = valueType(expr);
+    const annotations = (): { warnings: string[]; infos: string[] } => ({ warnings: [...ctx.warnings], infos: [...ctx.infos] });
+    if (type === "matrix") {
+      if (!instant) throw new EvalError(`invalid expression type "range vector" for range query, must be Scalar or instant Vector`);
+      const inner = unwrapParens(expr) as MatrixSelector | SubqueryExpr;
+      const series = ev.evalRangeVector(inner);
+      return { value: { type: "matrix", series: series.sort(compareMetrics) }, ...annotations() };
+    }
+    if (type === "string") {
+      if (!instant) throw new EvalError(`invalid expression type "string" for range query, must be Scalar or instant Vector`);
+      const r = ev.eval(expr);
+      return { value: { type: "string", t: start, v: r.kind === "string" ? r.value : "" }, ...annotations() };
+    }
+    const series = ev.evalSeries(expr);
+    let value: Value;
+    if (type === "scalar") {
+      if (instant) value = { type: "scalar", t: start, v: series[0]?.fs[0] ?? NaN };
+      else {
+        const s = series[0];
+        value = { type: "matrix", series: s ? [{ metric: [], t: s.ts, v: s.fs }] : [] };
+      }
+    } else if (instant) {
+      const final = finalizeSeries(series, true);
+      const samples: VectorSample[] = final.map((s) => ({ metric: s.metric, t: start, v: s.fs[0]! }));
+      value = { type: "vector", samples };
+    } else {
+      const final = finalizeSeries(series, false);
+      value = { type: "matrix", series: final.map((s) => ({ metric: s.metric, t: s.ts, v: s.fs })).sort(compareMetrics) };
+    }
+    return { value, ...annotations() };
+  }
+}
