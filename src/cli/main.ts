@@ -1,0 +1,59 @@
+/**
+ * The promts executable: parses the command line and runs the chosen role.
+ *
+ *   promts [server flags]                 the Prometheus server (default)
+ *   promts tool check config FILE…        promtool equivalents
+ *
+ * Exit codes follow Prometheus: 0 success, 1 runtime failure (bad config,
+ * storage error), 2 bad command line.
+ */
+import { command, parseCommandLine, renderUsage, UsageError } from "./flags.ts";
+import type { MainIO, Role } from "./role.ts";
+import { runServer } from "./server.ts";
+import { serverFlags, type ServerFlags } from "./server_flags.ts";
+import { toolRole } from "./tool.ts";
+import { versionText } from "./version.ts";
+
+/** The program name in messages, as kingpin prints it. */
+export const PROGRAM = "promts";
+
+/** The roles named by a first positional argument; the server runs when none is named. */
+export const ROLES: readonly Role[] = [toolRole];
+
+/** The whole command tree: the root runs the server; subcommands are the other roles. */
+export const rootCommand = command(PROGRAM, "The Prometheus monitoring server", serverFlags, [], ROLES.map((r) => r.command));
+
+const processIO: MainIO = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/**
+ * Runs promts with `argv` (without the program path) and resolves with the
+ * exit code. Never throws for bad input: usage errors print
+ * `promts: error: …, try --help` and give 2.
+ */
+export async function main(argv: readonly string[], io: MainIO = processIO): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseCommandLine(rootCommand, argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr(`${PROGRAM}: error: ${err.message}, try --help\n`);
+    return 2;
+  }
+  switch (parsed.kind) {
+    case "version":
+      io.stdout(versionText(PROGRAM));
+      return 0;
+    case "help":
+      io.stdout(renderUsage(parsed.path, parsed.command));
+      return 0;
+    case "run": {
+      const role = ROLES.find((r) => r.command.name === parsed.path[1]);
+      return role ? role.run(parsed, io) : runServer(parsed.flags as ServerFlags, { flagText: parsed.flagText });
+    }
+  }
+}
+
+if (import.meta.main) process.exit(await main(Bun.argv.slice(2)));

@@ -1,0 +1,25 @@
+/** The web room's door: the HTTP application and self-metrics. */
+export { newWebApp, normalizeRoutePrefix, TEXT_FORMAT_CONTENT_TYPE, DEFAULT_PAGE_TITLE, type WebOptions } from "./app.ts";
+export { lifecycleRoutes, readyOnly, type LifecycleHooks } from "./lifecycle.ts";
+export { instrumentRequests, HTTP_DURATION_BUCKETS } from "./instrument.ts";
+export { cors } from "./cors.ts";
+export {
+  registerProcessMetrics,
+  registerBuildInfo,
+  parseProcStat,
+  parseMaxOpenFiles,
+  parseResidentBytes,
+  type ProcStat,
+  type BuildLabels,
+} from "./self_metrics.ts";
+export {
+  loadWebConfig,
+  parseWebConfig,
+  basicAuth,
+  responseHeaders,
+  serveTLSOptions,
+  type ServeTLSOptions,
+  type WebConfig,
+  type WebTLSConfig,
+  type ClientAuthType,
+} from "./web_config.ts";
