@@ -41,12 +41,26 @@ async function buildWasm(): Promise<void> {
   console.log(`wasm: ${out} (${bytes.length} bytes)`);
 }
 
+/** Build facts inlined into the binary (read by src/cli/version.ts); "unknown" outside a git checkout. */
+function buildEnv(): Record<string, string> {
+  const git = (...args: string[]) => {
+    const r = Bun.spawnSync(["git", ...args], { cwd: root, stdout: "pipe", stderr: "ignore" });
+    return r.exitCode === 0 ? r.stdout.toString().trim() : "unknown";
+  };
+  return {
+    PROMTS_BUILD_REVISION: git("rev-parse", "HEAD"),
+    PROMTS_BUILD_BRANCH: git("rev-parse", "--abbrev-ref", "HEAD"),
+    PROMTS_BUILD_USER: `${process.env.USER ?? "root"}@${process.env.HOSTNAME ?? "localhost"}`,
+    // Prometheus's layout: 20060102-15:04:05
+    PROMTS_BUILD_DATE: new Date().toISOString().replace(/^(\d+)-(\d+)-(\d+)T(\d+:\d+:\d+).*$/, "$1$2$3-$4"),
+  };
+}
+
 async function buildBinary(): Promise<void> {
-  const version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version as string;
   const proc = Bun.spawnSync([
-    process.execPath, "build", "--compile", "--minify-syntax", "--minify-whitespace",
+    process.execPath, "build", "--compile", "--minify-syntax", "--minify-whitespace", "--env=PROMTS_BUILD_*",
     join(root, "src/cli/main.ts"), "--outfile", join(root, "dist/promts"),
-  ], { stdout: "inherit", stderr: "inherit" });
+  ], { stdout: "inherit", stderr: "inherit", env: { ...process.env, ...buildEnv() } });
   if (proc.exitCode !== 0) throw new Error(`bun build --compile failed (exit ${proc.exitCode})`);
 }
 
