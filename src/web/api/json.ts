@@ -1,0 +1,176 @@
+/**
+ * JSON rendering the way Prometheus's API writes it, byte for byte:
+ * - vector and matrix sample values as its `jsonutil.MarshalFloat`: Go's
+ *   shortest `'f'` form, or `'e'` form below 1e-6 and from 1e21 on;
+ * - their timestamps as whole seconds plus exactly three digits of
+ *   milliseconds when those are not zero;
+ * - scalar and string results through Go's encoding/json of
+ *   `[float64(t)/1000, FormatFloat(v, 'f', -1, 64)]`;
+ * - strings with Go's HTML-safe escaping.
+ * Query results are written as one string directly (no intermediate objects
+ * per point).
+ *
+ * @example
+ * formatSampleValue(1e21);          // "1e+21"
+ * formatGoFloatF(1e21);             // "1000000000000000000000"
+ * formatTimestamp(1700000000120);   // "1700000000.120"
+ */
+import type { Labels } from "../../model/index.ts";
+import type { MatrixSeries, Value, VectorSample } from "../../promql/index.ts";
+
+function special(v: number): string | null {
+  if (v !== v) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  if (v === 0) return Object.is(v, -0) ? "-0" : "0";
+  return null;
+}
+
+/**
+ * Formats a float as Go's `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest
+ * digits that round-trip, never in exponent form; `NaN`, `+Inf`, `-Inf`, `-0`.
+ *
+ * @example
+ * formatGoFloatF(1e-7); // "0.0000001"
+ */
+export function formatGoFloatF(v: number): string {
+  const sp = special(v);
+  if (sp !== null) return sp;
+  const text = String(v);
+  const e = text.indexOf("e");
+  if (e < 0) return text;
+  const negative = v < 0;
+  const mantissa = text.slice(negative ? 1 : 0, e);
+  const exp = Number(text.slice(e + 1));
+  const point = mantissa.indexOf(".");
+  const digits = point < 0 ? mantissa : mantissa.slice(0, point) + mantissa.slice(point + 1);
+  const intLen = (point < 0 ? mantissa.length : point) + exp;
+  let out: string;
+  if (intLen <= 0) out = `0.${"0".repeat(-intLen)}${digits}`;
+  else if (intLen >= digits.length) out = digits + "0".repeat(intLen - digits.length);
+  else out = `${digits.slice(0, intLen)}.${digits.slice(intLen)}`;
+  return negative ? `-${out}` : out;
+}
+
+/**
+ * Formats a float as Go's `strconv.FormatFloat(v, 'e', -1, 64)`: shortest
+ * digits, exponent with a sign and at least two digits.
+ *
+ * @example
+ * formatGoFloatE(3.5e-8); // "3.5e-08"
+ */
+export function formatGoFloatE(v: number): string {
+  const sp = special(v);
+  if (sp !== null) return sp === "0" || sp === "-0" ? `${sp}e+00` : sp;
+  const [mantissa, expText] = v.toExponential().split("e") as [string, string];
+  const sign = expText.startsWith("-") ? "-" : "+";
+  const digits = expText.replace(/^[+-]/, "");
+  return `${mantissa}e${sign}${digits.padStart(2, "0")}`;
+}
+
+/**
+ * Formats a vector or matrix sample value as Prometheus's API does
+ * (jsonutil.MarshalFloat): `'e'` form when 0 < |v| < 1e-6 or |v| >= 1e21,
+ * otherwise `'f'` form.
+ *
+ * @example
+ * formatSampleValue(1.5);   // "1.5"
+ * formatSampleValue(1e-7);  // "1e-07"
+ */
+export function formatSampleValue(v: number): string {
+  const abs = Math.abs(v);
+  if (abs !== 0 && (abs < 1e-6 || abs >= 1e21)) return formatGoFloatE(v);
+  return formatGoFloatF(v);
+}
+
+/**
+ * Formats a millisecond timestamp as Prometheus does in API responses:
+ * whole seconds, then `.` and exactly three digits when the milliseconds
+ * are not zero (so 1500 → `1.500`, 1000 → `1`).
+ *
+ * @example
+ * formatTimestamp(-1500); // "-1.500"
+ */
+export function formatTimestamp(t: number): string {
+  const negative = t < 0;
+  const abs = Math.abs(Math.trunc(t));
+  const secs = Math.floor(abs / 1000);
+  const ms = abs - secs * 1000;
+  const body = ms === 0 ? String(secs) : `${secs}.${String(ms).padStart(3, "0")}`;
+  return negative ? `-${body}` : body;
+}
+
+const HTML_UNSAFE = /[<>&\u2028\u2029]/g;
+
+function escapeHTMLUnsafe(ch: string): string {
+  return `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
+/**
+ * JSON-encodes a string as Go's encoding/json does: `<`, `>`, `&`, U+2028
+ * and U+2029 become `\uXXXX` escapes.
+ *
+ * @example
+ * jsonString("a<b"); // "\"a\\u003cb\""
+ */
+export function jsonString(s: string): string {
+  return JSON.stringify(s).replace(HTML_UNSAFE, escapeHTMLUnsafe);
+}
+
+/**
+ * JSON-encodes any plain value with Go's HTML-safe string escaping. Object
+ * keys keep their insertion order; callers that mirror a Go map sort them.
+ */
+export function goJSON(value: unknown): string {
+  return JSON.stringify(value).replace(HTML_UNSAFE, escapeHTMLUnsafe);
+}
+
+/** A label set as a JSON object in label-name order, e.g. `{"__name__":"up","job":"x"}`. */
+export function labelsJSON(ls: Labels): string {
+  let out = "{";
+  for (let i = 0; i < ls.length; i++) {
+    if (i > 0) out += ",";
+    out += jsonString(ls[i]!.name) + ":" + jsonString(ls[i]!.value);
+  }
+  return out + "}";
+}
+
+function pointJSON(t: number, v: number): string {
+  return `[${formatTimestamp(t)},"${formatSampleValue(v)}"]`;
+}
+
+function vectorSampleJSON(s: VectorSample): string {
+  return `{"metric":${labelsJSON(s.metric)},"value":${pointJSON(s.t, s.v)}}`;
+}
+
+function matrixSeriesJSON(s: MatrixSeries): string {
+  const parts = new Array<string>(s.t.length);
+  for (let i = 0; i < s.t.length; i++) parts[i] = pointJSON(s.t[i]!, s.v[i]!);
+  return `{"metric":${labelsJSON(s.metric)},"values":[${parts.join(",")}]}`;
+}
+
+/**
+ * The `data` object of a query response: `{"resultType":…,"result":…}` with
+ * the result rendered in Prometheus's exact form.
+ *
+ * @example
+ * queryDataJSON({ type: "scalar", t: 1500, v: 2 }); // {"resultType":"scalar","result":[1.5,"2"]}
+ */
+export function queryDataJSON(value: Value): string {
+  let result: string;
+  switch (value.type) {
+    case "scalar":
+      result = `[${formatGoFloatF(value.t / 1000)},"${formatGoFloatF(value.v)}"]`;
+      break;
+    case "string":
+      result = `[${formatGoFloatF(value.t / 1000)},${jsonString(value.v)}]`;
+      break;
+    case "vector":
+      result = `[${value.samples.map(vectorSampleJSON).join(",")}]`;
+      break;
+    case "matrix":
+      result = `[${value.series.map(matrixSeriesJSON).join(",")}]`;
+      break;
+  }
+  return `{"resultType":"${value.type}","result":${result}}`;
+}
