@@ -42,3 +42,22 @@ export type {
   TLSConfig,
   TracingConfig,
 } from "./types.ts";
+export {
+  alertmanagerConfigToYAML,
+  checkAlertmanagerConfigFiles,
+  loadAlertmanagerConfigFile,
+  parseAlertmanagerConfig,
+  type LoadedAlertmanagerConfig,
+} from "./alertmanager_load.ts";
+export { DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL } from "./alertmanager_schema.ts";
+export type {
+  AlertmanagerConfigFile,
+  AlertmanagerGlobalConfig,
+  AlertmanagerHTTPConfig,
+  InhibitRuleConfig,
+  NamedTimeInterval,
+  ReceiverConfig,
+  RouteConfig,
+  TimeIntervalSpec,
+  WebhookConfig,
+} from "./alertmanager_types.ts";

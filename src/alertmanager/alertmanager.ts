@@ -1,0 +1,451 @@
+/**
+ * The Alertmanager: the alert store, the dispatcher, inhibition, silences,
+ * the notification log and the receivers' pipelines, wired together for
+ * one configuration, plus the operations the HTTP API and the cluster
+ * layer need. Time comes from an injectable {@link Clock}, so tests drive
+ * group_wait, group_interval and repeat_interval with a manual clock.
+ *
+ * Silences and notification-log entries are written to `storagePath`
+ * (files `silences` and `nflog`) before the calls that change them
+ * return, and read back on construction.
+ *
+ * @example
+ * const am = new Alertmanager({ config, storagePath: "data", externalURL: "http://am:9093" });
+ * am.putAlerts([{ labels: labelsFromRecord({ alertname: "Down" }) }]);
+ * await am.stop();
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { AlertmanagerConfigFile } from "../config/index.ts";
+import { nopLogger, type Logger } from "../log/index.ts";
+import { Registry, type Counter, type Gauge, type Matcher } from "../model/index.ts";
+import { AlertStore, normalizeAlert, validateAlert, type PostableAlert } from "./alerts.ts";
+import { systemClock, type Clock, type Timer } from "./clock.ts";
+import { Dispatcher, type AlertGroup, type GroupInfo } from "./dispatch.ts";
+import { Inhibitor } from "./inhibit.ts";
+import { matchesAll } from "./matchers.ts";
+import { NotificationLog } from "./nflog.ts";
+import {
+  dedupStage, inhibitStage, recordStage, retryStage, runReceiverPipeline, silenceStage, timeIntervalStage, waitStage,
+  type NotifyContext, type ReceiverPipeline, type RetryObserver,
+} from "./pipeline.ts";
+import { buildRouteTree, type Route } from "./route.ts";
+import { Silences, silenceState, type PostableSilence, type Silence, type SilenceState } from "./silences.ts";
+import { parseTimeInterval, type TimeInterval } from "./timeinterval.ts";
+import { fingerprint, isResolved, type Alert } from "./types.ts";
+import { WebhookIntegration } from "./webhook.ts";
+
+/** The Alertmanager version promts reports (User-Agent, build info, status). */
+export const ALERTMANAGER_VERSION = "0.27.0";
+
+const HOUR = 3_600_000;
+/** Alertmanager's minimum notification timeout per flush. */
+const MIN_NOTIFY_TIMEOUT = 10_000;
+const MAINTENANCE_INTERVAL = 15 * 60_000;
+
+/** Construction settings; only `config` is required. */
+export interface AlertmanagerOptions {
+  config: AlertmanagerConfigFile;
+  /** The config file's text, shown by `status()`; the encoded config when absent. */
+  configText?: string;
+  /** `--storage.path`; undefined keeps silences and the nflog in memory. */
+  storagePath?: string;
+  /** `--data.retention`, default 120h. */
+  retention?: number;
+  logger?: Logger;
+  registry?: Registry;
+  /** `--web.external-url`, sent to receivers. */
+  externalURL?: string;
+  /** This peer's position in the cluster (0 when alone). */
+  peerPosition?: () => number;
+  /** `--cluster.peer-timeout`, default 15s. */
+  peerTimeout?: number;
+  clock?: Clock;
+  /** Injectable HTTP client for receivers. */
+  fetch?: typeof fetch;
+}
+
+/** An alert with its state as the API reports it. */
+export interface AlertWithStatus {
+  alert: Alert;
+  fingerprint: string;
+  state: "active" | "suppressed" | "unprocessed";
+  silencedBy: string[];
+  inhibitedBy: string[];
+  /** Receivers of the routes the alert matches. */
+  receivers: string[];
+}
+
+/** Filters of `GET /api/v2/alerts`; all default to true / no restriction. */
+export interface AlertFilter {
+  active?: boolean;
+  silenced?: boolean;
+  inhibited?: boolean;
+  unprocessed?: boolean;
+  /** Anchored regex on receiver names. */
+  receiver?: RegExp;
+  matchers?: Matcher[];
+}
+
+/** One configured receiver integration as the API lists it. */
+export interface ReceiverStatus {
+  name: string;
+}
+
+interface Running {
+  config: AlertmanagerConfigFile;
+  route: Route;
+  inhibitor: Inhibitor;
+  intervals: Map<string, TimeInterval[]>;
+  pipelines: Map<string, ReceiverPipeline>;
+  dispatcher: Dispatcher;
+}
+
+interface Metrics {
+  alerts: ReturnType<Registry["gaugeVec"]>;
+  received: ReturnType<Registry["counterVec"]>;
+  invalid: Counter;
+  notifications: ReturnType<Registry["counterVec"]>;
+  failed: ReturnType<Registry["counterVec"]>;
+  latency: ReturnType<Registry["histogramVec"]>;
+  silences: ReturnType<Registry["gaugeVec"]>;
+  nflogMaintenance: Counter;
+  configSuccess: Gauge;
+  configSuccessTime: Gauge;
+}
+
+/** The Alertmanager core; see the module comment. */
+export class Alertmanager {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly silences: Silences;
+  readonly nflog: NotificationLog;
+  readonly alerts = new AlertStore();
+  private running: Running;
+  private configText: string | undefined;
+  private readonly metrics: Metrics;
+  private readonly opts: AlertmanagerOptions;
+  private readonly startedAt: number;
+  private readonly stopController = new AbortController();
+  private maintenanceTimer: Timer | undefined;
+  /** Per-fingerprint state behind the alertmanager_alerts gauge. */
+  private readonly alertStates = new Map<string, "active" | "suppressed">();
+  private lastAlertRecount = -Infinity;
+
+  constructor(opts: AlertmanagerOptions) {
+    this.opts = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.logger = opts.logger ?? nopLogger;
+    this.startedAt = this.clock.now();
+    const retention = opts.retention ?? 120 * HOUR;
+    if (opts.storagePath) mkdirSync(opts.storagePath, { recursive: true });
+    const path = (name: string) => (opts.storagePath ? join(opts.storagePath, name) : undefined);
+    this.silences = new Silences({ path: path("silences"), retention });
+    this.nflog = new NotificationLog({ path: path("nflog"), retention });
+    for (const problem of [this.silences.load(), this.nflog.load(this.clock.now())]) {
+      if (problem) this.logger.warn("Ignoring unreadable state", { err: problem });
+    }
+    this.metrics = this.registerMetrics(opts.registry ?? new Registry());
+    this.running = this.build(opts.config);
+    this.configText = opts.configText;
+    this.metrics.configSuccess.set(1);
+    this.metrics.configSuccessTime.set(this.clock.now() / 1000);
+    this.alerts.subscribe((alert, fp) => {
+      this.running.inhibitor.observe(alert, fp);
+      this.running.dispatcher.process(alert, fp);
+    });
+    this.silences.onChange(() => {
+      this.updateSilenceGauges();
+      this.updateAlertGauges();
+    });
+    this.updateSilenceGauges();
+    this.scheduleMaintenance();
+  }
+
+  private registerMetrics(r: Registry): Metrics {
+    r.gaugeVec("alertmanager_build_info", "A metric with a constant '1' value labeled by version, revision, branch, and goversion from which alertmanager was built.", ["version", "revision", "branch", "goversion"])
+      .get([ALERTMANAGER_VERSION, "", "", `bun${Bun.version}`]).set(1);
+    r.gaugeFunc("alertmanager_dispatcher_aggregation_groups", "Number of active aggregation groups", () => this.running.dispatcher.groupCount);
+    r.gaugeFunc("alertmanager_nflog_queries_total", "Number of notification log queries were received.", () => this.nflog.queries, "counter");
+    r.gaugeFunc("alertmanager_nflog_snapshot_size_bytes", "Size of the last notification log snapshot in bytes.", () => this.nflog.snapshotSize);
+    const metrics: Metrics = {
+      alerts: r.gaugeVec("alertmanager_alerts", "How many alerts by state.", ["state"]),
+      received: r.counterVec("alertmanager_alerts_received_total", "The total number of received alerts.", ["status"]),
+      invalid: r.counter("alertmanager_alerts_invalid_total", "The total number of received alerts that were invalid."),
+      notifications: r.counterVec("alertmanager_notifications_total", "The total number of attempted notifications.", ["integration"]),
+      failed: r.counterVec("alertmanager_notifications_failed_total", "The total number of failed notifications.", ["integration"]),
+      latency: r.histogramVec("alertmanager_notification_latency_seconds", "The latency of notifications in seconds.", ["integration"], [1, 5, 10, 15, 20]),
+      silences: r.gaugeVec("alertmanager_silences", "How many silences by state.", ["state"]),
+      nflogMaintenance: r.counter("alertmanager_nflog_maintenance_total", "How many maintenances were executed for the notification log."),
+      configSuccess: r.gauge("alertmanager_config_last_reload_successful", "Whether the last configuration reload attempt was successful."),
+      configSuccessTime: r.gauge("alertmanager_config_last_reload_success_timestamp_seconds", "Timestamp of the last successful configuration reload."),
+    };
+    // Series for every integration exist from the start, as in Alertmanager, so rates work from zero.
+    for (const vec of [metrics.notifications, metrics.failed]) vec.get(["webhook"]);
+    return metrics;
+  }
+
+  /** Builds everything that depends on the config; throws for configs it cannot run. */
+  private build(config: AlertmanagerConfigFile): Running {
+    const route = buildRouteTree(config.route);
+    const inhibitor = new Inhibitor(config.inhibit_rules);
+    const intervals = new Map<string, TimeInterval[]>();
+    for (const ti of [...config.mute_time_intervals, ...config.time_intervals]) {
+      intervals.set(ti.name, ti.time_intervals.map(parseTimeInterval));
+    }
+    const observer: RetryObserver = {
+      attempt: (i) => this.metrics.notifications.get([i]).inc(),
+      failed: (i) => this.metrics.failed.get([i]).inc(),
+      latency: (i, s) => this.metrics.latency.get([i]).observe(s),
+    };
+    const shared = [
+      inhibitStage(() => this.running.inhibitor, this.clock),
+      timeIntervalStage(() => this.running.intervals, this.clock),
+      silenceStage(this.silences, this.clock),
+    ];
+    const peerPosition = this.opts.peerPosition ?? (() => 0);
+    const peerTimeout = this.opts.peerTimeout ?? 15_000;
+    const pipelines = new Map<string, ReceiverPipeline>();
+    for (const rc of config.receivers) {
+      const perIntegration = rc.webhook_configs.map((wc, idx) => {
+        const integration = new WebhookIntegration(wc, idx, {
+          externalURL: this.opts.externalURL ?? "", version: ALERTMANAGER_VERSION, fetch: this.opts.fetch,
+        });
+        const key = { groupName: rc.name, integration: "webhook", idx };
+        return [
+          waitStage(peerPosition, peerTimeout, this.clock),
+          dedupStage(this.nflog, key, wc.send_resolved, this.clock),
+          retryStage(integration, this.clock, observer, this.logger.with({ component: "dispatcher" })),
+          recordStage(this.nflog, key, this.clock),
+        ];
+      });
+      pipelines.set(rc.name, { shared, perIntegration });
+    }
+    const dispatcher = new Dispatcher(route, this.clock, (g, alerts) => this.flush(g, alerts), this.logger.with({ component: "dispatcher" }));
+    return { config, route, inhibitor, intervals, pipelines, dispatcher };
+  }
+
+  /** Sends one flushed group through its receiver's pipeline with the flush deadline. */
+  private async flush(group: GroupInfo, alerts: Alert[]): Promise<boolean> {
+    const opts = group.route.opts;
+    const pipeline = this.running.pipelines.get(opts.receiver);
+    if (!pipeline) return true;
+    const wait = (this.opts.peerPosition?.() ?? 0) * (this.opts.peerTimeout ?? 15_000);
+    const deadline = new AbortController();
+    const timer = this.clock.setTimer(() => deadline.abort(new Error("notification deadline exceeded")), Math.max(opts.groupInterval, MIN_NOTIFY_TIMEOUT) + wait);
+    const ctx: NotifyContext = {
+      groupKey: group.groupKey, receiverName: opts.receiver, groupLabels: group.groupLabels,
+      repeatInterval: opts.repeatInterval, muteTimeIntervals: opts.muteTimeIntervals,
+      activeTimeIntervals: opts.activeTimeIntervals,
+      signal: AbortSignal.any([deadline.signal, this.stopController.signal]),
+    };
+    try {
+      await runReceiverPipeline(pipeline, ctx, alerts);
+      return true;
+    } catch (e) {
+      this.logger.error("Notify for alerts failed", { receiver: opts.receiver, aggrGroup: group.groupKey, err: e as Error });
+      return false;
+    } finally {
+      timer.cancel();
+      // Many groups flush at once; one recount per second of clock time is enough.
+      if (this.clock.now() - this.lastAlertRecount >= 1000) this.updateAlertGauges();
+    }
+  }
+
+  /**
+   * Accepts alerts as `POST /api/v2/alerts` does: times filled in, each
+   * valid alert stored (and routed), invalid ones counted and reported.
+   * Returns the problems, one per invalid alert (empty when all were fine).
+   */
+  putAlerts(posted: PostableAlert[]): string[] {
+    const now = this.clock.now();
+    const resolveTimeout = this.running.config.global.resolve_timeout;
+    const errors: string[] = [];
+    for (const p of posted) {
+      const alert = normalizeAlert(p, now, resolveTimeout);
+      this.metrics.received.get([alert.endsAt > now ? "firing" : "resolved"]).inc();
+      const problem = validateAlert(alert);
+      if (problem) {
+        this.metrics.invalid.inc();
+        errors.push(`${problem}`);
+        continue;
+      }
+      const stored = this.alerts.put(alert, now);
+      this.trackAlertState(stored, fingerprint(stored.labels), now);
+    }
+    this.publishAlertGauges();
+    return errors;
+  }
+
+  /** The state of one alert now, as the API reports it. */
+  alertStatus(alert: Alert, fp: string = fingerprint(alert.labels)): AlertWithStatus {
+    const now = this.clock.now();
+    const silencedBy = this.silences.mutes(alert.labels, now);
+    const inhibitor = this.running.inhibitor.mutes(alert.labels, now);
+    const inhibitedBy = inhibitor === undefined ? [] : [inhibitor];
+    const receivers = [...new Set(this.running.route.match(alert.labels).map((r) => r.opts.receiver))];
+    const state = silencedBy.length > 0 || inhibitedBy.length > 0 ? "suppressed" : "active";
+    return { alert, fingerprint: fp, state, silencedBy, inhibitedBy, receivers };
+  }
+
+  /** Alerts not yet resolved, with their state, filtered like `GET /api/v2/alerts`, sorted by fingerprint. */
+  getAlerts(filter: AlertFilter = {}): AlertWithStatus[] {
+    const now = this.clock.now();
+    const out: AlertWithStatus[] = [];
+    for (const [fp, alert] of this.alerts.list()) {
+      if (isResolved(alert, now)) continue;
+      if (filter.matchers && !matchesAll(filter.matchers, alert.labels)) continue;
+      const s = this.alertStatus(alert, fp);
+      if (filter.receiver && !s.receivers.some((r) => filter.receiver!.test(r))) continue;
+      if (filter.active === false && s.state === "active") continue;
+      if (filter.silenced === false && s.silencedBy.length > 0) continue;
+      if (filter.inhibited === false && s.inhibitedBy.length > 0) continue;
+      if (filter.unprocessed === false && s.state === "unprocessed") continue;
+      out.push(s);
+    }
+    return out.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
+  }
+
+  /** The dispatcher's aggregation groups (`GET /api/v2/alerts/groups`). */
+  groups(): AlertGroup[] {
+    return this.running.dispatcher.groups();
+  }
+
+  /** Creates or updates a silence; returns its id. Throws SilenceError for client errors. */
+  setSilence(s: PostableSilence): string {
+    return this.silences.set(s, this.clock.now());
+  }
+
+  /** Expires a silence now. Throws SilenceError when unknown or already expired. */
+  expireSilence(id: string): void {
+    this.silences.expire(id, this.clock.now());
+  }
+
+  /** One silence with its state, or undefined. */
+  getSilence(id: string): (Silence & { state: SilenceState }) | undefined {
+    const s = this.silences.get(id);
+    return s && { ...s, state: silenceState(s, this.clock.now()) };
+  }
+
+  /** All silences with their states. */
+  listSilences(): (Silence & { state: SilenceState })[] {
+    const now = this.clock.now();
+    return this.silences.list().map((s) => ({ ...s, state: silenceState(s, now) }));
+  }
+
+  /**
+   * Switches to a new config, keeping alerts, silences and the nflog:
+   * the old dispatcher stops and the stored alerts are routed afresh
+   * (as Alertmanager does on reload). A config that cannot be built is
+   * rejected and the old one keeps running.
+   */
+  applyConfig(config: AlertmanagerConfigFile, configText?: string): void {
+    let next: Running;
+    try {
+      next = this.build(config);
+    } catch (e) {
+      this.metrics.configSuccess.set(0);
+      throw e;
+    }
+    this.running.dispatcher.stop();
+    this.running = next;
+    this.configText = configText;
+    this.metrics.configSuccess.set(1);
+    this.metrics.configSuccessTime.set(this.clock.now() / 1000);
+    for (const [fp, alert] of this.alerts.list()) next.inhibitor.observe(alert, fp);
+    for (const [fp, alert] of this.alerts.list()) next.dispatcher.process(alert, fp);
+  }
+
+  /**
+   * Records a reload that failed before reaching {@link applyConfig} (a
+   * config file that did not parse), for alertmanager_config_last_reload_successful.
+   */
+  reloadFailed(): void {
+    this.metrics.configSuccess.set(0);
+  }
+
+  /** The configured receivers' names, in config order. */
+  receivers(): ReceiverStatus[] {
+    return this.running.config.receivers.map((r) => ({ name: r.name }));
+  }
+
+  /**
+   * The running config and facts for `GET /api/v2/status`: `uptime` is
+   * when this Alertmanager started (Unix ms), as the API's `uptime` field.
+   */
+  status(): { config: AlertmanagerConfigFile; configText: string | undefined; uptime: number; version: string } {
+    return { config: this.running.config, configText: this.configText, uptime: this.startedAt, version: ALERTMANAGER_VERSION };
+  }
+
+  /** Drops resolved alerts, old silences and nflog entries; runs every 15 minutes on its own. */
+  maintenance(): void {
+    const now = this.clock.now();
+    this.alerts.gc(now);
+    this.running.inhibitor.gc(now);
+    this.silences.gc(now);
+    this.nflog.gc(now);
+    this.metrics.nflogMaintenance.inc();
+    this.updateAlertGauges();
+    this.updateSilenceGauges();
+  }
+
+  private scheduleMaintenance(): void {
+    this.maintenanceTimer = this.clock.setTimer(() => {
+      this.maintenance();
+      this.scheduleMaintenance();
+    }, MAINTENANCE_INTERVAL);
+  }
+
+  /** Resolves when every running flush has finished (tests, shutdown). */
+  settled(): Promise<void> {
+    return this.running.dispatcher.settled();
+  }
+
+  /** Stops timers and cancels running notifications, then waits for them to end. */
+  async stop(): Promise<void> {
+    this.maintenanceTimer?.cancel();
+    const dispatcher = this.running.dispatcher;
+    dispatcher.stop();
+    this.stopController.abort(new Error("alertmanager stopped"));
+    await dispatcher.settled();
+  }
+
+  /** Records one alert's state for the alertmanager_alerts gauge (resolved alerts are not counted). */
+  private trackAlertState(alert: Alert, fp: string, now: number): void {
+    if (isResolved(alert, now)) {
+      this.alertStates.delete(fp);
+      return;
+    }
+    const muted = this.silences.mutes(alert.labels, now).length > 0 || this.running.inhibitor.mutes(alert.labels, now) !== undefined;
+    this.alertStates.set(fp, muted ? "suppressed" : "active");
+  }
+
+  /**
+   * Recomputes every alert's state: silences, inhibitions and resolve
+   * times change with time and config, not only when alerts arrive.
+   */
+  private updateAlertGauges(): void {
+    const now = this.clock.now();
+    this.lastAlertRecount = now;
+    this.alertStates.clear();
+    for (const [fp, a] of this.alerts.list()) this.trackAlertState(a, fp, now);
+    this.publishAlertGauges();
+  }
+
+  private publishAlertGauges(): void {
+    let active = 0;
+    let suppressed = 0;
+    for (const state of this.alertStates.values()) {
+      if (state === "active") active++;
+      else suppressed++;
+    }
+    this.metrics.alerts.get(["active"]).set(active);
+    this.metrics.alerts.get(["suppressed"]).set(suppressed);
+    this.metrics.alerts.get(["unprocessed"]).set(0);
+  }
+
+  private updateSilenceGauges(): void {
+    const counts = this.silences.countByState(this.clock.now());
+    for (const state of ["active", "pending", "expired"] as const) this.metrics.silences.get([state]).set(counts[state]);
+  }
+}

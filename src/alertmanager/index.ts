@@ -1,0 +1,40 @@
+/**
+ * The Alertmanager room's door: the {@link Alertmanager} core (alert store,
+ * routing and dispatch, inhibition, silences, notification log, the
+ * notification pipeline and the webhook receiver) and the pure pieces it
+ * is built from, for the API, the cluster layer and tests.
+ *
+ * @example
+ * const { config } = loadAlertmanagerConfigFile("alertmanager.yml");
+ * const am = new Alertmanager({ config, storagePath: "data", externalURL: "http://localhost:9093" });
+ * am.putAlerts([{ labels: labelsFromRecord({ alertname: "InstanceDown", job: "node" }) }]);
+ */
+export {
+  Alertmanager, ALERTMANAGER_VERSION,
+  type AlertFilter, type AlertmanagerOptions, type AlertWithStatus, type ReceiverStatus,
+} from "./alertmanager.ts";
+export { AlertStore, mergeAlerts, normalizeAlert, validateAlert, type AlertListener, type PostableAlert } from "./alerts.ts";
+export { ManualClock, sleep, systemClock, type Clock, type Timer } from "./clock.ts";
+export {
+  compareAlerts, Dispatcher, groupLabelsFor, labelSetString,
+  type AlertGroup, type FlushFn, type GroupInfo,
+} from "./dispatch.ts";
+export { Inhibitor, InhibitRule } from "./inhibit.ts";
+export { compareMatchers, formatMatcher, formatMatchers, matchesAll, parseMatcher, parseMatchers } from "./matchers.ts";
+export { NotificationLog, receiverKeyString, type NflogEntry, type NotificationLogOptions, type ReceiverKey } from "./nflog.ts";
+export {
+  dedupStage, inhibitStage, needsUpdate, recordStage, retryDelay, retryStage, runReceiverPipeline, runStages,
+  silenceStage, timeIntervalStage, waitStage,
+  type Integration, type NotifyContext, type NotifyResult, type ReceiverPipeline, type RetryObserver, type Stage,
+} from "./pipeline.ts";
+export { buildRouteTree, Route, routeMatchers, type RouteOpts } from "./route.ts";
+export {
+  SilenceError, Silences, silenceState, toMatcher, validateSilence,
+  type PostableSilence, type Silence, type SilenceMatcher, type SilencesOptions, type SilenceState,
+} from "./silences.ts";
+export { parseTimeInterval, timeIntervalContains, type TimeInterval, type TimeIntervalConfig } from "./timeinterval.ts";
+export { alertStatus, fingerprint, fingerprintOf, formatTime, isResolved, type Alert } from "./types.ts";
+export {
+  buildWebhookMessage, WebhookIntegration,
+  type WebhookAlert, type WebhookMessage, type WebhookOptions,
+} from "./webhook.ts";

@@ -1,0 +1,120 @@
+/**
+ * Loading `alertmanager.yml`: YAML with positions, schema decoding,
+ * printing the effective config back, and amtool's `check-config`.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import { LineCounter, parseDocument, stringify } from "yaml";
+import { AlertmanagerConfigType } from "./alertmanager_schema.ts";
+import type { AlertmanagerConfigFile } from "./alertmanager_types.ts";
+import { ConfigError } from "./error.ts";
+import { expandGlob } from "./load.ts";
+import { Decoder, encodeObject } from "./schema.ts";
+import { alertmanagerFuncs, TemplateSet } from "../template/index.ts";
+
+/** A parsed `alertmanager.yml` plus what callers report on it. */
+export interface LoadedAlertmanagerConfig {
+  /** The config with defaults applied and relative paths resolved against the file's directory. */
+  config: AlertmanagerConfigFile;
+  /** Deprecation notes, each `FILE:LINE:COL: …`; the caller logs them. */
+  warnings: string[];
+  /** The file's text as read (what `/api/v2/status` shows as `original`). */
+  text: string;
+}
+
+/**
+ * Parses `alertmanager.yml` text; `filename` names the file in errors and
+ * anchors relative paths. Throws {@link ConfigError} (`FILE:LINE:COL: …`)
+ * on the first problem.
+ *
+ * @example
+ * const { config } = parseAlertmanagerConfig("route: {receiver: a}\nreceivers: [{name: a}]", "am.yml");
+ * config.route.group_wait // 30000
+ */
+export function parseAlertmanagerConfig(text: string, filename: string): LoadedAlertmanagerConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, keepSourceTokens: false });
+  const problem = doc.errors[0];
+  if (problem) {
+    const { line, col } = lineCounter.linePos(problem.pos[0]);
+    const reason = problem.code === "MULTIPLE_DOCS"
+      ? "a config file holds one YAML document, found more"
+      : problem.message.split("\n")[0];
+    throw new ConfigError(filename, line, col, "", `yaml: ${reason}`);
+  }
+  const decoder = new Decoder(doc, lineCounter, filename, dirname(filename));
+  const config = decoder.decodeRoot(AlertmanagerConfigType) as AlertmanagerConfigFile;
+  return { config, warnings: [...decoder.warnings], text };
+}
+
+/** Reads and parses an `alertmanager.yml`; an unreadable file is a ConfigError without a position. */
+export function loadAlertmanagerConfigFile(path: string): LoadedAlertmanagerConfig {
+  let text: string;
+  try {
+    if (statSync(path).isDirectory()) throw new Error(`read ${path}: is a directory`);
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const reason = code === "ENOENT" ? `open ${path}: no such file or directory` : (e as Error).message;
+    throw new ConfigError(path, 0, 0, "", reason);
+  }
+  return parseAlertmanagerConfig(text, path);
+}
+
+/**
+ * The effective config as YAML (`/api/v2/status` `config.original` in
+ * promts): defaults applied, secrets and webhook URLs as `<secret>`.
+ */
+export function alertmanagerConfigToYAML(cfg: AlertmanagerConfigFile): string {
+  const encoded = encodeObject(cfg as unknown as Record<string, any>, AlertmanagerConfigType);
+  return stringify(encoded, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/** Every template file named by the globs must read and parse (as Alertmanager's template.FromGlobs). */
+function checkTemplates(globs: string[]): void {
+  const set = new TemplateSet(alertmanagerFuncs());
+  for (const pattern of globs) {
+    for (const file of expandGlob(pattern)) set.parse(basename(file), readFileSync(file, "utf8"));
+  }
+}
+
+/**
+ * amtool's `check-config`: for each file, `Checking 'FILE'  SUCCESS` (or
+ * `  FAILED: <error>`), then what was found, then a blank line. Returns
+ * the exit code: 0 when every file is valid, 1 otherwise.
+ *
+ * @example
+ * process.exitCode = checkAlertmanagerConfigFiles(["alertmanager.yml"], console.log);
+ */
+export function checkAlertmanagerConfigFiles(paths: string[], out: (line: string) => void): number {
+  let failed = 0;
+  for (const path of paths) {
+    let config: AlertmanagerConfigFile | undefined;
+    try {
+      config = loadAlertmanagerConfigFile(path).config;
+      out(`Checking '${path}'  SUCCESS`);
+    } catch (e) {
+      out(`Checking '${path}'  FAILED: ${(e as Error).message}`);
+      failed++;
+    }
+    if (config) {
+      out("Found:");
+      out(" - global config");
+      out(" - route");
+      out(` - ${config.inhibit_rules.length} inhibit rules`);
+      out(` - ${config.receivers.length} receivers`);
+      out(` - ${config.templates.length} templates`);
+      if (config.templates.length > 0) {
+        try {
+          checkTemplates(config.templates);
+          out("  SUCCESS");
+        } catch (e) {
+          out(`  FAILED: ${(e as Error).message}`);
+          failed++;
+        }
+      }
+    }
+    out("");
+  }
+  return failed > 0 ? 1 : 0;
+}
