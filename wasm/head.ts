@@ -49,7 +49,7 @@ const C_MAX_T = 24; // f64
 const INITIAL_CHUNK_BYTES: usize = 120; // a 128-byte block
 const CHUNK_HEADROOM: u32 = 40; // one worst-case sample (19 bytes) + the 8-byte word the writer stores
 
-/** Status codes written per sample; the same numbers as AppendStatus in src/tsdb/types.ts. */
+/** Status codes written per sample; 0-4 are the numbers of AppendStatus in src/tsdb/types.ts, 5 is store-only. */
 export const STATUS_OK: u8 = 0;
 /** t is before the series' last sample. */
 export const STATUS_OUT_OF_ORDER: u8 = 1;
@@ -59,6 +59,8 @@ export const STATUS_DUPLICATE: u8 = 2;
 export const STATUS_OUT_OF_BOUNDS: u8 = 3;
 /** The ref was never ensured or has been released. */
 export const STATUS_UNKNOWN_REF: u8 = 4;
+/** Same t and same value bits as the last sample: not appended; callers treat it as accepted (Prometheus ignores it). */
+export const STATUS_DUPLICATE_IGNORED: u8 = 5;
 
 // @ts-ignore: decorator
 @inline function addBytes(hs: usize, delta: f64): void {
@@ -177,8 +179,8 @@ function cutChunk(hs: usize, ref: u32, slot: usize): void {
 
 /**
  * Appends samples (refs[i], t[i] f64 ms, v[i] raw bits) for i < n, writing a
- * STATUS_* per sample. Exact duplicates (same t, same bits) are reported OK
- * but not appended. Returns the number appended.
+ * STATUS_* per sample. Exact duplicates (same t, same bits) are not
+ * appended and reported as STATUS_DUPLICATE_IGNORED. Returns the number appended.
  */
 export function headAppendBatch(hs: usize, refs: usize, ts: usize, vs: usize, n: i32, status: usize): i32 {
   const range = load<i64>(hs, S_CHUNK_RANGE);
@@ -202,7 +204,7 @@ export function headAppendBatch(hs: usize, refs: usize, ts: usize, vs: usize, n:
     const lastT = load<i64>(slot, R_LAST_T);
     if ((flags & F_HAS_SAMPLE) != 0 && t <= lastT) {
       if (t < lastT) store<u8>(status + i, STATUS_OUT_OF_ORDER);
-      else store<u8>(status + i, v == load<u64>(slot, R_LAST_V) ? STATUS_OK : STATUS_DUPLICATE);
+      else store<u8>(status + i, v == load<u64>(slot, R_LAST_V) ? STATUS_DUPLICATE_IGNORED : STATUS_DUPLICATE);
       continue;
     }
     let count = load<u32>(slot, R_ENC + 4);

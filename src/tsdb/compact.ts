@@ -4,10 +4,11 @@
  * blocks filling an aligned range of 3×, 9×, … the block duration) and the
  * merge itself, which writes one new block holding the union of the series.
  */
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { compareLabels, type Labels } from "../model/index.ts";
-import { type Block, type BlockMeta, type BlockSeries, normalizeChunks, writeBlock } from "./block/index.ts";
+import {
+  type Block, type BlockMeta, type BlockSeries, type WriteBlockOptions, normalizeChunks, removeBlockDir, writeBlock, writeBlockAsync,
+} from "./block/index.ts";
 import type { ChunkMeta } from "./types.ts";
 
 /** Upper bound for a compacted block's span when no retention limits it: 31 days. */
@@ -128,6 +129,26 @@ function* mergeBlockSeries(blocks: readonly Block[]): Iterable<{ labels: Labels;
   }
 }
 
+/** What merging `blocks` writes: the merged series and the new block's options. */
+function mergePlan(blocks: readonly Block[]): { series: Iterable<BlockSeries>; opts: WriteBlockOptions } {
+  const minTime = Math.min(...blocks.map((b) => b.meta.minTime));
+  const maxTime = Math.max(...blocks.map((b) => b.meta.maxTime));
+  const sources = [...new Set(blocks.flatMap((b) => b.meta.compaction.sources))].sort();
+  const level = Math.max(...blocks.map((b) => b.meta.compaction.level)) + 1;
+  const parents = blocks.map((b) => ({ ulid: b.meta.ulid, minTime: b.meta.minTime, maxTime: b.meta.maxTime }));
+  const series = (function* () {
+    for (const s of mergeBlockSeries(blocks)) yield { labels: s.labels, chunks: normalizeChunks(s.chunks, minTime, maxTime - 1) };
+  })();
+  return { series, opts: { minTime, maxTime, level, sources, parents } };
+}
+
+/** Keeps a merged block only when it holds samples. */
+function keepIfNotEmpty(parentDir: string, meta: BlockMeta): BlockMeta | undefined {
+  if (meta.stats.numSamples > 0) return meta;
+  removeBlockDir(join(parentDir, meta.ulid));
+  return undefined;
+}
+
 /**
  * Merges `blocks` into one new block under `parentDir` (level = highest
  * parent level + 1, sources = union of the parents' sources). Overlapping
@@ -137,18 +158,16 @@ function* mergeBlockSeries(blocks: readonly Block[]): Iterable<{ labels: Labels;
  */
 export function compactBlocks(parentDir: string, blocks: readonly Block[]): BlockMeta | undefined {
   if (blocks.length === 0) return undefined;
-  const minTime = Math.min(...blocks.map((b) => b.meta.minTime));
-  const maxTime = Math.max(...blocks.map((b) => b.meta.maxTime));
-  const sources = [...new Set(blocks.flatMap((b) => b.meta.compaction.sources))].sort();
-  const level = Math.max(...blocks.map((b) => b.meta.compaction.level)) + 1;
-  const parents = blocks.map((b) => ({ ulid: b.meta.ulid, minTime: b.meta.minTime, maxTime: b.meta.maxTime }));
-  const series = (function* () {
-    for (const s of mergeBlockSeries(blocks)) yield { labels: s.labels, chunks: normalizeChunks(s.chunks, minTime, maxTime - 1) };
-  })();
-  const meta = writeBlock(parentDir, series, { minTime, maxTime, level, sources, parents });
-  if (meta.stats.numSamples === 0) {
-    rmSync(join(parentDir, meta.ulid), { recursive: true, force: true });
-    return undefined;
-  }
-  return meta;
+  const { series, opts } = mergePlan(blocks);
+  return keepIfNotEmpty(parentDir, writeBlock(parentDir, series, opts));
+}
+
+/**
+ * {@link compactBlocks} that yields to the event loop while it writes (see
+ * writeBlockAsync); the DB compacts this way so queries and scrapes go on.
+ */
+export async function compactBlocksAsync(parentDir: string, blocks: readonly Block[]): Promise<BlockMeta | undefined> {
+  if (blocks.length === 0) return undefined;
+  const { series, opts } = mergePlan(blocks);
+  return keepIfNotEmpty(parentDir, await writeBlockAsync(parentDir, series, opts));
 }

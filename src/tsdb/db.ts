@@ -16,7 +16,7 @@
  * db.querier(MIN_TIME, MAX_TIME).select([newMatcher("=", "__name__", "up")], MIN_TIME, MAX_TIME);
  * await db.close();
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { nopLogger, type Logger } from "../log/index.ts";
 import { type Counter, type Histogram, type Matcher, Registry } from "../model/index.ts";
@@ -27,14 +27,16 @@ import {
   META_FILENAME,
   mergeSeriesLists,
   normalizeChunks,
+  removeBlockDir,
   TMP_FOR_CREATION,
   TMP_FOR_DELETION,
-  writeBlock,
+  writeBlockAsync,
 } from "./block/index.ts";
-import { compactBlocks, compactionRanges, planCompaction } from "./compact.ts";
-import { Head } from "./head/index.ts";
+import { compactBlocksAsync, compactionRanges, planCompaction } from "./compact.ts";
+import { runSteps } from "./event_loop.ts";
+import { Head, type TSDBStats } from "./head/index.ts";
 import { walSize } from "./wal/index.ts";
-import type { Appender, LabelQueryOptions, Querier, StoredSeries } from "./types.ts";
+import { MIN_TIME, type Appender, type LabelQueryOptions, type Querier, type StoredSeries } from "./types.ts";
 
 /** Prometheus's default time retention: 15 days. */
 export const DEFAULT_RETENTION_TIME = 15 * 24 * 3600 * 1000;
@@ -68,8 +70,14 @@ export interface DB {
   head(): Head;
   /** Metas of the loaded blocks, by minTime. */
   blocks(): BlockMeta[];
-  /** Cuts the head into blocks, compacts blocks, applies retention. Concurrent calls run one after another. */
+  /**
+   * Cuts the head into blocks, compacts blocks, applies retention. Concurrent
+   * calls run one after another. Writing yields to the event loop regularly,
+   * so appends and queries are served meanwhile.
+   */
   compact(): Promise<void>;
+  /** Head cardinality statistics for /api/v1/status/tsdb (see Head.stats). */
+  stats(limit?: number): TSDBStats;
   /** Stops the background loop, waits for a running compaction and closes the head. */
   close(): Promise<void>;
   readonly dir: string;
@@ -83,13 +91,6 @@ interface DBMetrics {
   timeRetentions: Counter;
   sizeRetentions: Counter;
   reloads: Counter;
-}
-
-/** Removes a block directory so that a crash never leaves half of it under its name. */
-function deleteBlockDir(dir: string): void {
-  const tmp = dir + TMP_FOR_DELETION;
-  renameSync(dir, tmp);
-  rmSync(tmp, { recursive: true, force: true });
 }
 
 /** A querier merging the series of several sources, earlier sources winning on equal timestamps. */
@@ -113,6 +114,28 @@ class MergeQuerier implements Querier {
   }
 }
 
+/**
+ * Opens every complete block directory in `dir`, deleting blocks already
+ * compacted into another one (a crash between writing a compacted block and
+ * deleting its parents leaves them behind).
+ */
+function openBlocks(dir: string, logger: Logger): Block[] {
+  const opened: Block[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!isULID(name) || !existsSync(join(dir, name, META_FILENAME))) continue;
+    opened.push(Block.open(join(dir, name)));
+  }
+  const parents = new Set(opened.flatMap((b) => (b.meta.compaction.parents ?? []).map((p) => p.ulid)));
+  const keep: Block[] = [];
+  for (const b of opened) {
+    if (parents.has(b.ulid)) {
+      logger.info("Deleting block already compacted into another", { ulid: b.ulid });
+      removeBlockDir(b.dir);
+    } else keep.push(b);
+  }
+  return keep;
+}
+
 class TSDB implements DB {
   private loaded: Block[] = [];
   private blockBytes = 0;
@@ -130,11 +153,13 @@ class TSDB implements DB {
     private readonly logger: Logger,
     private readonly metrics: DBMetrics,
     opts: DBOptions,
+    blocks: Block[],
   ) {
     this.retentionTime = opts.retentionTime ?? DEFAULT_RETENTION_TIME;
     this.retentionSize = opts.retentionSize ?? 0;
     this.blockDuration = opts.blockDuration ?? DEFAULT_BLOCK_DURATION;
     this.ranges = compactionRanges(this.blockDuration, this.retentionTime);
+    this.setBlocks(blocks);
   }
 
   registerGauges(registry: Registry): void {
@@ -179,23 +204,8 @@ class TSDB implements DB {
     return new MergeQuerier(sources);
   }
 
-  /** Loads every complete block directory, dropping blocks already compacted into others. */
-  loadBlocks(): void {
-    const opened: Block[] = [];
-    for (const name of readdirSync(this.dir)) {
-      if (!isULID(name) || !existsSync(join(this.dir, name, META_FILENAME))) continue;
-      const known = this.loaded.find((b) => b.ulid === name);
-      opened.push(known ?? Block.open(join(this.dir, name)));
-    }
-    const parents = new Set(opened.flatMap((b) => (b.meta.compaction.parents ?? []).map((p) => p.ulid)));
-    const keep: Block[] = [];
-    for (const b of opened) {
-      if (parents.has(b.ulid)) {
-        this.logger.info("Deleting block already compacted into another", { ulid: b.ulid });
-        deleteBlockDir(b.dir);
-      } else keep.push(b);
-    }
-    this.setBlocks(keep);
+  stats(limit = 10): TSDBStats {
+    return this.headDB.stats(limit);
   }
 
   private setBlocks(blocks: Block[]): void {
@@ -208,14 +218,15 @@ class TSDB implements DB {
     if (ulids.size === 0) return;
     const keep: Block[] = [];
     for (const b of this.loaded) {
-      if (ulids.has(b.ulid)) deleteBlockDir(b.dir);
+      if (ulids.has(b.ulid)) removeBlockDir(b.dir);
       else keep.push(b);
     }
     this.setBlocks(keep);
   }
 
-  private addBlock(meta: BlockMeta): void {
-    this.setBlocks([...this.loaded, Block.open(join(this.dir, meta.ulid))]);
+  private async addBlock(meta: BlockMeta): Promise<void> {
+    const block = await Block.openAsync(join(this.dir, meta.ulid));
+    this.setBlocks([...this.loaded, block]);
   }
 
   compact(): Promise<void> {
@@ -253,17 +264,20 @@ class TSDB implements DB {
       if (head.numSeries() === 0 || hmin > hmax || hmax - hmin <= (bd / 2) * 3) return;
       const mint = Math.floor(hmin / bd) * bd;
       const maxt = mint + bd;
-      const meta = await this.timed(() => {
+      // Writing yields to the event loop; appends meanwhile must not land in the range being persisted.
+      head.refuseAppendsBefore(maxt);
+      const meta = await this.timed(async () => {
+        const inRange = await runSteps(head.seriesInRangeSteps(mint, maxt));
         const series = (function* () {
-          for (const s of head.seriesInRange(mint, maxt)) yield { labels: s.labels, chunks: normalizeChunks(s.chunks, mint, maxt - 1) };
+          for (const s of inRange) yield { labels: s.labels, chunks: normalizeChunks(s.chunks, mint, maxt - 1) };
         })();
-        return writeBlock(this.dir, series, { minTime: mint, maxTime: maxt });
+        return writeBlockAsync(this.dir, series, { minTime: mint, maxTime: maxt });
       });
       if (meta.stats.numSamples > 0) {
-        this.addBlock(meta);
+        await this.addBlock(meta);
         this.logger.info("write block", { mint, maxt, ulid: meta.ulid });
       } else {
-        rmSync(join(this.dir, meta.ulid), { recursive: true, force: true });
+        removeBlockDir(join(this.dir, meta.ulid));
       }
       await head.truncate(maxt);
       this.metrics.headTruncations.inc();
@@ -281,9 +295,9 @@ class TSDB implements DB {
       if (plan.length === 0) return;
       const ulids = new Set(plan.map((m) => m.ulid));
       const parents = this.loaded.filter((b) => ulids.has(b.ulid));
-      const meta = await this.timed(() => compactBlocks(this.dir, parents));
+      const meta = await this.timed(() => compactBlocksAsync(this.dir, parents));
       this.logger.info("compact blocks", { count: parents.length, ulid: meta?.ulid ?? "", sources: [...ulids].join(",") });
-      if (meta) this.addBlock(meta);
+      if (meta) await this.addBlock(meta);
       this.removeBlocks(ulids);
     }
   }
@@ -340,8 +354,9 @@ function removeLeftoverTmpDirs(dir: string, logger: Logger): void {
 
 /**
  * Opens (creating if needed) the database in `opts.dir`: removes leftover
- * temporary block dirs, loads blocks, replays the WAL into the head,
- * applies retention and starts the background compaction loop.
+ * temporary block dirs, loads blocks, replays the WAL into the head (samples
+ * older than the newest block's maxTime are out of bounds, as in
+ * Prometheus), applies retention and starts the background compaction loop.
  * Throws a BlockFormatError naming the file when a block is corrupt.
  */
 export async function openDB(opts: DBOptions): Promise<DB> {
@@ -362,14 +377,12 @@ export async function openDB(opts: DBOptions): Promise<DB> {
     sizeRetentions: registry.counter("prometheus_tsdb_size_retentions_total", "The number of times that blocks were deleted because the maximum number of bytes was exceeded."),
     reloads: registry.counter("prometheus_tsdb_reloads_total", "Number of times the database reloaded block data from disk."),
   };
-  const head = await Head.open({ dir: opts.dir, logger, registry, chunkRange: opts.blockDuration ?? DEFAULT_BLOCK_DURATION });
-  const db = new TSDB(opts.dir, head, logger, metrics, opts);
-  try {
-    db.loadBlocks();
-  } catch (err) {
-    await head.close();
-    throw err;
-  }
+  const blocks = openBlocks(opts.dir, logger);
+  const newestBlockMaxt = blocks.reduce((max, b) => Math.max(max, b.meta.maxTime), MIN_TIME);
+  const head = await Head.open({
+    dir: opts.dir, logger, registry, chunkRange: opts.blockDuration ?? DEFAULT_BLOCK_DURATION, minValidTime: newestBlockMaxt,
+  });
+  const db = new TSDB(opts.dir, head, logger, metrics, opts, blocks);
   db.registerGauges(registry);
   db.applyRetention();
   db.startLoop(opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL);

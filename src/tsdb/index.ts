@@ -10,6 +10,7 @@ export {
   Block,
   BlockFormatError,
   writeBlock,
+  writeBlockAsync,
   readMeta,
   isULID,
   newULID,
@@ -21,6 +22,6 @@ export {
   type BlockSeries,
   type WriteBlockOptions,
 } from "./block/index.ts";
-export { compactBlocks, compactionRanges, exponentialBlockRanges, planCompaction } from "./compact.ts";
+export { compactBlocks, compactBlocksAsync, compactionRanges, exponentialBlockRanges, planCompaction } from "./compact.ts";
 export { openDB, DEFAULT_BLOCK_DURATION, DEFAULT_COMPACTION_INTERVAL, DEFAULT_RETENTION_TIME, type DB, type DBOptions } from "./db.ts";
 export { createBlocksFromOpenMetrics, type BackfillOptions, type BackfillResult } from "./backfill.ts";

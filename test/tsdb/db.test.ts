@@ -6,7 +6,7 @@ import { labelsFromRecord, labelsKey, newMatcher, Registry, type Labels } from "
 import { encodeChunks, writeBlock, type BlockMeta } from "../../src/tsdb/block/index.ts";
 import { compactionRanges, exponentialBlockRanges, planCompaction } from "../../src/tsdb/compact.ts";
 import { openDB, type DB, type DBOptions } from "../../src/tsdb/db.ts";
-import { MAX_TIME, MIN_TIME, type Querier } from "../../src/tsdb/types.ts";
+import { AppendStatus, MAX_TIME, MIN_TIME, type Querier } from "../../src/tsdb/types.ts";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -202,6 +202,118 @@ describe("DB", () => {
     const deadline = Date.now() + 5000;
     while (d.blocks().length === 0 && Date.now() < deadline) await Bun.sleep(10);
     expect(d.blocks().length).toBe(1);
+  });
+});
+
+describe("min valid time", () => {
+  test("compaction moves the head's min valid time to the block's maxTime", async () => {
+    const d = await open();
+    appendRange(d, [seriesA], 0, 4 * HOUR, value);
+    await d.compact();
+    expect(d.blocks().map((b) => b.maxTime)).toEqual([2 * HOUR]);
+    expect(d.head().minValidTime()).toBe(2 * HOUR);
+  });
+
+  test("after a restart, samples older than the newest block are out of bounds", async () => {
+    let d = await open();
+    appendRange(d, [seriesA], 0, 4 * HOUR, value);
+    await d.compact();
+    await d.close();
+    d = await open();
+    expect(d.head().minValidTime()).toBe(2 * HOUR);
+    const app = d.appender();
+    const ref = app.ref(seriesB);
+    const status = new Uint8Array(2);
+    const res = app.appendBatch(Uint32Array.of(ref, ref), Float64Array.of(HOUR, 2 * HOUR), Float64Array.of(1, 2), 2, status);
+    expect([...status]).toEqual([AppendStatus.OutOfBounds, AppendStatus.Ok]);
+    expect(res.outOfBounds).toBe(1);
+  });
+
+  test("WAL samples already persisted in a block are not replayed into the head", async () => {
+    // As after a crash between writing a block and truncating the head: the WAL still holds the block's samples.
+    let d = await open();
+    appendRange(d, [seriesA, seriesB], 0, 3 * HOUR, value);
+    const before = dump(d.querier(MIN_TIME, MAX_TIME));
+    await d.close();
+    const ts: number[] = [];
+    for (let t = 0; t < 2 * HOUR; t += MIN) ts.push(t);
+    writeBlock(dir, [seriesA, seriesB].map((labels, i) => ({
+      labels,
+      chunks: encodeChunks({ t: Float64Array.from(ts), v: Float64Array.from(ts.map((t) => value(t, i))), length: ts.length }),
+    })), { minTime: 0, maxTime: 2 * HOUR });
+    d = await open();
+    expect(d.head().minTime()).toBe(2 * HOUR);
+    const headSamples = d.head().querier(MIN_TIME, MAX_TIME).select([newMatcher("=~", "__name__", ".+")], MIN_TIME, MAX_TIME)
+      .map((s) => s.samples().t[0]);
+    expect(headSamples).toEqual([2 * HOUR, 2 * HOUR]);
+    expect(dump(d.querier(MIN_TIME, MAX_TIME))).toEqual(before);
+  });
+});
+
+describe("label queries by time range", () => {
+  test("blocks and head outside the requested range contribute no names or values", async () => {
+    const d = await open();
+    appendRange(d, [seriesA], 0, 2 * HOUR, value); // "up" only before 2h
+    appendRange(d, [seriesB], 2 * HOUR, 4 * HOUR, value); // "requests_total" only after
+    await d.compact();
+    expect(d.blocks().map((b) => [b.minTime, b.maxTime])).toEqual([[0, 2 * HOUR]]);
+    const all = d.querier(MIN_TIME, MAX_TIME);
+    expect(all.labelValues("__name__")).toEqual(["requests_total", "up"]);
+    expect(all.labelValues("__name__", { mint: 0, maxt: HOUR })).toEqual(["up"]);
+    expect(all.labelNames({ mint: 0, maxt: HOUR })).toEqual(["__name__", "job"]);
+    expect(all.labelValues("__name__", { mint: 3 * HOUR, maxt: 5 * HOUR })).toEqual(["requests_total"]);
+    expect(all.labelNames({ mint: 3 * HOUR, maxt: 5 * HOUR })).toEqual(["__name__", "code", "job"]);
+    expect(all.labelNames({ mint: 5 * HOUR, maxt: 6 * HOUR })).toEqual([]);
+    expect(all.labelValues("job", { mint: 5 * HOUR, maxt: 6 * HOUR })).toEqual([]);
+    expect(d.querier(0, HOUR).labelValues("__name__")).toEqual(["up"]);
+    expect(d.querier(5 * HOUR, 6 * HOUR).labelValues("__name__", { mint: 0, maxt: 6 * HOUR })).toEqual([]);
+  });
+});
+
+describe("compaction and the event loop", () => {
+  test("a timer keeps firing with bounded gaps while a large head is compacted", async () => {
+    const d = await open();
+    const series = 20_000, span = 3.5 * HOUR, step = 2 * MIN;
+    const app = d.appender();
+    const refs = new Uint32Array(series);
+    for (let i = 0; i < series; i++) refs[i] = app.ref(labelsFromRecord({ __name__: `load_${i % 100}`, instance: String(i) }));
+    const t = new Float64Array(series), v = new Float64Array(series);
+    for (let ts = 0; ts < span; ts += step) {
+      t.fill(ts);
+      for (let i = 0; i < series; i++) v[i] = i + ts / step;
+      app.appendBatch(refs, t, v, series);
+    }
+    let last = performance.now(), maxGap = 0, ticks = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+      ticks++;
+    }, 1);
+    const start = performance.now();
+    last = start;
+    try {
+      await d.compact();
+    } finally {
+      clearInterval(timer);
+    }
+    const took = performance.now() - start;
+    expect(d.blocks().map((b) => b.stats.numSeries)).toEqual([series]);
+    // Without yielding, writing the block alone blocks the loop for most of the run.
+    expect(maxGap).toBeLessThan(Math.max(150, took / 4));
+    expect(ticks).toBeGreaterThan(took / 50);
+  }, 30_000);
+});
+
+describe("stats", () => {
+  test("DB.stats delegates to the head's statistics", async () => {
+    const d = await open();
+    appendRange(d, [seriesA, seriesB], 0, HOUR, value);
+    const stats = d.stats(1);
+    expect(stats).toEqual(d.head().stats(1));
+    expect(stats.headStats).toMatchObject({ numSeries: 2, minTime: 0, maxTime: HOUR - MIN });
+    expect(stats.seriesCountByLabelValuePair).toEqual([{ name: "__name__=requests_total", value: 1 }]);
+    expect(d.stats().labelValueCountByLabelName.map((s) => s.name)).toEqual(["__name__", "job", "code"]);
   });
 });
 

@@ -4,7 +4,15 @@
  * merge helpers used by the DB querier and compaction.
  */
 export { Block, postingsForMatchers } from "./reader.ts";
-export { writeBlock, TMP_FOR_CREATION, TMP_FOR_DELETION, type BlockSeries, type WriteBlockOptions } from "./writer.ts";
+export {
+  writeBlock,
+  writeBlockAsync,
+  removeBlockDir,
+  TMP_FOR_CREATION,
+  TMP_FOR_DELETION,
+  type BlockSeries,
+  type WriteBlockOptions,
+} from "./writer.ts";
 export { type BlockMeta, type BlockDesc, readMeta, writeMeta, META_FILENAME } from "./meta.ts";
 export { IndexReader, encodeIndex, compareUtf8, INDEX_MAGIC, type ChunkRef, type IndexSeries } from "./index_format.ts";
 export { ChunkSegmentReader, ChunkSegmentWriter, CHUNKS_MAGIC, ENCODING_XOR } from "./chunks.ts";

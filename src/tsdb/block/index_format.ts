@@ -13,7 +13,9 @@
  * Every section and series entry ends with a CRC32C of its content.
  */
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import type { Label, Labels } from "../../model/index.ts";
+import { runSteps, runStepsNow, sortSteps } from "../event_loop.ts";
 import { crc32c } from "../wal/index.ts";
 import { BlockFormatError, ByteReader, ByteWriter, readBe32 } from "./encoding.ts";
 
@@ -68,14 +70,29 @@ function writeCrcOf(w: ByteWriter, start: number): void {
  * const bytes = encodeIndex([{ labels: [{ name: "__name__", value: "up" }], chunks: [{ mint: 0, maxt: 10, ref: 8 }] }]);
  */
 export function encodeIndex(series: readonly IndexSeries[]): Uint8Array {
+  return runStepsNow(indexEncoder(series));
+}
+
+/**
+ * {@link encodeIndex} in steps: the generator pauses every few hundred
+ * items of work (yielding nothing) so a caller can let the event loop run
+ * between steps; it returns the encoded index.
+ *
+ * @example
+ * const steps = indexEncoder(series);
+ * const bytes = await runSteps(indexEncoder(series)); // yields to the event loop while encoding
+ */
+export function* indexEncoder(series: readonly IndexSeries[]): Generator<void, Uint8Array, undefined> {
+  let work = 0;
   const symbolSet = new Set<string>([""]);
   for (const s of series) {
+    if ((++work & 1023) === 0) yield;
     for (const l of s.labels) {
       symbolSet.add(l.name);
       symbolSet.add(l.value);
     }
   }
-  const symbols = [...symbolSet].sort(compareUtf8);
+  const symbols = yield* sortSteps([...symbolSet], compareUtf8);
   const symbolIndex = new Map<string, number>();
   symbols.forEach((s, i) => symbolIndex.set(s, i));
 
@@ -97,6 +114,7 @@ export function encodeIndex(series: readonly IndexSeries[]): Uint8Array {
   const allRefs: number[] = [];
   const entry = new ByteWriter(256);
   for (const s of series) {
+    if ((++work & 255) === 0) yield;
     w.padTo(16);
     const ref = w.len / 16;
     if (ref > 0xffffffff) throw new Error("index: series section exceeds 64GiB");
@@ -134,14 +152,15 @@ export function encodeIndex(series: readonly IndexSeries[]): Uint8Array {
     w.be32(crc32c(content));
   }
 
-  const names = [...postings.keys()].sort(compareUtf8);
+  const names = yield* sortSteps([...postings.keys()], compareUtf8);
   const sortedValues = new Map<string, string[]>();
-  for (const n of names) sortedValues.set(n, [...postings.get(n)!.keys()].sort(compareUtf8));
+  for (const n of names) sortedValues.set(n, yield* sortSteps([...postings.get(n)!.keys()], compareUtf8));
 
   // Label indices: one per label name, listing its values by symbol ref.
   const tocLabelIndices = w.len;
   const labelIndexOffsets: number[] = [];
   for (const n of names) {
+    if ((++work & 255) === 0) yield;
     w.padTo(4);
     labelIndexOffsets.push(w.len);
     const lenPos = w.len;
@@ -168,7 +187,10 @@ export function encodeIndex(series: readonly IndexSeries[]): Uint8Array {
   };
   writePostings("", "", allRefs);
   for (const n of names) {
-    for (const v of sortedValues.get(n)!) writePostings(n, v, postings.get(n)!.get(v)!);
+    for (const v of sortedValues.get(n)!) {
+      writePostings(n, v, postings.get(n)!.get(v)!);
+      if ((++work & 255) === 0) yield;
+    }
   }
 
   const tocLabelOffsetTable = w.len;
@@ -188,6 +210,7 @@ export function encodeIndex(series: readonly IndexSeries[]): Uint8Array {
   w.be32(0);
   w.be32(postingOffsets.length);
   for (const p of postingOffsets) {
+    if ((++work & 1023) === 0) yield;
     w.uvarint(2);
     w.uvarintString(p.name);
     w.uvarintString(p.value);
@@ -202,53 +225,89 @@ export function encodeIndex(series: readonly IndexSeries[]): Uint8Array {
   return w.bytes().slice();
 }
 
+/** The tables an IndexReader keeps in memory. */
+interface IndexTables {
+  symbols: string[];
+  /** label name → label value → offset of its postings list; values kept in file (sorted) order. */
+  postingsTable: Map<string, Map<string, number>>;
+}
+
+/** A reader over a `len | content | crc` section of `buf` at `off`, after checking the CRC. */
+function indexSection(buf: Uint8Array, off: number, what: string): ByteReader {
+  const head = new ByteReader(buf, off, buf.length, what);
+  const len = head.be32();
+  const r = new ByteReader(buf, off + 4, off + 4 + len, what);
+  const crcAt = off + 4 + len;
+  if (crcAt + 4 > buf.length || crc32c(buf, off + 4, crcAt) !== readBe32(buf, crcAt)) {
+    throw new BlockFormatError(`${what}: checksum mismatch`);
+  }
+  return r;
+}
+
+/** Checks the header and TOC of an index file and parses its symbol and postings offset tables, in steps. */
+function* parseIndexTables(b: Uint8Array, path: string): Generator<void, IndexTables, undefined> {
+  if (b.length < 5 + TOC_SIZE) throw new BlockFormatError(`${path}: file too short (${b.length} bytes)`);
+  if (readBe32(b, 0) !== INDEX_MAGIC) throw new BlockFormatError(`${path}: bad magic number`);
+  if (b[4] !== INDEX_VERSION) throw new BlockFormatError(`${path}: unsupported index version ${b[4]}`);
+  const tocStart = b.length - TOC_SIZE;
+  if (crc32c(b, tocStart, tocStart + 48) !== readBe32(b, tocStart + 48)) {
+    throw new BlockFormatError(`${path}: TOC checksum mismatch`);
+  }
+  const toc = new ByteReader(b, tocStart, tocStart + 48, `${path} TOC`);
+  const symbolsOff = toc.be64();
+  toc.be64();
+  toc.be64();
+  toc.be64();
+  toc.be64();
+  const postingsTableOff = toc.be64();
+
+  const symbols: string[] = [];
+  const sym = indexSection(b, symbolsOff, `${path} symbol table`);
+  yield;
+  const count = sym.be32();
+  for (let i = 0; i < count; i++) {
+    symbols.push(sym.uvarintString());
+    if ((i & 1023) === 1023) yield;
+  }
+
+  const postingsTable = new Map<string, Map<string, number>>();
+  const pt = indexSection(b, postingsTableOff, `${path} postings offset table`);
+  yield;
+  const entries = pt.be32();
+  for (let i = 0; i < entries; i++) {
+    const n = pt.uvarint();
+    if (n !== 2) throw new BlockFormatError(`${pt.what}: entry ${i} has ${n} keys, want 2`);
+    const name = pt.uvarintString();
+    const value = pt.uvarintString();
+    const offset = pt.uvarint();
+    let m = postingsTable.get(name);
+    if (!m) postingsTable.set(name, (m = new Map()));
+    m.set(value, offset);
+    if ((i & 1023) === 1023) yield;
+  }
+  return { symbols, postingsTable };
+}
+
 /**
  * Random access to an index file: symbols, postings per label pair, series
  * by reference. Section checksums are verified when the file is opened.
  */
 export class IndexReader {
   private readonly buf: Uint8Array;
-  private readonly symbols: string[] = [];
-  /** label name → label value → offset of its postings list; values kept in file (sorted) order. */
-  private readonly postingsTable = new Map<string, Map<string, number>>();
+  private readonly symbols: string[];
+  private readonly postingsTable: Map<string, Map<string, number>>;
   private readonly path: string;
 
-  /** Parses `bytes` (the whole file); `path` is used in error messages. */
-  constructor(bytes: Uint8Array, path = "index") {
+  /**
+   * Parses `bytes` (the whole file); `path` is used in error messages.
+   * `tables` are the parsed symbol and postings offset tables when the caller
+   * parsed them already (see {@link IndexReader.openAsync}).
+   */
+  constructor(bytes: Uint8Array, path = "index", tables: IndexTables = runStepsNow(parseIndexTables(bytes, path))) {
     this.buf = bytes;
     this.path = path;
-    const b = bytes;
-    if (b.length < 5 + TOC_SIZE) throw new BlockFormatError(`${path}: file too short (${b.length} bytes)`);
-    if (readBe32(b, 0) !== INDEX_MAGIC) throw new BlockFormatError(`${path}: bad magic number`);
-    if (b[4] !== INDEX_VERSION) throw new BlockFormatError(`${path}: unsupported index version ${b[4]}`);
-    const tocStart = b.length - TOC_SIZE;
-    if (crc32c(b, tocStart, tocStart + 48) !== readBe32(b, tocStart + 48)) {
-      throw new BlockFormatError(`${path}: TOC checksum mismatch`);
-    }
-    const toc = new ByteReader(b, tocStart, tocStart + 48, `${path} TOC`);
-    const symbolsOff = toc.be64();
-    toc.be64();
-    toc.be64();
-    toc.be64();
-    toc.be64();
-    const postingsTableOff = toc.be64();
-
-    const sym = this.section(symbolsOff, "symbol table");
-    const count = sym.be32();
-    for (let i = 0; i < count; i++) this.symbols.push(sym.uvarintString());
-
-    const pt = this.section(postingsTableOff, "postings offset table");
-    const entries = pt.be32();
-    for (let i = 0; i < entries; i++) {
-      const n = pt.uvarint();
-      if (n !== 2) throw new BlockFormatError(`${pt.what}: entry ${i} has ${n} keys, want 2`);
-      const name = pt.uvarintString();
-      const value = pt.uvarintString();
-      const offset = pt.uvarint();
-      let m = this.postingsTable.get(name);
-      if (!m) this.postingsTable.set(name, (m = new Map()));
-      m.set(value, offset);
-    }
+    this.symbols = tables.symbols;
+    this.postingsTable = tables.postingsTable;
   }
 
   /** Opens the index file at `path`. */
@@ -262,21 +321,20 @@ export class IndexReader {
     return new IndexReader(bytes, path);
   }
 
+  /** {@link IndexReader.open} that reads and parses the file without blocking the event loop for long. */
+  static async openAsync(path: string): Promise<IndexReader> {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(path));
+    } catch (err) {
+      throw new BlockFormatError(`${path}: ${(err as Error).message}`);
+    }
+    return new IndexReader(bytes, path, await runSteps(parseIndexTables(bytes, path)));
+  }
+
   /** Size of the index file in bytes. */
   size(): number {
     return this.buf.length;
-  }
-
-  /** A reader over a `len | content | crc` section at `off`, after checking the CRC. */
-  private section(off: number, what: string): ByteReader {
-    const head = new ByteReader(this.buf, off, this.buf.length, `${this.path} ${what}`);
-    const len = head.be32();
-    const r = new ByteReader(this.buf, off + 4, off + 4 + len, `${this.path} ${what}`);
-    const crcAt = off + 4 + len;
-    if (crcAt + 4 > this.buf.length || crc32c(this.buf, off + 4, crcAt) !== readBe32(this.buf, crcAt)) {
-      throw new BlockFormatError(`${this.path} ${what}: checksum mismatch`);
-    }
-    return r;
   }
 
   /** The sorted symbol table. */

@@ -9,6 +9,7 @@ import { compareLabels, type Labels, type Matcher } from "../../model/index.ts";
 import type { ChunkMeta, LabelQueryOptions, Querier, SampleBatch, StoredSeries } from "../types.ts";
 import { ChunkSegmentReader } from "./chunks.ts";
 import { IndexReader, type ChunkRef } from "./index_format.ts";
+import { BlockFormatError } from "./encoding.ts";
 import { decodeChunks, emptyBatch, encodeChunks } from "./merge.ts";
 import { type BlockMeta, readMeta } from "./meta.ts";
 import { readTombstones, TOMBSTONES_FILENAME } from "./tombstones.ts";
@@ -135,8 +136,8 @@ export class Block {
   /** series ref → deleted [mint, maxt] intervals, from the tombstones file. */
   private readonly tombstones = new Map<number, [number, number][]>();
 
-  private constructor(readonly dir: string, readonly meta: BlockMeta) {
-    this.index = IndexReader.open(join(dir, "index"));
+  private constructor(readonly dir: string, readonly meta: BlockMeta, index?: IndexReader) {
+    this.index = index ?? IndexReader.open(join(dir, "index"));
     this.chunkReader = new ChunkSegmentReader(join(dir, "chunks"));
     for (const t of readTombstones(join(dir, TOMBSTONES_FILENAME))) {
       let list = this.tombstones.get(t.seriesRef);
@@ -148,6 +149,12 @@ export class Block {
   /** Opens the block in `dir`. */
   static open(dir: string): Block {
     return new Block(dir, readMeta(dir));
+  }
+
+  /** {@link Block.open} that reads and parses the index without blocking the event loop for long. */
+  static async openAsync(dir: string): Promise<Block> {
+    const meta = readMeta(dir);
+    return new Block(dir, meta, await IndexReader.openAsync(join(dir, "index")));
   }
 
   get ulid(): string {
@@ -177,12 +184,24 @@ export class Block {
     return new BlockQuerier(this, mint, maxt);
   }
 
-  /** Every series with its chunks (tombstoned samples removed), sorted by labels: the input of compaction. */
+  /**
+   * Every series with its chunks (tombstoned samples removed), sorted by
+   * labels: the input of compaction. Series are read one at a time, so a
+   * caller may pause between them; an index whose series are not in label
+   * order (as every Prometheus index is) throws BlockFormatError.
+   */
   *series(): Iterable<BlockSeries> {
     const q = new BlockQuerier(this, this.meta.minTime, this.meta.maxTime - 1);
     const refs = this.index.allPostings();
-    for (const s of q.seriesFor(refs)) {
-      yield { labels: s.labels, chunks: s.hasDeletions() ? encodeChunks(s.samples()) : s.chunks() };
+    let prev: Labels | undefined;
+    for (let i = 0; i < refs.length; i++) {
+      for (const s of q.seriesFor(refs.subarray(i, i + 1))) {
+        if (prev && compareLabels(prev, s.labels) >= 0) {
+          throw new BlockFormatError(`${join(this.dir, "index")}: series are not sorted by labels at series ref ${refs[i]}`);
+        }
+        prev = s.labels;
+        yield { labels: s.labels, chunks: s.hasDeletions() ? encodeChunks(s.samples()) : s.chunks() };
+      }
     }
   }
 
@@ -226,8 +245,14 @@ class BlockQuerier implements Querier {
     return this.select(opts.matchers, opts.mint ?? this.mint, opts.maxt ?? this.maxt);
   }
 
+  /** Whether the label query's range (intersected with the querier's) overlaps the block. */
+  private labelRangeOverlaps(opts: LabelQueryOptions | undefined): boolean {
+    const lo = Math.max(opts?.mint ?? this.mint, this.mint), hi = Math.min(opts?.maxt ?? this.maxt, this.maxt);
+    return lo <= hi && this.overlaps(lo, hi);
+  }
+
   labelNames(opts?: LabelQueryOptions): string[] {
-    if (!this.overlaps(opts?.mint ?? this.mint, opts?.maxt ?? this.maxt)) return [];
+    if (!this.labelRangeOverlaps(opts)) return [];
     const series = this.matching(opts);
     if (!series) return this.block.index.labelNames();
     const names = new Set<string>();
@@ -236,7 +261,7 @@ class BlockQuerier implements Querier {
   }
 
   labelValues(name: string, opts?: LabelQueryOptions): string[] {
-    if (!this.overlaps(opts?.mint ?? this.mint, opts?.maxt ?? this.maxt)) return [];
+    if (!this.labelRangeOverlaps(opts)) return [];
     const series = this.matching(opts);
     if (!series) return this.block.index.labelValues(name);
     const values = new Set<string>();

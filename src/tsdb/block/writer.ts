@@ -8,9 +8,10 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFil
 import { join } from "node:path";
 import { compareLabels, labelsKey, type Labels } from "../../model/index.ts";
 import { chunkNumSamples } from "../chunkenc/index.ts";
+import { WorkSlicer, runSteps, runStepsNow, sortSteps } from "../event_loop.ts";
 import type { ChunkMeta } from "../types.ts";
 import { ChunkSegmentWriter, DEFAULT_SEGMENT_SIZE } from "./chunks.ts";
-import { encodeIndex, type IndexSeries } from "./index_format.ts";
+import { indexEncoder, type IndexSeries } from "./index_format.ts";
 import { type BlockDesc, type BlockMeta, writeMeta } from "./meta.ts";
 import { encodeEmptyTombstones, TOMBSTONES_FILENAME } from "./tombstones.ts";
 import { newULID } from "./ulid.ts";
@@ -51,6 +52,96 @@ function fsyncFile(path: string): void {
 }
 
 /**
+ * Removes a block directory crash-safely: it is renamed to
+ * `<dir>.tmp-for-deletion` first, so a crash never leaves a partly deleted
+ * block under a block name (leftovers are removed when the DB opens).
+ */
+export function removeBlockDir(dir: string): void {
+  const tmp = dir + TMP_FOR_DELETION;
+  rmSync(tmp, { recursive: true, force: true });
+  renameSync(dir, tmp);
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+/** Builds one block in its temporary directory; finish() renames it into place. */
+class BlockBuilder {
+  readonly ulid: string;
+  private readonly tmp: string;
+  private readonly chunkWriter: ChunkSegmentWriter;
+  private readonly indexSeries: IndexSeries[] = [];
+  private numSamples = 0;
+  private numChunks = 0;
+
+  constructor(private readonly parentDir: string, private readonly opts: WriteBlockOptions) {
+    this.ulid = opts.ulid ?? newULID();
+    this.tmp = join(parentDir, this.ulid + TMP_FOR_CREATION);
+    rmSync(this.tmp, { recursive: true, force: true });
+    mkdirSync(this.tmp, { recursive: true });
+    try {
+      this.chunkWriter = new ChunkSegmentWriter(join(this.tmp, "chunks"), opts.segmentSize ?? DEFAULT_SEGMENT_SIZE);
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+  }
+
+  add(s: BlockSeries): void {
+    if (s.chunks.length === 0) return;
+    const refs = s.chunks.map((c) => {
+      this.numSamples += chunkNumSamples(c.data);
+      return { mint: c.mint, maxt: c.maxt, ref: this.chunkWriter.write(c.data) };
+    });
+    this.numChunks += refs.length;
+    this.indexSeries.push({ labels: s.labels, chunks: refs });
+  }
+
+  /** Closes the chunk files, then sorts the series added, checks them for duplicates and encodes the index, in steps. */
+  *indexSteps(): Generator<void, Uint8Array, undefined> {
+    this.chunkWriter.close();
+    const { ulid, indexSeries } = this;
+    yield* sortSteps(indexSeries, (a, b) => compareLabels(a.labels, b.labels));
+    for (let i = 1; i < indexSeries.length; i++) {
+      if (compareLabels(indexSeries[i - 1]!.labels, indexSeries[i]!.labels) === 0) {
+        throw new Error(`block ${ulid}: series ${labelsKey(indexSeries[i]!.labels)} given twice`);
+      }
+      if ((i & 4095) === 0) yield;
+    }
+    return yield* indexEncoder(indexSeries);
+  }
+
+  /** Writes the index, tombstones and meta.json, then renames the block into place. */
+  finish(index: Uint8Array): BlockMeta {
+    const { tmp, ulid, indexSeries, opts } = this;
+    writeFileSync(join(tmp, "index"), index);
+    fsyncFile(join(tmp, "index"));
+    writeFileSync(join(tmp, TOMBSTONES_FILENAME), encodeEmptyTombstones());
+    const meta: BlockMeta = {
+      ulid,
+      minTime: opts.minTime,
+      maxTime: opts.maxTime,
+      stats: { numSamples: this.numSamples, numSeries: indexSeries.length, numChunks: this.numChunks },
+      compaction: { level: opts.level ?? 1, sources: opts.sources ?? [ulid], parents: opts.parents },
+      version: 1,
+    };
+    writeMeta(tmp, meta);
+    fsyncFile(join(tmp, "meta.json"));
+    renameSync(tmp, join(this.parentDir, ulid));
+    fsyncFile(this.parentDir);
+    return meta;
+  }
+
+  /** Closes files and removes the temporary directory. */
+  abort(): void {
+    try {
+      this.chunkWriter?.close();
+    } catch {
+      // The directory goes away below; a failed flush of it does not matter.
+    }
+    rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+/**
  * Writes `series` as a new block under `parentDir` and returns its meta.
  * Series without chunks are left out; the input need not be sorted.
  * Throws when two series have the same labels.
@@ -59,51 +150,38 @@ function fsyncFile(path: string): void {
  * const meta = writeBlock("/data", [{ labels, chunks: [{ mint: 0, maxt: 9, data: encodeXor(t, v) }] }], { minTime: 0, maxTime: 10 });
  */
 export function writeBlock(parentDir: string, series: Iterable<BlockSeries>, opts: WriteBlockOptions): BlockMeta {
-  const ulid = opts.ulid ?? newULID();
-  const tmp = join(parentDir, ulid + TMP_FOR_CREATION);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+  const builder = new BlockBuilder(parentDir, opts);
   try {
-    const chunkWriter = new ChunkSegmentWriter(join(tmp, "chunks"), opts.segmentSize ?? DEFAULT_SEGMENT_SIZE);
-    const indexSeries: IndexSeries[] = [];
-    let numSamples = 0, numChunks = 0;
-    try {
-      for (const s of series) {
-        if (s.chunks.length === 0) continue;
-        const refs = s.chunks.map((c) => {
-          numSamples += chunkNumSamples(c.data);
-          return { mint: c.mint, maxt: c.maxt, ref: chunkWriter.write(c.data) };
-        });
-        numChunks += refs.length;
-        indexSeries.push({ labels: s.labels, chunks: refs });
-      }
-    } finally {
-      chunkWriter.close();
-    }
-    indexSeries.sort((a, b) => compareLabels(a.labels, b.labels));
-    for (let i = 1; i < indexSeries.length; i++) {
-      if (compareLabels(indexSeries[i - 1]!.labels, indexSeries[i]!.labels) === 0) {
-        throw new Error(`block ${ulid}: series ${labelsKey(indexSeries[i]!.labels)} given twice`);
-      }
-    }
-    writeFileSync(join(tmp, "index"), encodeIndex(indexSeries));
-    fsyncFile(join(tmp, "index"));
-    writeFileSync(join(tmp, TOMBSTONES_FILENAME), encodeEmptyTombstones());
-    const meta: BlockMeta = {
-      ulid,
-      minTime: opts.minTime,
-      maxTime: opts.maxTime,
-      stats: { numSamples, numSeries: indexSeries.length, numChunks },
-      compaction: { level: opts.level ?? 1, sources: opts.sources ?? [ulid], parents: opts.parents },
-      version: 1,
-    };
-    writeMeta(tmp, meta);
-    fsyncFile(join(tmp, "meta.json"));
-    renameSync(tmp, join(parentDir, ulid));
-    fsyncFile(parentDir);
-    return meta;
+    for (const s of series) builder.add(s);
+    return builder.finish(runStepsNow(builder.indexSteps()));
   } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
+    builder.abort();
+    throw err;
+  }
+}
+
+/**
+ * {@link writeBlock} that yields to the event loop every few milliseconds of
+ * work (see WorkSlicer) while it pulls and writes series and encodes the
+ * index, so scrapes and queries keep being served while a large head or
+ * several blocks are persisted. The input is pulled lazily: whatever
+ * produces it must stay valid across the yields.
+ *
+ * @example
+ * const meta = await writeBlockAsync("/data", head.seriesInRange(0, 7_200_000), { minTime: 0, maxTime: 7_200_000 });
+ */
+export async function writeBlockAsync(parentDir: string, series: Iterable<BlockSeries>, opts: WriteBlockOptions): Promise<BlockMeta> {
+  const builder = new BlockBuilder(parentDir, opts);
+  try {
+    const slicer = new WorkSlicer();
+    for (const s of series) {
+      builder.add(s);
+      if (slicer.due()) await slicer.yield();
+    }
+    await slicer.yield();
+    return builder.finish(await runSteps(builder.indexSteps(), slicer));
+  } catch (err) {
+    builder.abort();
     throw err;
   }
 }

@@ -23,15 +23,21 @@ export interface HeadChunkStoreOptions {
 /** Samples handed to WASM per call, bounding the scratch area. */
 const BATCH_SLICE = 65536;
 const MAX_REF = 0xffff_ffff;
+/**
+ * Store status of an exact duplicate (same timestamp and value bits as the
+ * series' last sample): nothing is appended. Prometheus ignores such samples
+ * silently, so the head reports them as accepted but neither logs nor counts them.
+ */
+export const DUPLICATE_IGNORED = 5;
 /** The largest ref ensure() accepts: the series table must fit in wasm32 memory. */
 export const MAX_SERIES_REF = 2 ** 26 - 1;
 
 /**
  * Per-series head chunks in WASM memory. Series are dense refs (0..N) made
  * live with ensure(); appendBatch() writes a status per sample using the
- * AppendStatus numbers: 0 appended (or an exact duplicate, ignored as
- * Prometheus does), 1 out of order, 2 duplicate timestamp with another value,
- * 3 timestamp not an int64 integer, 4 unknown ref.
+ * AppendStatus numbers: 0 appended, 1 out of order, 2 duplicate timestamp
+ * with another value, 3 timestamp not an int64 integer, 4 unknown ref — plus
+ * {@link DUPLICATE_IGNORED} (5) for an exact duplicate, which is not appended.
  *
  * Cutting (Prometheus head_append.go): a chunk never crosses the end of the
  * aligned chunkRange holding its first sample; at samplesPerChunk/4 samples

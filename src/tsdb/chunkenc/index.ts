@@ -5,6 +5,6 @@
  * range kernels.
  */
 export { encodeXor, decodeXor, chunkNumSamples, WasmSamples, MAX_CHUNK_SAMPLES } from "./xor.ts";
-export { HeadChunkStore, MAX_SERIES_REF, type HeadChunkStoreOptions, type CutChunk } from "./head_chunks.ts";
+export { HeadChunkStore, DUPLICATE_IGNORED, MAX_SERIES_REF, type HeadChunkStoreOptions, type CutChunk } from "./head_chunks.ts";
 export { plainXor } from "./plain_xor.ts";
 export { wasmExports, type PromtsWasmExports } from "./wasm.ts";

@@ -20,21 +20,26 @@
  */
 import { join } from "node:path";
 import { nopLogger, type Logger } from "../../log/index.ts";
-import { compareLabels, labelsEqual, labelsHash, labelsKey, Registry, type Counter, type Gauge, type Label, type Labels, type Matcher } from "../../model/index.ts";
-import { HeadChunkStore, decodeXor, encodeXor } from "../chunkenc/index.ts";
+import { METRIC_NAME, compareLabels, labelsEqual, labelsHash, labelsKey, Registry, type Counter, type Gauge, type Label, type Labels, type Matcher } from "../../model/index.ts";
+import { DUPLICATE_IGNORED, HeadChunkStore, decodeXor, encodeXor } from "../chunkenc/index.ts";
 import {
   AppendStatus, MAX_TIME, MIN_TIME,
   type AppendResult, type Appender, type ChunkMeta, type LabelQueryOptions, type Querier, type SampleBatch, type StoredSeries,
 } from "../types.ts";
 import {
-  RecordType, WAL, decodeSamples, decodeSeries, encodeSamples, encodeSeries, lastCheckpoint, listSegments, readAll, readSegment,
-  registerWALMetrics, writeCheckpoint, type SeriesRecord,
+  RecordType, WAL, decodeSamples, decodeSeries, encodeSamples, encodeSeries, lastCheckpoint, listSegments, readSegmentBytes,
+  registerWALMetrics, segmentRecords, writeCheckpoint, type SeriesRecord,
 } from "../wal/index.ts";
+import { WorkSlicer, runStepsNow, sortSteps } from "../event_loop.ts";
 import { postingsForMatchers } from "./matching.ts";
 import { MemPostings } from "./postings.ts";
+import { postingsStats, type TSDBStats } from "./stats.ts";
 
 /** Default head chunk range: 2h in milliseconds, as Prometheus's. */
 export const DEFAULT_CHUNK_RANGE = 2 * 60 * 60 * 1000;
+
+/** Series per WAL series record: bounds the work of decoding one record (replay, checkpoints). */
+const SERIES_PER_RECORD = 4096;
 
 /** Prometheus's error texts for rejected samples, indexed by {@link AppendStatus}. */
 export const APPEND_ERRORS: Readonly<Record<number, string>> = {
@@ -55,6 +60,12 @@ export interface HeadOptions {
   chunkRange?: number;
   /** WAL segment size in bytes (128 MiB default); tests use small ones. */
   walSegmentSize?: number;
+  /**
+   * Samples older than this are out of bounds, also during WAL replay (the
+   * DB passes the newest block's maxTime: those samples are in a block
+   * already, e.g. after a crash between writing the block and truncating).
+   */
+  minValidTime?: number;
 }
 
 interface HeadMetrics {
@@ -148,6 +159,8 @@ export class Head {
   private cutChunkCount = 0;
   private gen = 0;
   private minValidTimestamp = MIN_TIME;
+  /** Appends older than this are refused while older data stays queryable; see refuseAppendsBefore(). */
+  private appendFloor = MIN_TIME;
   private headMint = Infinity;
   private headMaxt = -Infinity;
   private pendingSeries: SeriesRecord[] = [];
@@ -177,7 +190,7 @@ export class Head {
       replayDuration: registry.gauge("prometheus_tsdb_data_replay_duration_seconds", "Time taken to replay the data on disk."),
     };
     registry.gaugeFunc("prometheus_tsdb_head_series", "Total number of series in the head block.", () => this.liveSeries);
-    registry.gaugeFunc("prometheus_tsdb_head_chunks", "Total number of chunks in the head block.", () => this.cutChunkCount + this.liveSeries);
+    registry.gaugeFunc("prometheus_tsdb_head_chunks", "Total number of chunks in the head block.", () => this.numChunks());
     registry.gaugeFunc("prometheus_tsdb_head_min_time", "Minimum time bound of the head block.", () => this.minTime());
     registry.gaugeFunc("prometheus_tsdb_head_max_time", "Maximum timestamp of the head block.", () => this.maxTime());
   }
@@ -186,9 +199,10 @@ export class Head {
   static async open(opts: HeadOptions): Promise<Head> {
     const registry = opts.registry ?? new Registry();
     const head = new Head(opts, registry);
+    if (opts.minValidTime !== undefined) head.setMinValidTime(opts.minValidTime);
     const walMetrics = registerWALMetrics(registry);
     const start = performance.now();
-    let series = 0, samples = 0, unknownRefs = 0;
+    let series = 0, samples = 0, unknownRefs = 0, outOfBounds = 0;
     const refMap = new Map<number, number>();
     head.logger.info("Replaying WAL, this may take a while", { dir: head.walDir });
     head.wal = await WAL.open({
@@ -212,6 +226,7 @@ export class Head {
             const res = head.appendInternal(s.refs, s.t, s.v, s.length, undefined, false);
             samples += res.appended;
             unknownRefs += res.unknownRef;
+            outOfBounds += res.outOfBounds;
           } else {
             head.logger.warn("Unknown WAL record type, skipping", { type: rec[0] });
           }
@@ -224,6 +239,7 @@ export class Head {
     const elapsed = (performance.now() - start) / 1000;
     head.metrics.replayDuration.set(elapsed);
     if (unknownRefs > 0) head.logger.warn("Unknown series references in WAL samples", { samples: unknownRefs });
+    if (outOfBounds > 0) head.logger.info("Skipped WAL samples already persisted in blocks", { samples: outOfBounds, minValidTime: head.minValidTimestamp });
     head.logger.info("WAL replay completed", { series, samples, duration: `${elapsed.toFixed(3)}s` });
     return head;
   }
@@ -329,13 +345,14 @@ export class Head {
       throw new Error(`appendBatch: sample count ${n} exceeds the given arrays (refs ${refs.length}, t ${t.length}, v ${v.length})`);
     }
     const res: AppendResult = { appended: 0, outOfOrder: 0, duplicate: 0, outOfBounds: 0, unknownRef: 0 };
+    const lowest = log ? Math.max(this.minValidTimestamp, this.appendFloor) : this.minValidTimestamp;
     this.growScratch(n);
     let valid = 0;
     for (let i = 0; i < n; i++) {
       const r = refs[i]!;
       let st: number = AppendStatus.Ok;
       if (this.labelsOf[r] === undefined) st = AppendStatus.UnknownRef;
-      else if (t[i]! < this.minValidTimestamp || t[i] !== Math.trunc(t[i]!)) st = AppendStatus.OutOfBounds;
+      else if (t[i]! < lowest || t[i] !== Math.trunc(t[i]!)) st = AppendStatus.OutOfBounds;
       if (st === AppendStatus.Ok) {
         valid++;
       } else {
@@ -351,7 +368,7 @@ export class Head {
       let k = 0;
       for (let i = 0; i < n; i++) {
         const r = refs[i]!;
-        if (this.labelsOf[r] === undefined || t[i]! < this.minValidTimestamp || t[i] !== Math.trunc(t[i]!)) continue;
+        if (this.labelsOf[r] === undefined || t[i]! < lowest || t[i] !== Math.trunc(t[i]!)) continue;
         this.scRefs[k] = r;
         this.scT[k] = t[i]!;
         dst[2 * k] = src[2 * i]!;
@@ -377,6 +394,9 @@ export class Head {
           if (ts < this.headMint) this.headMint = ts;
           if (ts > this.headMaxt) this.headMaxt = ts;
           if (status) status[orig] = AppendStatus.Ok;
+        } else if (s === DUPLICATE_IGNORED) {
+          // Prometheus ignores an exact duplicate: accepted, but not stored, logged or counted.
+          if (status) status[orig] = AppendStatus.Ok;
         } else if (s === 1) {
           res.outOfOrder++;
           if (status) status[orig] = AppendStatus.OutOfOrder;
@@ -390,7 +410,7 @@ export class Head {
     res.appended = accepted;
     if (log && (accepted > 0 || this.pendingSeries.length > 0)) {
       const recs: Uint8Array[] = [];
-      if (this.pendingSeries.length > 0) recs.push(encodeSeries(this.pendingSeries));
+      if (this.pendingSeries.length > 0) recs.push(...this.seriesRecords());
       if (accepted > 0) recs.push(encodeSamples(R, T, V, accepted, this.scAccepted));
       this.wal.log(recs);
       this.pendingSeries = [];
@@ -398,6 +418,13 @@ export class Head {
     this.metrics.samplesAppended.inc(accepted);
     if (res.outOfOrder > 0) this.metrics.outOfOrder.inc(res.outOfOrder);
     return res;
+  }
+
+  /** The pending series as WAL records of at most SERIES_PER_RECORD series, so a checkpoint handles them in short steps. */
+  private seriesRecords(): Uint8Array[] {
+    const recs: Uint8Array[] = [];
+    for (let i = 0; i < this.pendingSeries.length; i += SERIES_PER_RECORD) recs.push(encodeSeries(this.pendingSeries.slice(i, i + SERIES_PER_RECORD)));
+    return recs;
   }
 
   private collectCutChunks(): void {
@@ -444,8 +471,42 @@ export class Head {
     if (mint > this.minValidTimestamp) this.minValidTimestamp = mint;
   }
 
+  /**
+   * Refuses appends older than `t` ("out of bounds") while older data stays
+   * queryable. The DB calls this before it writes [.., t) into a block, so no
+   * sample can land in the range being persisted (while compaction yields to
+   * the event loop) and then be dropped by the truncation that follows.
+   * Only ever raises the bound.
+   */
+  refuseAppendsBefore(t: number): void {
+    if (t > this.appendFloor) this.appendFloor = t;
+  }
+
   numSeries(): number {
     return this.liveSeries;
+  }
+
+  /** Chunks in the head: cut ones plus one open chunk per series (the prometheus_tsdb_head_chunks gauge). */
+  numChunks(): number {
+    return this.cutChunkCount + this.liveSeries;
+  }
+
+  /**
+   * Cardinality statistics for /api/v1/status/tsdb: head totals plus top-`limit`
+   * lists, largest first.
+   *
+   * @example
+   * head.stats(5).seriesCountByMetricName; // [{ name: "http_requests_total", value: 120 }, …]
+   */
+  stats(limit = 10): TSDBStats {
+    const lists = postingsStats(this.postings, METRIC_NAME, limit);
+    return {
+      headStats: { numSeries: this.liveSeries, numLabelPairs: lists.numLabelPairs, chunkCount: this.numChunks(), minTime: this.minTime(), maxTime: this.maxTime() },
+      seriesCountByMetricName: lists.seriesCountByMetricName,
+      labelValueCountByLabelName: lists.labelValueCountByLabelName,
+      memoryInBytesByLabelName: lists.memoryInBytesByLabelName,
+      seriesCountByLabelValuePair: lists.seriesCountByLabelValuePair,
+    };
   }
 
   /** Live refs in increasing order. */
@@ -486,8 +547,22 @@ export class Head {
    * complete for the block); chunks straddling a bound are re-encoded.
    */
   *seriesInRange(mint: number, maxt: number): Iterable<{ labels: Labels; chunks: ChunkMeta[] }> {
+    yield* runStepsNow(this.seriesInRangeSteps(mint, maxt));
+  }
+
+  /**
+   * {@link seriesInRange} for callers that yield to the event loop (drive it
+   * with runSteps): sorting the series by labels pauses between steps, then
+   * it returns the series, read lazily one at a time.
+   */
+  *seriesInRangeSteps(mint: number, maxt: number): Generator<void, Iterable<{ labels: Labels; chunks: ChunkMeta[] }>, undefined> {
     const refs = this.allRefs().filter((r) => this.seriesMaxt[r]! >= mint && this.seriesMint[r]! < maxt);
-    refs.sort((a, b) => compareLabels(this.labelsOf[a]!, this.labelsOf[b]!));
+    yield* sortSteps(refs, (a, b) => compareLabels(this.labelsOf[a]!, this.labelsOf[b]!));
+    return this.blockSeries(refs, mint, maxt);
+  }
+
+  /** The series `refs` (sorted by labels) with their chunks in [mint, maxt), cutting and re-encoding as seriesInRange describes. */
+  private *blockSeries(refs: readonly number[], mint: number, maxt: number): Iterable<{ labels: Labels; chunks: ChunkMeta[] }> {
     for (const ref of refs) {
       const labels = this.labelsOf[ref];
       if (!labels) continue;
@@ -529,8 +604,10 @@ export class Head {
     if (mint <= this.minValidTimestamp) return;
     this.minValidTimestamp = mint;
     const removed = new Map<number, Labels>();
-    let newMint = Infinity;
+    const slicer = new WorkSlicer();
+    // Appends may run while this yields; they are all >= mint (out of bounds otherwise).
     for (let r = 1; r < this.nextRef; r++) {
+      if ((r & 15) === 0 && slicer.due()) await slicer.yield();
       const labels = this.labelsOf[r];
       if (!labels) continue;
       const maxt = this.seriesMaxt[r]!;
@@ -538,33 +615,44 @@ export class Head {
         removed.set(r, labels);
         continue;
       }
-      if (this.seriesMint[r]! < mint) {
-        const open = this.store.openChunk(r);
-        if (open && open.maxt < mint) {
-          this.store.cutOpen(r);
-          this.collectCutChunks();
-        }
-        const kept: ChunkMeta[] = [];
-        for (const c of this.cutChunks[r] ?? []) {
-          if (c.maxt < mint) continue;
-          if (c.mint >= mint) kept.push(c);
-          else {
-            const part = reencode(c, mint, Infinity);
-            if (part) kept.push(part);
-          }
-        }
-        this.cutChunkCount += kept.length - (this.cutChunks[r]?.length ?? 0);
-        this.cutChunks[r] = kept.length > 0 ? kept : undefined;
-        const first = kept.length > 0 ? kept[0]!.mint : this.store.openChunk(r)?.mint ?? Infinity;
-        this.seriesMint[r] = Math.max(first, mint);
-      }
-      if (this.seriesMint[r]! < newMint) newMint = this.seriesMint[r]!;
+      this.trimSeries(r, mint);
+    }
+    // A series found without recent samples may have received some since: keep it.
+    for (const r of removed.keys()) {
+      if (this.seriesMaxt[r]! < mint) continue;
+      removed.delete(r);
+      this.trimSeries(r, mint);
     }
     if (removed.size > 0) this.removeSeries(removed);
+    let newMint = Infinity;
+    for (let r = 1; r < this.nextRef; r++) if (this.labelsOf[r] !== undefined && this.seriesMint[r]! < newMint) newMint = this.seriesMint[r]!;
     this.headMint = newMint;
     if (newMint === Infinity) this.headMaxt = -Infinity;
     this.gen++;
     await this.checkpoint(mint);
+  }
+
+  /** Drops the cut chunks of series `r` that end before `mint`, re-encoding one that straddles it. */
+  private trimSeries(r: number, mint: number): void {
+    if (this.seriesMint[r]! >= mint) return;
+    const open = this.store.openChunk(r);
+    if (open && open.maxt < mint) {
+      this.store.cutOpen(r);
+      this.collectCutChunks();
+    }
+    const kept: ChunkMeta[] = [];
+    for (const c of this.cutChunks[r] ?? []) {
+      if (c.maxt < mint) continue;
+      if (c.mint >= mint) kept.push(c);
+      else {
+        const part = reencode(c, mint, Infinity);
+        if (part) kept.push(part);
+      }
+    }
+    this.cutChunkCount += kept.length - (this.cutChunks[r]?.length ?? 0);
+    this.cutChunks[r] = kept.length > 0 ? kept : undefined;
+    const first = kept.length > 0 ? kept[0]!.mint : this.store.openChunk(r)?.mint ?? Infinity;
+    this.seriesMint[r] = Math.max(first, mint);
   }
 
   /** Folds the checkpoint and all completed segments into a new checkpoint, then deletes them. */
@@ -598,12 +686,16 @@ export class Head {
           if (k > 0) push(encodeSamples(s.refs, s.t, s.v, k, idx));
         }
       };
-      if (prev) readAll(prev.dir, filter);
-      for (const s of segs) {
-        // Let scrapes and queries run between segments; appends meanwhile go to segments after `last`.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        readSegment(this.walDir, s, filter);
-      }
+      // Scrapes and queries run while this yields; appends meanwhile go to segments after `last`.
+      const slicer = new WorkSlicer();
+      const fold = async (dir: string, segment: number) => {
+        for (const rec of segmentRecords(await readSegmentBytes(dir, segment), dir, segment)) {
+          filter(rec);
+          if (slicer.due()) await slicer.yield();
+        }
+      };
+      if (prev) for (const s of listSegments(prev.dir)) await fold(prev.dir, s);
+      for (const s of segs) await fold(this.walDir, s);
       if (batch.length > 0) log(batch);
     });
     this.wal.truncate(last + 1);
@@ -615,7 +707,7 @@ export class Head {
     await this.truncation;
     if (this.closed) return;
     if (this.pendingSeries.length > 0) {
-      this.wal.log([encodeSeries(this.pendingSeries)]);
+      this.wal.log(this.seriesRecords());
       this.pendingSeries = [];
     }
     await this.wal.close();
@@ -651,28 +743,49 @@ class HeadQuerier implements Querier {
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }
 
-  private matchingLabels(opts: LabelQueryOptions): Labels[] {
+  /**
+   * The [lo, hi] a label query covers (querier range, requested range and
+   * the head's valid range intersected), or null when it misses the head's
+   * [minTime, maxTime]: Prometheus's head then answers nothing. A head
+   * without samples (only series created) answers nothing either.
+   */
+  private labelRange(opts: LabelQueryOptions): [number, number] | null {
     const lo = Math.max(opts.mint ?? MIN_TIME, this.mint, this.head.minValidTime()), hi = Math.min(opts.maxt ?? MAX_TIME, this.maxt);
-    return this.head.selectRefs(opts.matchers ?? [], lo, hi).map((r) => this.head.seriesLabels(r)!);
+    const headMint = this.head.minTime(), headMaxt = this.head.maxTime();
+    if (lo > hi || headMint > headMaxt || hi < headMint || lo > headMaxt) return null;
+    return [lo, hi];
   }
 
+  private matchingLabels(matchers: readonly Matcher[], [lo, hi]: [number, number]): Labels[] {
+    return this.head.selectRefs(matchers, lo, hi).map((r) => this.head.seriesLabels(r)!);
+  }
+
+  /** Without matchers, every name in the head's index when the range overlaps the head (as Prometheus); with matchers, names of matching series with samples in range. */
   labelNames(opts: LabelQueryOptions = {}): string[] {
+    const range = this.labelRange(opts);
+    if (!range) return [];
     if (!opts.matchers || opts.matchers.length === 0) {
-      return [...this.postings.names()].filter((n) => this.labelValues(n).length > 0).sort();
+      return [...this.postings.names()].filter((n) => this.indexedValues(n).length > 0).sort();
     }
     const names = new Set<string>();
-    for (const ls of this.matchingLabels(opts)) for (const l of ls) names.add(l.name);
+    for (const ls of this.matchingLabels(opts.matchers, range)) for (const l of ls) names.add(l.name);
     return [...names].sort();
   }
 
+  /** Like labelNames, for the values of label `name`. */
   labelValues(name: string, opts: LabelQueryOptions = {}): string[] {
-    if (!opts.matchers || opts.matchers.length === 0) {
-      const out: string[] = [];
-      for (const [v, e] of this.postings.values(name) ?? []) if (e.refs.length > 0) out.push(v);
-      return out.sort();
-    }
+    const range = this.labelRange(opts);
+    if (!range) return [];
+    if (!opts.matchers || opts.matchers.length === 0) return this.indexedValues(name).sort();
     const values = new Set<string>();
-    for (const ls of this.matchingLabels(opts)) for (const l of ls) if (l.name === name) values.add(l.value);
+    for (const ls of this.matchingLabels(opts.matchers, range)) for (const l of ls) if (l.name === name) values.add(l.value);
     return [...values].sort();
+  }
+
+  /** Values of `name` that at least one live series carries (unsorted). */
+  private indexedValues(name: string): string[] {
+    const out: string[] = [];
+    for (const [v, e] of this.postings.values(name) ?? []) if (e.refs.length > 0) out.push(v);
+    return out;
   }
 }

@@ -9,3 +9,4 @@
 export { APPEND_ERRORS, DEFAULT_CHUNK_RANGE, Head, type HeadOptions } from "./head.ts";
 export { literalAlternatives, postingsForMatchers } from "./matching.ts";
 export { MemPostings, intersectPostings, mergePostings, withoutPostings, type PostingsEntry } from "./postings.ts";
+export { postingsStats, type CardinalityStat, type TSDBHeadStats, type TSDBStats } from "./stats.ts";

@@ -14,6 +14,6 @@ export {
 } from "./records.ts";
 export {
   CorruptionError, DEFAULT_SEGMENT_SIZE, PAGE_SIZE, RECORD_HEADER_SIZE, WAL, lastCheckpoint, listSegments,
-  readAll, readSegment, registerWALMetrics, segmentName, walSize, writeCheckpoint,
+  readAll, readSegment, readSegmentBytes, registerWALMetrics, segmentRecords, segmentName, walSize, writeCheckpoint,
   type WALMetrics, type WALOptions,
 } from "./wal.ts";

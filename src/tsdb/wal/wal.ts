@@ -21,6 +21,7 @@
  * await wal.close();
  */
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { nopLogger, type Logger } from "../../log/index.ts";
 import { Registry, type Counter, type Gauge, type Histogram } from "../../model/index.ts";
@@ -72,7 +73,29 @@ export function lastCheckpoint(dir: string): { dir: string; index: number } | nu
  * CorruptionError naming the first bad record's offset.
  */
 export function readSegment(dir: string, segment: number, onRecord: (rec: Uint8Array) => void): number {
-  const data = new Uint8Array(readFileSync(join(dir, segmentName(segment))));
+  const records = segmentRecords(new Uint8Array(readFileSync(join(dir, segmentName(segment)))), dir, segment);
+  for (;;) {
+    const next = records.next();
+    if (next.done) return next.value;
+    onRecord(next.value);
+  }
+}
+
+/** The bytes of segment `segment` in `dir`, read without blocking the event loop. */
+export async function readSegmentBytes(dir: string, segment: number): Promise<Uint8Array> {
+  return new Uint8Array(await readFile(join(dir, segmentName(segment))));
+}
+
+/**
+ * The records of one segment's bytes (`dir` and `segment` only name it in
+ * errors), one at a time, so callers can pause between them. Records may be
+ * views into `data`. Returns the offset after the last good record; throws a
+ * CorruptionError at the first bad one.
+ *
+ * @example
+ * for (const rec of segmentRecords(await readSegmentBytes(dir, 3), dir, 3)) handle(rec);
+ */
+export function* segmentRecords(data: Uint8Array, dir: string, segment: number): Generator<Uint8Array, number, undefined> {
   let pos = 0;
   let recStart = 0;
   let parts: Uint8Array[] = [];
@@ -112,7 +135,7 @@ export function readSegment(dir: string, segment: number, onRecord: (rec: Uint8A
     }
     pos = end;
     if (type === FragmentType.Full) {
-      onRecord(frag);
+      yield frag;
     } else if (type === FragmentType.First) {
       inRecord = true;
       parts = [frag];
@@ -127,7 +150,7 @@ export function readSegment(dir: string, segment: number, onRecord: (rec: Uint8A
       let o = 0;
       for (const p of parts) { rec.set(p, o); o += p.length; }
       parts = [];
-      onRecord(rec);
+      yield rec;
     }
   }
   if (inRecord) fail(recStart, "unexpected end of segment inside a record");
@@ -205,11 +228,21 @@ export class WAL {
   static async open(opts: WALOptions): Promise<WAL> {
     const wal = new WAL(opts);
     mkdirSync(wal.dir, { recursive: true });
+    wal.removeTempCheckpoints();
     wal.replay(opts.onRecord ?? (() => {}));
     const segs = listSegments(wal.dir);
     const cp = lastCheckpoint(wal.dir);
     wal.openSegment(Math.max(segs.length ? segs[segs.length - 1]! : -1, cp ? cp.index : -1) + 1);
     return wal;
+  }
+
+  /** Deletes `checkpoint.N.tmp` directories a crash left behind while writing a checkpoint. */
+  private removeTempCheckpoints(): void {
+    for (const f of readdirSync(this.dir)) {
+      if (!/^checkpoint\.\d{8}\.tmp$/.test(f)) continue;
+      this.logger.info("Deleting leftover temporary WAL checkpoint", { dir: join(this.dir, f) });
+      rmSync(join(this.dir, f), { recursive: true, force: true });
+    }
   }
 
   private replay(onRecord: (rec: Uint8Array, fromCheckpoint: boolean) => void): void {

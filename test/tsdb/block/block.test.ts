@@ -14,6 +14,7 @@ import {
   normalizeChunks,
   readTombstones,
   writeBlock,
+  writeBlockAsync,
   type BlockSeries,
 } from "../../../src/tsdb/block/index.ts";
 import { MAX_TIME, MIN_TIME, type SampleBatch } from "../../../src/tsdb/types.ts";
@@ -156,6 +157,24 @@ describe("block write and read", () => {
     expect(() => Block.open(join(dir, meta.ulid))).toThrow(`${indexPath}: file too short`);
     writeFileSync(join(dir, meta.ulid, "meta.json"), "{");
     expect(() => Block.open(join(dir, meta.ulid))).toThrow("meta.json");
+  });
+
+  test("writeBlockAsync and Block.openAsync give the same block as their synchronous forms", async () => {
+    const input = Array.from({ length: 3000 }, (_, i) => series({ __name__: `m${i % 7}`, i: String(i) }, 0, 3, 1000, i));
+    const sync = writeBlock(dir, input, { minTime: 0, maxTime: 3000, ulid: "01ARZ3NDEKTSV4RRFFQ69G5FA1" });
+    const async_ = await writeBlockAsync(dir, input, { minTime: 0, maxTime: 3000, ulid: "01ARZ3NDEKTSV4RRFFQ69G5FA2" });
+    expect(async_.stats).toEqual(sync.stats);
+    expect(readFileSync(join(dir, async_.ulid, "index"))).toEqual(readFileSync(join(dir, sync.ulid, "index")));
+    expect(readFileSync(join(dir, async_.ulid, "chunks", "000001"))).toEqual(readFileSync(join(dir, sync.ulid, "chunks", "000001")));
+    const a = Block.open(join(dir, sync.ulid)), b = await Block.openAsync(join(dir, sync.ulid));
+    expect(b.index.symbolTable()).toEqual(a.index.symbolTable());
+    expect(b.index.labelValues("__name__")).toEqual(a.index.labelValues("__name__"));
+    expect([...b.series()].map((s) => labelsKey(s.labels))).toEqual([...a.series()].map((s) => labelsKey(s.labels)));
+    const indexPath = join(dir, sync.ulid, "index");
+    const bytes = readFileSync(indexPath);
+    bytes[20] = bytes[20]! ^ 0xff;
+    writeFileSync(indexPath, bytes);
+    await expect(Block.openAsync(join(dir, sync.ulid))).rejects.toThrow(`${indexPath} symbol table: checksum mismatch`);
   });
 
   test("index reader resolves postings and series refs", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { chunkNumSamples, decodeXor, encodeXor, HeadChunkStore, MAX_SERIES_REF, wasmExports, type CutChunk } from "../../../src/tsdb/chunkenc/index.ts";
+import { chunkNumSamples, decodeXor, encodeXor, DUPLICATE_IGNORED, HeadChunkStore, MAX_SERIES_REF, wasmExports, type CutChunk } from "../../../src/tsdb/chunkenc/index.ts";
 import type { ChunkMeta } from "../../../src/tsdb/types.ts";
 import {
   bitsOf, floatsFromBits, loadVectors, seededRandom, STALE_NAN_BITS, vectorChunks, vectorSamples,
@@ -128,7 +128,7 @@ describe("HeadChunkStore statuses", () => {
       .concat([STALE_NAN_BITS, STALE_NAN_BITS, 0x7ff0000000000003n, 0n, 0n]));
     const status = new Uint8Array(refs.length).fill(255);
     const appended = store.appendBatch(refs, t, v, refs.length, status);
-    expect(Array.from(status)).toEqual([0, 1, 2, 0, 4, 4, 0, 0, 2, 3, 0]);
+    expect(Array.from(status)).toEqual([0, 1, 2, DUPLICATE_IGNORED, 4, 4, 0, DUPLICATE_IGNORED, 2, 3, 0]);
     expect(appended).toBe(3);
     expect(store.lastTimestamp(0)).toBe(3000);
     expect(store.lastTimestamp(2)).toBe(2000);

@@ -6,6 +6,7 @@ import { labelsFromRecord, labelsKey, newMatcher, Registry, type Labels, type Ma
 import { decodeXor } from "../../../src/tsdb/chunkenc/index.ts";
 import { APPEND_ERRORS, Head } from "../../../src/tsdb/head/index.ts";
 import { AppendStatus, MAX_TIME, MIN_TIME } from "../../../src/tsdb/types.ts";
+import { RecordType, decodeSamples, readSegment } from "../../../src/tsdb/wal/index.ts";
 
 const dirs: string[] = [];
 const heads: Head[] = [];
@@ -149,7 +150,8 @@ describe("append errors", () => {
       5, status,
     );
     expect([...status]).toEqual([AppendStatus.OutOfOrder, AppendStatus.DuplicateTimestamp, AppendStatus.Ok, AppendStatus.UnknownRef, AppendStatus.Ok]);
-    expect(res).toEqual({ appended: 2, outOfOrder: 1, duplicate: 1, outOfBounds: 0, unknownRef: 1 });
+    // The exact duplicate (2000, 2) is reported Ok but not counted as appended.
+    expect(res).toEqual({ appended: 1, outOfOrder: 1, duplicate: 1, outOfBounds: 0, unknownRef: 1 });
     expect(APPEND_ERRORS[AppendStatus.OutOfOrder]).toBe("out of order sample");
     expect(APPEND_ERRORS[AppendStatus.DuplicateTimestamp]).toBe("duplicate sample for timestamp");
     await head.truncate(2500);
@@ -352,5 +354,69 @@ describe("concurrent truncation", () => {
     await head.close();
     const again = await openHead(dir);
     expect(dump(again)).toEqual(before);
+  });
+});
+
+describe("exact duplicate samples", () => {
+  test("are reported Ok but neither stored twice, written to the WAL nor counted as appended", async () => {
+    const dir = tempDir();
+    const reg = new Registry();
+    const head = await openHead(dir, { registry: reg });
+    const app = head.appender();
+    const a = app.ref(series[0]!);
+    expect(app.appendBatch(Uint32Array.of(a), Float64Array.of(1000), Float64Array.of(7), 1).appended).toBe(1);
+    const status = new Uint8Array(3).fill(255);
+    const res = app.appendBatch(Uint32Array.of(a, a, a), Float64Array.of(1000, 1000, 2000), Float64Array.of(7, 7, 8), 3, status);
+    expect([...status]).toEqual([AppendStatus.Ok, AppendStatus.Ok, AppendStatus.Ok]);
+    expect(res).toEqual({ appended: 1, outOfOrder: 0, duplicate: 0, outOfBounds: 0, unknownRef: 0 });
+    expect(reg.render()).toContain("prometheus_tsdb_head_samples_appended_total 2\n");
+    await head.close();
+    heads.splice(heads.indexOf(head), 1);
+    let logged = 0;
+    readSegment(join(dir, "wal"), 0, (rec) => {
+      if (rec[0] === RecordType.Samples) logged += decodeSamples(rec).length;
+    });
+    expect(logged).toBe(2);
+    const again = await openHead(dir);
+    const [s] = again.querier(MIN_TIME, MAX_TIME).select([newMatcher("=", "job", "api")], MIN_TIME, MAX_TIME);
+    const b = s!.samples();
+    expect([...b.t.subarray(0, b.length)]).toEqual([1000, 2000]);
+    expect([...b.v.subarray(0, b.length)]).toEqual([7, 8]);
+  });
+});
+
+describe("label queries by time range", () => {
+  test("without matchers they return nothing when the range misses the head's [minTime, maxTime]", async () => {
+    const head = await openHead(tempDir());
+    appendSeries(head, series, 10_000, 1000, 3); // head spans [10s, 12s]
+    const all = head.querier(MIN_TIME, MAX_TIME);
+    expect(all.labelNames({ mint: 20_000, maxt: 30_000 })).toEqual([]);
+    expect(all.labelValues("job", { mint: 20_000, maxt: 30_000 })).toEqual([]);
+    expect(all.labelNames({ mint: 0, maxt: 9_999 })).toEqual([]);
+    expect(all.labelValues("job", { mint: 0, maxt: 9_999 })).toEqual([]);
+    expect(head.querier(0, 5_000).labelNames()).toEqual([]);
+    expect(head.querier(0, 5_000).labelValues("job")).toEqual([]);
+    // Overlapping ranges see every head series, as in Prometheus.
+    expect(all.labelNames({ mint: 12_000, maxt: 30_000 })).toEqual(["__name__", "env", "instance", "job"]);
+    expect(head.querier(0, 10_000).labelValues("job")).toEqual(["api", "node"]);
+  });
+
+  test("an empty head answers nothing", async () => {
+    const head = await openHead(tempDir());
+    head.appender().ref(series[0]!);
+    expect(head.querier(MIN_TIME, MAX_TIME).labelNames()).toEqual([]);
+    expect(head.querier(MIN_TIME, MAX_TIME).labelValues("job")).toEqual([]);
+  });
+});
+
+describe("refuseAppendsBefore", () => {
+  test("makes older appends out of bounds while older data stays queryable", async () => {
+    const head = await openHead(tempDir());
+    appendSeries(head, series.slice(0, 1), 0, 1000, 5);
+    appendSeries(head, series.slice(1, 2), 0, 1000, 2);
+    head.refuseAppendsBefore(3000);
+    expect(head.minValidTime()).toBe(MIN_TIME);
+    expect(appendSeries(head, series.slice(1, 2), 2000, 1000, 2)).toMatchObject({ appended: 1, outOfBounds: 1 });
+    expect(dump(head).map((s) => s.t)).toEqual([[0, 1000, 2000, 3000, 4000], [0, 1000, 3000]]);
   });
 });

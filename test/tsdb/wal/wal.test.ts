@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Registry } from "../../../src/model/index.ts";
 import {
   PAGE_SIZE, RECORD_HEADER_SIZE, WAL, crc32c, decodeSamples, decodeSeries, encodeSamples, encodeSeries, lastCheckpoint,
-  listSegments, readAll, registerWALMetrics, segmentName, writeCheckpoint,
+  listSegments, readAll, readSegmentBytes, registerWALMetrics, segmentName, segmentRecords, writeCheckpoint,
 } from "../../../src/tsdb/wal/index.ts";
 
 const dirs: string[] = [];
@@ -205,5 +205,37 @@ describe("checkpoints", () => {
     const cpRecs: Uint8Array[] = [];
     readAll(lastCheckpoint(dir)!.dir, (r) => cpRecs.push(r.slice()));
     expect(cpRecs).toEqual([record(10, 7)]);
+  });
+});
+
+describe("crash leftovers and stepwise reading", () => {
+  test("a temporary checkpoint left by a crash is deleted on open and not replayed", async () => {
+    const dir = tempDir();
+    const wal = await WAL.open({ dir });
+    wal.log([record(10, 1)]);
+    await wal.close();
+    const tmp = join(dir, "checkpoint.00000000.tmp");
+    const half = await WAL.open({ dir: tmp });
+    half.log([record(10, 9)]);
+    await half.close();
+    const { recs, wal: again } = await replay(dir);
+    await again.close();
+    expect(recs).toEqual([record(10, 1)]);
+    expect(existsSync(tmp)).toBe(false);
+  });
+
+  test("segmentRecords gives the records readSegment does, one at a time", async () => {
+    const dir = tempDir();
+    const wal = await WAL.open({ dir });
+    const written = [record(10, 1), record(3 * PAGE_SIZE, 2), record(0, 3), record(PAGE_SIZE - RECORD_HEADER_SIZE, 4)];
+    wal.log(written);
+    await wal.close();
+    const bytes = await readSegmentBytes(dir, 0);
+    const it = segmentRecords(bytes, dir, 0);
+    const got: Uint8Array[] = [];
+    let next = it.next();
+    for (; !next.done; next = it.next()) got.push(next.value.slice());
+    expect(got).toEqual(written);
+    expect(next.value).toBe(statSync(join(dir, segmentName(0))).size);
   });
 });
