@@ -54,6 +54,32 @@ function kahanInc(inc: f64, sum: f64, c: f64): f64 {
 
 let resultPresent: bool = true;
 
+// Counter resets of the series being run: the ascending indexes k with
+// v[k] < v[k-1], found once per series so that each window adds the ones
+// inside it without rescanning its samples. `resetCursor` is the first
+// reset not left behind by the window start; windows only move forward
+// (it is rewound with them).
+let resets: usize = 0;
+let resetCount: i32 = 0;
+let resetCursor: i32 = 0;
+
+function findResets(v: usize, n: i32, into: usize): void {
+  resets = into;
+  resetCount = 0;
+  resetCursor = 0;
+  for (let k = 1; k < n; k++) {
+    if (T(v, k) < T(v, k - 1)) {
+      store<i32>(into + (<usize>resetCount << 2), k);
+      resetCount++;
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function resetAt(r: i32): i32 {
+  return load<i32>(resets + (<usize>r << 2));
+}
+
 function extrapolatedRate(t: usize, v: usize, lo: i32, hi: i32, rangeStart: f64, rangeEnd: f64, isCounter: bool, isRate: bool): f64 {
   const n = hi - lo;
   if (n < 2) {
@@ -63,7 +89,13 @@ function extrapolatedRate(t: usize, v: usize, lo: i32, hi: i32, rangeStart: f64,
   const firstT = T(t, lo), lastT = T(t, hi - 1);
   let result = T(v, hi - 1) - T(v, lo);
   if (isCounter) {
-    for (let i = lo + 1; i < hi; i++) if (T(v, i) < T(v, i - 1)) result += T(v, i - 1);
+    // The same additions, in the same order, as scanning k = lo+1 .. hi-1.
+    while (resetCursor < resetCount && resetAt(resetCursor) <= lo) resetCursor++;
+    for (let r = resetCursor; r < resetCount; r++) {
+      const k = resetAt(r);
+      if (k >= hi) break;
+      result += T(v, k - 1);
+    }
   }
   let durationToStart = (firstT - rangeStart) / 1000;
   let durationToEnd = (rangeEnd - lastT) / 1000;
@@ -292,7 +324,9 @@ export function rangeKernelRun(
   evalStart: f64, evalStep: f64, p0: usize, p1: usize, out: usize, present: usize,
 ): i32 {
   const needsScratch = kind == KERNEL_QUANTILE || kind == KERNEL_MAD;
-  const scratch: usize = needsScratch && n > 0 ? memAlloc(<usize>n << 3) : 0;
+  const countsResets = kind == KERNEL_RATE || kind == KERNEL_INCREASE;
+  const scratch: usize = (needsScratch || countsResets) && n > 0 ? memAlloc(<usize>n << 3) : 0;
+  if (countsResets) findResets(v, n, scratch);
   let lo: i32 = 0, hi: i32 = 0, count: i32 = 0;
   for (let i = 0; i < steps; i++) {
     const ref = T(refs, i);
@@ -300,6 +334,7 @@ export function rangeKernelRun(
     if (i > 0 && ref < T(refs, i - 1)) {
       lo = 0;
       hi = 0;
+      resetCursor = 0;
     }
     while (lo < n && T(t, lo) <= from) lo++;
     if (hi < lo) hi = lo;

@@ -3,6 +3,10 @@
  * count, min, max, group, stddev, stdvar, quantile, count_values, topk,
  * bottomk, limitk and limit_ratio, with Prometheus 3's float behaviour
  * (compensated sums, incremental mean on overflow, Welford variance).
+ * The common ones also run over every step of a range at once
+ * (aggregateOverSteps, topBottomKOverSteps): groups are found once per
+ * series and accumulated in typed arrays, giving the same results as
+ * aggregate() step by step.
  *
  * @example
  * aggregate("sum", samples, { grouping: ["job"], without: false, param: NaN, stringParam: "", instant: true });
@@ -376,4 +380,399 @@ function isWellFormedUTF16(s: string): boolean {
     } else if (c >= 0xdc00 && c <= 0xdfff) return false;
   }
   return !s.includes("\ufffd");
+}
+
+/**
+ * One series as the engine holds it over a range query: points at step
+ * times `ts` (ascending, each a step of the grid) with values `fs`.
+ */
+export interface StepSeries {
+  metric: Labels;
+  ts: number[];
+  fs: number[];
+  dropName: boolean;
+}
+
+/** The evaluation steps of a query: `numSteps` times start, start + interval, …. */
+export interface StepGrid {
+  start: number;
+  interval: number;
+  numSteps: number;
+}
+
+/** Called after each step with the number of output points it produced (deadline checks, sample limits). */
+export type StepHook = (points: number) => void;
+
+/** The aggregation operators aggregateOverSteps computes, numbered for the inner loop of AggregationCells. */
+const CELL_OPS: Readonly<Partial<Record<AggregateOp, number>>> = { sum: 0, avg: 1, count: 2, min: 3, max: 4, group: 5, stddev: 6, stdvar: 7, quantile: 8 };
+
+/** True when `op` can be evaluated by aggregateOverSteps. */
+export function isStepwiseAggregation(op: AggregateOp): boolean {
+  return CELL_OPS[op] !== undefined;
+}
+
+/**
+ * Assigns every input series its group once: `groupOf[j]` indexes
+ * `metrics`, which holds the output label sets in order of first sight.
+ */
+function assignGroups(input: readonly StepSeries[], grouping: string[], without: boolean): { groupOf: Int32Array; metrics: Labels[] } {
+  const groupOf = new Int32Array(input.length);
+  const metrics: Labels[] = [];
+  const byKey = new Map<string, number>();
+  for (let j = 0; j < input.length; j++) {
+    const ls = groupLabels(input[j]!.metric, grouping, without);
+    const key = labelsKey(ls);
+    let g = byKey.get(key);
+    if (g === undefined) {
+      g = metrics.length;
+      byKey.set(key, g);
+      metrics.push(ls);
+    }
+    groupOf[j] = g;
+  }
+  return { groupOf, metrics };
+}
+
+/** How many (group, step) cells aggregateOverSteps accumulates at once; bounds its memory. */
+const CELLS_PER_BLOCK = 1 << 16;
+
+/**
+ * Neumaier-compensated addition (kahanInc) of `inc` into the sum held in
+ * `sum[c]` with its compensation in `comp[c]`.
+ */
+function kahanAddAt(inc: number, sum: Float64Array, comp: Float64Array, c: number): void {
+  const s = sum[c]!;
+  const t = s + inc;
+  if (t === Infinity || t === -Infinity) comp[c] = 0;
+  else if (Math.abs(s) >= Math.abs(inc)) comp[c] = comp[c]! + (s - t + inc);
+  else comp[c] = comp[c]! + (inc - t + s);
+  sum[c] = t;
+}
+
+/** Per-(group, step) accumulators of one block of steps, as simpleAggregate keeps per group. */
+class AggregationCells {
+  private readonly kind: number;
+  readonly value: Float64Array;
+  readonly comp: Float64Array;
+  readonly count: Float64Array;
+  readonly mean: Float64Array;
+  readonly meanComp: Float64Array;
+  readonly incrementalMean: Uint8Array;
+  readonly dropName: Uint8Array;
+  /** The first input series that reached the cell, or -1 while it is empty. */
+  readonly firstSeries: Int32Array;
+  /** quantile only: each cell's values in input order. */
+  private readonly values: number[][];
+
+  /** `kind` is the op's number in CELL_OPS. */
+  constructor(kind: number, size: number) {
+    this.kind = kind;
+    this.value = new Float64Array(size);
+    this.comp = new Float64Array(size);
+    this.count = new Float64Array(size);
+    this.mean = new Float64Array(size);
+    this.meanComp = new Float64Array(size);
+    this.incrementalMean = new Uint8Array(size);
+    this.dropName = new Uint8Array(size);
+    this.firstSeries = new Int32Array(size).fill(-1);
+    this.values = kind === 8 ? new Array<number[]>(size) : [];
+  }
+
+  /**
+   * Adds the points `ts[p..]`, `fs[p..]` of input series `j` up to
+   * `lastTime` to the cells `rowBase + step index`, exactly as
+   * simpleAggregate adds samples to a group; returns the index of the
+   * first point left.
+   */
+  addPoints(ts: number[], fs: number[], p: number, lastTime: number, rowBase: number, grid: StepGrid, j: number, dropName: boolean): number {
+    const kind = this.kind;
+    const { value, comp, count, mean, meanComp, incrementalMean, firstSeries } = this;
+    for (; p < ts.length && ts[p]! <= lastTime; p++) {
+      const c = rowBase + Math.round((ts[p]! - grid.start) / grid.interval);
+      const f = fs[p]!;
+      if (firstSeries[c] === -1) {
+        firstSeries[c] = j;
+        count[c] = 1;
+        value[c] = kind === 6 || kind === 7 ? (Number.isFinite(f) ? 0 : NaN) : kind === 5 ? 1 : f;
+        comp[c] = 0;
+        mean[c] = f;
+        meanComp[c] = 0;
+        incrementalMean[c] = 0;
+        this.dropName[c] = dropName ? 1 : 0;
+        if (kind === 8) this.values[c] = [f];
+        continue;
+      }
+      if (dropName) this.dropName[c] = 1;
+      switch (kind) {
+        case 0:
+          kahanAddAt(f, value, comp, c);
+          break;
+        case 1: {
+          const n = ++count[c]!;
+          if (incrementalMean[c] === 0) {
+            const sum = value[c]!, saved = comp[c]!;
+            kahanAddAt(f, value, comp, c);
+            const newSum = value[c]!;
+            if (newSum !== Infinity && newSum !== -Infinity) break;
+            value[c] = sum;
+            incrementalMean[c] = 1;
+            mean[c] = sum / (n - 1);
+            comp[c] = saved / (n - 1);
+          }
+          const q = (n - 1) / n;
+          comp[c] = q * comp[c]!;
+          mean[c] = q * mean[c]!;
+          kahanAddAt(f / n, mean, comp, c);
+          break;
+        }
+        case 2:
+          count[c]!++;
+          break;
+        case 3:
+          if (value[c]! > f || Number.isNaN(value[c]!)) value[c] = f;
+          break;
+        case 4:
+          if (value[c]! < f || Number.isNaN(value[c]!)) value[c] = f;
+          break;
+        case 6:
+        case 7: {
+          const n = ++count[c]!;
+          const delta = f - (mean[c]! + meanComp[c]!);
+          kahanAddAt(delta / n, mean, meanComp, c);
+          kahanAddAt(delta * (f - (mean[c]! + meanComp[c]!)), value, comp, c);
+          break;
+        }
+        case 8:
+          this.values[c]!.push(f);
+          break;
+        default:
+          break;
+      }
+    }
+    return p;
+  }
+
+  /** The aggregated value of a non-empty cell; `param` is the step's parameter (quantile's φ). */
+  result(c: number, param: number): number {
+    const value = this.value[c]!, comp = this.comp[c]!, count = this.count[c]!;
+    switch (this.kind) {
+      case 0:
+        return value === Infinity || value === -Infinity ? value : value + comp;
+      case 1:
+        return this.incrementalMean[c] === 1 ? this.mean[c]! + comp : value / count + comp / count;
+      case 2:
+        return count;
+      case 6:
+        return Math.sqrt((value + comp) / count);
+      case 7:
+        return (value + comp) / count;
+      case 8:
+        return quantileOf(param, this.values[c]!);
+      default:
+        return value;
+    }
+  }
+}
+
+/**
+ * sum, avg, count, min, max, group, stddev, stdvar and quantile (φ per step
+ * in `params`) over every step of a range at once: each input series' group is found once, then blocks of
+ * steps are accumulated series by series into per-(group, step) typed
+ * arrays, with no objects per sample. Each (group, step) still sees its
+ * members in input order, so the result is exactly what aggregating each
+ * step's vector with aggregate() gives, with the output series in order
+ * of first appearance (step by step) and each taking the `dropName` of
+ * its last step.
+ *
+ * @example
+ * aggregateOverSteps("sum", series, { start: 0, interval: 60_000, numSteps: 10 }, ["job"], false, () => {});
+ */
+export function aggregateOverSteps(
+  op: AggregateOp,
+  input: readonly StepSeries[],
+  grid: StepGrid,
+  grouping: string[],
+  without: boolean,
+  onStep: StepHook,
+  params: Float64Array | null = null,
+): StepSeries[] {
+  const kind = CELL_OPS[op];
+  if (kind === undefined) throw new Error(`aggregateOverSteps: unsupported aggregation ${op}`);
+  const { groupOf, metrics } = assignGroups(input, grouping, without);
+  const groups = metrics.length;
+  if (groups === 0) {
+    for (let i = 0; i < grid.numSteps; i++) onStep(0);
+    return [];
+  }
+  const blockSteps = Math.max(1, Math.min(grid.numSteps, Math.floor(CELLS_PER_BLOCK / groups)));
+  const cells = new AggregationCells(kind, groups * blockSteps);
+  const outOf: (StepSeries | undefined)[] = new Array(groups);
+  const order: StepSeries[] = [];
+  const appearing: number[] = [];
+  const pos = new Int32Array(input.length);
+  for (let first = 0; first < grid.numSteps; first += blockSteps) {
+    const steps = Math.min(blockSteps, grid.numSteps - first);
+    const lastTime = grid.start + (first + steps - 1) * grid.interval;
+    cells.firstSeries.fill(-1);
+    for (let j = 0; j < input.length; j++) {
+      const s = input[j]!;
+      pos[j] = cells.addPoints(s.ts, s.fs, pos[j]!, lastTime, groupOf[j]! * blockSteps - first, grid, j, s.dropName);
+    }
+    for (let k = 0; k < steps; k++) {
+      const t = grid.start + (first + k) * grid.interval;
+      let points = 0;
+      appearing.length = 0;
+      for (let g = 0; g < groups; g++) {
+        const c = g * blockSteps + k;
+        if (cells.firstSeries[c] === -1) continue;
+        points++;
+        if (outOf[g] === undefined) appearing.push(g);
+      }
+      // Groups new at this step are created in the order their first member comes in the input.
+      appearing.sort((a, b) => cells.firstSeries[a * blockSteps + k]! - cells.firstSeries[b * blockSteps + k]!);
+      for (const g of appearing) {
+        const out: StepSeries = { metric: metrics[g]!, ts: [], fs: [], dropName: false };
+        outOf[g] = out;
+        order.push(out);
+      }
+      for (let g = 0; g < groups; g++) {
+        const c = g * blockSteps + k;
+        if (cells.firstSeries[c] === -1) continue;
+        const out = outOf[g]!;
+        out.ts.push(t);
+        out.fs.push(cells.result(c, params ? params[first + k]! : NaN));
+        out.dropName = cells.dropName[c] === 1;
+      }
+      onStep(points);
+    }
+  }
+  return order;
+}
+
+/** Whether value `a` ranks strictly before `b` in topk (top) or bottomk order; NaN ranks last. */
+function ranksBefore(a: number, b: number, top: boolean): boolean {
+  if (a !== a) return false;
+  if (b !== b) return true;
+  return top ? a > b : a < b;
+}
+
+/**
+ * topk/bottomk over every step of a range query: blocks of steps are
+ * scanned series by series, each (group, step) keeping its k best members
+ * in typed arrays (ties to the earlier series, NaN last), with no objects
+ * per sample. The output series are the chosen input series, in the order
+ * per-step aggregate() results collected step by step would give (groups
+ * by first member, members in input order). `keyOf` is the label-set key
+ * of a series; two chosen series with the same key at one step are an
+ * error, as for any vector. A NaN k is an error at its step.
+ *
+ * @example
+ * topBottomKOverSteps("topk", series, grid, [], false, ks, keyOf, () => {});
+ */
+export function topBottomKOverSteps(
+  op: "topk" | "bottomk",
+  input: readonly StepSeries[],
+  grid: StepGrid,
+  grouping: string[],
+  without: boolean,
+  ks: Float64Array,
+  keyOf: (metric: Labels) => string,
+  onStep: StepHook,
+): StepSeries[] {
+  const top = op === "topk";
+  const { groupOf, metrics } = assignGroups(input, grouping, without);
+  const groups = metrics.length;
+  // k per step; NaN marks a NaN parameter, reported when its step is reached.
+  const kAt = new Float64Array(grid.numSteps);
+  let kMax = 0;
+  for (let i = 0; i < grid.numSteps; i++) {
+    const k = Number.isNaN(ks[i]!) ? NaN : kFromParam(ks[i]!);
+    kAt[i] = k;
+    if (k > kMax) kMax = k;
+  }
+  const members = new Int32Array(groups);
+  for (let j = 0; j < input.length; j++) members[groupOf[j]!]!++;
+  // Group g keeps its chosen members of a step at [capOffset[g], capOffset[g + 1]) of that step's slots.
+  const capOffset = new Int32Array(groups + 1);
+  for (let g = 0; g < groups; g++) capOffset[g + 1] = capOffset[g]! + Math.min(kMax, members[g]!);
+  const slotsPerStep = capOffset[groups]!;
+  const blockSteps = Math.max(1, Math.min(grid.numSteps, Math.floor(CELLS_PER_BLOCK / Math.max(1, slotsPerStep, groups))));
+  const chosenSeries = new Int32Array(blockSteps * slotsPerStep), chosenValue = new Float64Array(blockSteps * slotsPerStep);
+  const chosenCount = new Int32Array(blockSteps * groups), firstMember = new Int32Array(blockSteps * groups);
+  const pos = new Int32Array(input.length);
+  const byKey = new Map<string, StepSeries>();
+  const order: StepSeries[] = [];
+  const appearing: number[] = [];
+  const picked: number[] = [];
+  for (let first = 0; first < grid.numSteps; first += blockSteps) {
+    const steps = Math.min(blockSteps, grid.numSteps - first);
+    const lastTime = grid.start + (first + steps - 1) * grid.interval;
+    firstMember.fill(-1);
+    chosenCount.fill(0);
+    for (let j = 0; j < input.length; j++) {
+      const s = input[j]!, ts = s.ts, fs = s.fs;
+      const g = groupOf[j]!;
+      const groupCap = capOffset[g + 1]! - capOffset[g]!;
+      let p = pos[j]!;
+      for (; p < ts.length && ts[p]! <= lastTime; p++) {
+        const i = Math.round((ts[p]! - grid.start) / grid.interval);
+        const cell = (i - first) * groups + g;
+        if (firstMember[cell] === -1) firstMember[cell] = j;
+        const k = kAt[i]!;
+        if (!(k >= 1)) continue;
+        const cap = Math.min(k, groupCap);
+        const base = (i - first) * slotsPerStep + capOffset[g]!;
+        const n = chosenCount[cell]!;
+        const f = fs[p]!;
+        if (n === cap && !ranksBefore(f, chosenValue[base + n - 1]!, top)) continue;
+        let lo = 0, hi = n;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (ranksBefore(f, chosenValue[base + mid]!, top)) hi = mid;
+          else lo = mid + 1;
+        }
+        for (let q = n === cap ? n - 1 : n; q > lo; q--) {
+          chosenSeries[base + q] = chosenSeries[base + q - 1]!;
+          chosenValue[base + q] = chosenValue[base + q - 1]!;
+        }
+        chosenSeries[base + lo] = j;
+        chosenValue[base + lo] = f;
+        if (n < cap) chosenCount[cell] = n + 1;
+      }
+      pos[j] = p;
+    }
+    for (let step = 0; step < steps; step++) {
+      const i = first + step;
+      if (Number.isNaN(kAt[i]!)) throw new Error("Parameter value is NaN");
+      const t = grid.start + i * grid.interval;
+      appearing.length = 0;
+      for (let g = 0; g < groups; g++) if (chosenCount[step * groups + g]! > 0) appearing.push(g);
+      appearing.sort((a, b) => firstMember[step * groups + a]! - firstMember[step * groups + b]!);
+      let points = 0;
+      for (const g of appearing) {
+        const base = step * slotsPerStep + capOffset[g]!;
+        picked.length = 0;
+        for (let q = 0; q < chosenCount[step * groups + g]!; q++) picked.push(base + q);
+        picked.sort((a, b) => chosenSeries[a]! - chosenSeries[b]!);
+        for (const slot of picked) {
+          const s = input[chosenSeries[slot]!]!;
+          const key = keyOf(s.metric);
+          let out = byKey.get(key);
+          if (out === undefined) {
+            out = { metric: s.metric, ts: [], fs: [], dropName: s.dropName };
+            byKey.set(key, out);
+            order.push(out);
+          } else if (out.ts.length > 0 && out.ts[out.ts.length - 1] === t) {
+            throw new Error("vector cannot contain metrics with the same labelset");
+          }
+          out.ts.push(t);
+          out.fs.push(chosenValue[slot]!);
+          out.dropName = s.dropName;
+          points++;
+        }
+      }
+      onStep(points);
+    }
+  }
+  return order;
 }

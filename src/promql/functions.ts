@@ -317,29 +317,29 @@ export interface BucketGroup {
   buckets: Bucket[];
 }
 
+/** Where one `le` series belongs among classic histograms; computed once per series. */
+export interface BucketSeries {
+  /** The raw `le` label value. */
+  le: string;
+  /** The bucket's upper bound, or null when `le` is missing or malformed. */
+  upperBound: number | null;
+  /** Identifies the histogram: the series' labels without `le`. */
+  key: string;
+  /** The series' labels without `le`. */
+  metric: Labels;
+}
+
 /**
- * Groups a vector's samples into classic histograms by their labels minus
- * `le` (the name stays until delayed name removal, so two histograms that
- * differ only by name still clash in the result). Samples whose `le` is missing or malformed are
- * reported through `onBadLe(metricName, leValue)` and skipped.
+ * The histogram identity of a bucket series: its parsed `le` and its labels
+ * minus `le` (the name stays until delayed name removal, so two histograms
+ * that differ only by name still clash in the result).
+ *
+ * @example
+ * bucketSeries(labelsFromRecord({ __name__: "x_bucket", le: "0.5" })).upperBound; // 0.5
  */
-export function groupBuckets(v: Sample[], onBadLe: (metricName: string, le: string) => void): BucketGroup[] {
-  const groups = new Map<string, BucketGroup>();
-  for (const s of v) {
-    const le = getLabel(s.metric, "le");
-    const upper = parseGoFloat(le);
-    if (upper === null || le === "") {
-      onBadLe(getLabel(s.metric, METRIC_NAME), le);
-      continue;
-    }
-    const key: Label[] = s.metric.filter((l) => l.name !== "le");
-    const k = JSON.stringify(key);
-    let g = groups.get(k);
-    if (!g) {
-      g = { metric: s.metric.filter((l) => l.name !== "le"), buckets: [] };
-      groups.set(k, g);
-    }
-    g.buckets.push({ upperBound: upper, count: s.f });
-  }
-  return [...groups.values()];
+export function bucketSeries(metric: Labels): BucketSeries {
+  const le = getLabel(metric, "le");
+  const upperBound = le === "" ? null : parseGoFloat(le);
+  const withoutLe: Label[] = metric.filter((l) => l.name !== "le");
+  return { le, upperBound, key: JSON.stringify(withoutLe), metric: withoutLe };
 }

@@ -452,6 +452,8 @@ export class WasmKernelBatch implements KernelBatch {
   private readonly steps: number;
   private ptr = 0;
   private sampleCapacity = -1;
+  /** Views of the batch's memory, rebuilt when it is reallocated or module memory grows (which detaches them). */
+  private views: { buffer: ArrayBuffer; t: Float64Array; v: Float64Array; out: Float64Array; present: Uint8Array } | null = null;
 
   constructor(
     name: string,
@@ -477,6 +479,7 @@ export class WasmKernelBatch implements KernelBatch {
     const fixed = this.steps * 32 + Math.ceil(this.steps / 8) * 8;
     this.ptr = this.wasm.memAlloc(fixed + capacity * 16);
     this.sampleCapacity = capacity;
+    this.views = null;
     const f64 = new Float64Array(this.wasm.memory.buffer, this.ptr, this.steps * 3);
     f64.set(this.refs, 0);
     if (this.params[0]) f64.set(this.params[0], this.steps);
@@ -489,17 +492,32 @@ export class WasmKernelBatch implements KernelBatch {
     const s = this.steps;
     const refsPtr = this.ptr, p0 = refsPtr + s * 8, p1 = p0 + s * 8, out = p1 + s * 8, present = out + s * 8;
     const tPtr = present + Math.ceil(s / 8) * 8, vPtr = tPtr + this.sampleCapacity * 8;
-    const mem = this.wasm.memory.buffer;
-    new Float64Array(mem, tPtr, n).set(t);
-    new Float64Array(mem, vPtr, n).set(v);
+    let views = this.currentViews(out, present, tPtr, vPtr);
+    views.t.set(t);
+    views.v.set(v);
     this.wasm.rangeKernelRun(this.kind, tPtr, vPtr, n, refsPtr, s, this.range, this.evalStart, this.evalStep, p0, p1, out, present);
-    const after = this.wasm.memory.buffer;
-    return { values: new Float64Array(after, out, s).slice(), present: new Uint8Array(after, present, s).slice() };
+    views = this.currentViews(out, present, tPtr, vPtr);
+    return { values: views.out.slice(), present: views.present.slice() };
+  }
+
+  private currentViews(out: number, present: number, tPtr: number, vPtr: number): NonNullable<WasmKernelBatch["views"]> {
+    const buffer = this.wasm.memory.buffer;
+    if (this.views === null || this.views.buffer !== buffer) {
+      this.views = {
+        buffer,
+        t: new Float64Array(buffer, tPtr, this.sampleCapacity),
+        v: new Float64Array(buffer, vPtr, this.sampleCapacity),
+        out: new Float64Array(buffer, out, this.steps),
+        present: new Uint8Array(buffer, present, this.steps),
+      };
+    }
+    return this.views;
   }
 
   close(): void {
     if (this.ptr !== 0) this.wasm.memFree(this.ptr);
     this.ptr = 0;
     this.sampleCapacity = -1;
+    this.views = null;
   }
 }

@@ -57,6 +57,7 @@ export const enum AppendStatus {
 }
 
 export interface AppendResult {
+  /** Samples stored (and logged); an exact duplicate of a series' last sample is reported Ok but not counted, as Prometheus ignores it. */
   appended: number;
   outOfOrder: number;
   duplicate: number;

@@ -70,6 +70,40 @@ test("WebAssembly and TypeScript kernels agree bit for bit", () => {
   expect(compared).toBeGreaterThan(10_000);
 });
 
+test("rate and increase add the same counter resets when windows jump back and forth", () => {
+  const wasm = kernelWasm()!;
+  const rand = rng(9);
+  // Windows that move forward, then jump back to the start, then overlap irregularly.
+  const refs = Float64Array.from([600_000, 900_000, 1_500_000, 2_400_000, 700_000, 750_000, 3_000_000, 3_000_000, 1_200_000, 6_000_000]);
+  for (const name of ["rate", "increase"]) {
+    const js = new JsKernelBatch(name, refs, 600_000, 0, 60_000, []);
+    const wa = new WasmKernelBatch(name, refs, 600_000, 0, 60_000, [], wasm);
+    try {
+      let resetsSeen = 0;
+      for (let k = 0; k < 30; k++) {
+        const n = 2 + Math.floor(rand() * 300);
+        const t = new Float64Array(n), v = new Float64Array(n);
+        let value = 0;
+        for (let i = 0; i < n; i++) {
+          t[i] = i * 20_000 + Math.floor(rand() * 5_000);
+          const reset = rand() < 0.15;
+          if (reset) resetsSeen++;
+          value = reset ? rand() * 10 : value + rand() * 100;
+          v[i] = value;
+        }
+        const a = js.run(t, v), b = wa.run(t, v);
+        for (let i = 0; i < refs.length; i++) {
+          expect(b.present[i]).toBe(a.present[i]!);
+          if (a.present[i]) expect(Object.is(a.values[i], b.values[i])).toBe(true);
+        }
+      }
+      expect(resetsSeen).toBeGreaterThan(100);
+    } finally {
+      wa.close();
+    }
+  }
+});
+
 test("kernel timing: rate and avg_over_time over 2000 series × 720 samples, 240 steps", () => {
   const wasm = kernelWasm()!;
   const rand = rng(7);

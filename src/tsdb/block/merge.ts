@@ -5,7 +5,7 @@
  * samples — the pieces behind the DB querier and vertical compaction.
  */
 import { compareLabels, type Labels } from "../../model/index.ts";
-import { decodeXor, encodeXor } from "../chunkenc/index.ts";
+import { decodeXor, encodeXor, WasmSamples, wasmExports } from "../chunkenc/index.ts";
 import type { ChunkMeta, SampleBatch, StoredSeries } from "../types.ts";
 
 /** Prometheus's target number of samples per chunk. */
@@ -31,6 +31,16 @@ export function mergeSampleBatches(batches: readonly SampleBatch[]): SampleBatch
   let total = 0;
   for (const b of live) total += b.length;
   const t = new Float64Array(total), v = new Float64Array(total);
+  if (inDisjointTimeOrder(live)) {
+    // The usual case (one series spread over consecutive blocks): a plain concatenation.
+    let n = 0;
+    for (const b of live) {
+      t.set(b.t.length === b.length ? b.t : b.t.subarray(0, b.length), n);
+      v.set(b.v.length === b.length ? b.v : b.v.subarray(0, b.length), n);
+      n += b.length;
+    }
+    return { t, v, length: n };
+  }
   const pos = new Array<number>(live.length).fill(0);
   let n = 0;
   for (;;) {
@@ -54,33 +64,76 @@ export function mergeSampleBatches(batches: readonly SampleBatch[]): SampleBatch
   return { t: t.subarray(0, n), v: v.subarray(0, n), length: n };
 }
 
-/** Decodes chunks (in any order, possibly overlapping) into one sorted, de-duplicated batch within [mint, maxt]. */
-export function decodeChunks(chunks: readonly ChunkMeta[], mint: number, maxt: number): SampleBatch {
-  const parts: SampleBatch[] = [];
-  let ordered = true;
-  let lastMaxt = -Infinity;
+/** True when each non-empty batch starts after the previous one ends. */
+function inDisjointTimeOrder(batches: readonly SampleBatch[]): boolean {
+  for (let i = 1; i < batches.length; i++) {
+    const prev = batches[i - 1]!;
+    if (!(batches[i]!.t[0]! > prev.t[prev.length - 1]!)) return false;
+  }
+  return true;
+}
+
+/** Module memory the in-order path of decodeChunks decodes into; reused, as decoding is synchronous. */
+let decodeArea: WasmSamples | null = null;
+/** Past this many samples the decode area is given back after use rather than kept for the next series. */
+const DECODE_AREA_KEPT_SAMPLES = 1 << 16;
+
+/**
+ * decodeChunks for chunks in time order without overlap (the usual case):
+ * all decoded into one module-memory area, each trimmed to [mint, maxt] in
+ * place, then copied out once (same-type typed-array copies are bit-exact).
+ */
+function decodeOrderedChunks(chunks: readonly ChunkMeta[], mint: number, maxt: number): SampleBatch {
+  const area = (decodeArea ??= new WasmSamples());
+  area.clear();
+  const bounds: number[] = [];
   for (const c of chunks) {
     if (c.maxt < mint || c.mint > maxt) continue;
-    if (c.mint <= lastMaxt) ordered = false;
-    lastMaxt = Math.max(lastMaxt, c.maxt);
+    const start = area.length;
+    bounds.push(start, start + area.appendChunk(c.data));
+  }
+  const buffer = wasmExports().memory.buffer;
+  const t = new Float64Array(buffer, area.tPtr, area.length), v = new Float64Array(buffer, area.vPtr, area.length);
+  let n = 0, first = 0;
+  for (let i = 0; i < bounds.length; i += 2) {
+    let lo = bounds[i]!, hi = bounds[i + 1]!;
+    while (lo < hi && t[lo]! < mint) lo++;
+    while (hi > lo && t[hi - 1]! > maxt) hi--;
+    if (i === 0) {
+      first = lo;
+      n = lo;
+    } else if (lo !== n) {
+      t.copyWithin(n, lo, hi);
+      v.copyWithin(n, lo, hi);
+    }
+    n += hi - lo;
+  }
+  const length = n - first;
+  const outT = new Float64Array(length), outV = new Float64Array(length);
+  outT.set(t.subarray(first, n));
+  outV.set(v.subarray(first, n));
+  if (area.capacity > DECODE_AREA_KEPT_SAMPLES) area.free();
+  return { t: outT, v: outV, length };
+}
+
+/** Decodes chunks (in any order, possibly overlapping) into one sorted, de-duplicated batch within [mint, maxt]. */
+export function decodeChunks(chunks: readonly ChunkMeta[], mint: number, maxt: number): SampleBatch {
+  let inOrder = true;
+  let previousMaxt = -Infinity;
+  for (const c of chunks) {
+    if (c.maxt < mint || c.mint > maxt) continue;
+    if (c.mint <= previousMaxt) inOrder = false;
+    previousMaxt = Math.max(previousMaxt, c.maxt);
+  }
+  if (inOrder) return decodeOrderedChunks(chunks, mint, maxt);
+  const parts: SampleBatch[] = [];
+  for (const c of chunks) {
+    if (c.maxt < mint || c.mint > maxt) continue;
     const d = decodeXor(c.data);
     let lo = 0, hi = d.t.length;
     while (lo < hi && d.t[lo]! < mint) lo++;
     while (hi > lo && d.t[hi - 1]! > maxt) hi--;
     parts.push({ t: d.t.subarray(lo, hi), v: d.v.subarray(lo, hi), length: hi - lo });
-  }
-  if (parts.length === 1) return parts[0]!;
-  if (ordered) {
-    let total = 0;
-    for (const p of parts) total += p.length;
-    const t = new Float64Array(total), v = new Float64Array(total);
-    let n = 0;
-    for (const p of parts) {
-      t.set(p.t.subarray(0, p.length), n);
-      v.set(p.v.subarray(0, p.length), n);
-      n += p.length;
-    }
-    return { t, v, length: n };
   }
   return mergeSampleBatches(parts);
 }
