@@ -47,5 +47,6 @@ export {
 export { ConfigReloader } from "./config_reloader.ts";
 export { lockDataDir, LOCK_FILE } from "./lockfile.ts";
 export { serverAPIContext, retentionText, type ServerAPISources } from "./server_api.ts";
+export { ScrapeService, globalURLOptions } from "./scrape_component.ts";
 export { toolCommand, toolRole, runTool, DEFAULT_BLOCKS_DIR, type ToolOutput } from "./tool.ts";
 export { buildInfo, versionText, type BuildInfo } from "./version.ts";

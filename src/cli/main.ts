@@ -2,23 +2,27 @@
  * The promts executable: parses the command line and runs the chosen role.
  *
  *   promts [server flags]                 the Prometheus server (default)
- *   promts tool check config FILE…        promtool equivalents
+ *   promts tool check config FILE…        promtool and amtool equivalents
+ *   promts alertmanager [flags]            the Alertmanager
+ *   promts webhook-logger                  a webhook receiver that logs notifications
  *
  * Exit codes follow Prometheus: 0 success, 1 runtime failure (bad config,
  * storage error), 2 bad command line.
  */
+import { alertmanagerRole } from "./alertmanager_role.ts";
 import { command, parseCommandLine, renderUsage, UsageError } from "./flags.ts";
 import type { MainIO, Role } from "./role.ts";
 import { runServer } from "./server.ts";
 import { serverFlags, type ServerFlags } from "./server_flags.ts";
 import { toolRole } from "./tool.ts";
 import { versionText } from "./version.ts";
+import { webhookLoggerRole } from "./webhook_logger.ts";
 
 /** The program name in messages, as kingpin prints it. */
 export const PROGRAM = "promts";
 
 /** The roles named by a first positional argument; the server runs when none is named. */
-export const ROLES: readonly Role[] = [toolRole];
+export const ROLES: readonly Role[] = [toolRole, alertmanagerRole, webhookLoggerRole];
 
 /** The whole command tree: the root runs the server; subcommands are the other roles. */
 export const rootCommand = command(PROGRAM, "The Prometheus monitoring server", serverFlags, [], ROLES.map((r) => r.command));

@@ -5,6 +5,15 @@
  * ready. Handles SIGTERM/SIGINT (orderly shutdown), SIGHUP (reload) and the
  * lifecycle endpoints.
  *
+ * Scraping (scrape + discovery managers, src/cli/scrape_component.ts) is
+ * always the first component; its target routes sit beside the query API.
+ * Rules and the notifier (src/cli/rules_component.ts) come second, with
+ * /api/v1/rules, /alerts and /alertmanagers.
+ *
+ * With --alertmanager.config.file the built-in Alertmanager runs too, its
+ * API v2 under /api/v2 on the same listener (src/cli/alertmanager_role.ts);
+ * reloads and shutdown cover it.
+ *
  * Later roles plug in as {@link ServerComponent}s: started once storage is
  * open, they register reload hooks (given every new configuration) and close
  * hooks (run in reverse order at shutdown, before storage closes).
@@ -24,8 +33,11 @@ import {
   type WebConfig,
 } from "../web/index.ts";
 import { apiV1 } from "../web/api/index.ts";
+import { attachBuiltinAlertmanager, reloadWithAlertmanager, type RunningAlertmanager } from "./alertmanager_role.ts";
 import { ConfigReloader } from "./config_reloader.ts";
 import { lockDataDir } from "./lockfile.ts";
+import { RulesService } from "./rules_component.ts";
+import { ScrapeService } from "./scrape_component.ts";
 import { serverAPIContext } from "./server_api.ts";
 import { effectiveRetention, externalURL, KNOWN_FEATURES, routePrefix, type ServerFlags } from "./server_flags.ts";
 import { buildInfo, type BuildInfo } from "./version.ts";
@@ -124,41 +136,55 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
     maxSamples: flags["query.max-samples"],
     maxConcurrency: flags["query.max-concurrency"],
   });
+  const scraping = new ScrapeService();
+  const rules = new RulesService();
   const api = apiV1(serverAPIContext({
     engine, flags, flagText: opts.flagText ?? {}, info, reloader, startTime,
+    metadata: () => scraping.metricMetadata(),
     current: () => {
       if (!ctx) throw new Error("server is not ready");
       return ctx;
     },
   }));
 
+  let builtinAlertmanager: RunningAlertmanager | undefined;
   const app = newWebApp({
     registry,
     enableLifecycle: flags["web.enable-lifecycle"],
     isReady: () => ready,
     quit: () => requestStop({ msg: "Received termination request via web service, exiting gracefully..." }),
-    reload: () => reloader.reload(),
+    reload: () => reloadWithAlertmanager(() => reloader.reload(), builtinAlertmanager),
     routePrefix: routePrefix(flags),
     pageTitle: flags["web.page-title"],
     version: info.version,
     basicAuthUsers: files.webConfig?.basicAuthUsers,
     headers: files.webConfig?.headers,
-    apiV1: api,
+    apiV1: rules.withRulesAPI(scraping.withTargetsAPI(api, flags)),
     corsOrigin: flags["web.cors.origin"],
     logger: logger.with({ component: "web" }),
   });
+  try {
+    builtinAlertmanager = attachBuiltinAlertmanager(app, flags, registry, logger);
+  } catch (err) {
+    logger.error(`Error loading Alertmanager config (--alertmanager.config.file=${flags["alertmanager.config.file"]})`, { err });
+    return 1;
+  }
   const server = listen(app.fetch, flags, files.tls, logger);
-  if (!server) return 1;
+  if (!server) {
+    await builtinAlertmanager?.stop();
+    return 1;
+  }
   opts.onListening?.(server.url);
 
   const removeSignalHandlers = (opts.handleSignals ?? true)
-    ? installSignalHandlers(requestStop, () => reloader.reload().catch(() => undefined))
+    ? installSignalHandlers(requestStop, () => reloadWithAlertmanager(() => reloader.reload(), builtinAlertmanager).catch(() => undefined))
     : () => {};
 
   const acquired: Acquired = { closeHooks: [] };
   let exitCode = 0;
   try {
-    ctx = await startStorageAndComponents(flags, files.config, engine, registry, logger, opts, acquired);
+    const components = [scraping.component, rules.component, ...(opts.components ?? [])];
+    ctx = await startStorageAndComponents(flags, files.config, engine, registry, logger, { ...opts, components }, acquired);
     reloader.attach(ctx);
     ready = true;
     logger.info("Server is ready to receive web requests.");
@@ -172,6 +198,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
   logger.info(reason.msg, reason.fields);
   removeSignalHandlers();
   await server.stop();
+  await builtinAlertmanager?.stop();
   if (!(await release(acquired, logger))) exitCode = 1;
   if (exitCode === 0) logger.info("See you next time!");
   return exitCode;

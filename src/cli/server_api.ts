@@ -6,7 +6,7 @@
  */
 import { configToYAML, formatDuration, formatSize } from "../config/index.ts";
 import type { Engine } from "../promql/index.ts";
-import type { ApiContext } from "../web/api/index.ts";
+import type { ApiContext, MetricMetadata } from "../web/api/index.ts";
 import type { ConfigReloader } from "./config_reloader.ts";
 import type { ServerContext } from "./server.ts";
 import { effectiveRetention, type ServerFlags } from "./server_flags.ts";
@@ -23,6 +23,8 @@ export interface ServerAPISources {
   startTime: Date;
   /** The server context; the API runs only once it exists. */
   current(): ServerContext;
+  /** Metadata of scraped metrics by name, for /metadata. */
+  metadata?: () => Map<string, MetricMetadata[]>;
 }
 
 /**
@@ -39,6 +41,7 @@ export function retentionText(flags: ServerFlags): string {
 export function serverAPIContext(src: ServerAPISources): ApiContext {
   return {
     engine: src.engine,
+    metadata: src.metadata,
     queryable: (mint, maxt) => src.current().db.querier(mint, maxt),
     config: () => ({ yaml: configToYAML(src.current().config) }),
     flags: () => ({ ...src.flagText }),

@@ -23,3 +23,15 @@ export {
   type WebTLSConfig,
   type ClientAuthType,
 } from "./web_config.ts";
+export {
+  targetsAPI,
+  globalURL,
+  metricMetadataByName,
+  rfc3339Nano,
+  type GlobalURLOptions,
+  type TargetMetricMetadata,
+  type TargetsAPIOptions,
+  type TargetsSource,
+  type TargetWithMetadata,
+} from "./targets.ts";
+export { rulesAPI, parseRulesFilter, type RulesSource } from "./rules.ts";

@@ -1,0 +1,106 @@
+/**
+ * Rules and alerting inside the server: a {@link ServerComponent} that runs
+ * the notifier (alerts to every configured Alertmanager) and the rule
+ * manager (recording rules write back into the DB, alerting rules hand
+ * their alerts to the notifier), applies every (re)loaded configuration to
+ * both, and stops them at shutdown before storage closes.
+ *
+ * A reload applies the `alerting` section first, then the rule files, as
+ * Prometheus orders its reloaders. A bad rule file fails the reload (the
+ * hook throws): the previous rules keep running and the server reports its
+ * previous configuration, though — as in Prometheus — the new `alerting`
+ * section is already in effect.
+ *
+ * The rules API is built before storage opens (the HTTP server answers at
+ * once), so {@link RulesService} is also the API's view of rules: no groups
+ * and no Alertmanagers until the component has started.
+ */
+import { Hono } from "hono";
+import type { PrometheusConfig } from "../config/index.ts";
+import { Notifier, type AlertmanagersData } from "../notifier/index.ts";
+import { RuleManager, type GroupStatus } from "../rules/index.ts";
+import { rulesAPI, type RulesSource } from "../web/index.ts";
+import type { ServerComponent, ServerContext } from "./server.ts";
+
+/**
+ * Owns the rule manager and the notifier of a running server.
+ *
+ * @example
+ * const rules = new RulesService();                      // runServer does this
+ * const v1 = rules.withRulesAPI(apiV1(apiContext));
+ * components.push(rules.component);                      // started once storage is open
+ * rules.ruleGroups();                                    // what /api/v1/rules shows
+ */
+export class RulesService implements RulesSource {
+  private ruleManager: RuleManager | undefined;
+  private notifier: Notifier | undefined;
+
+  /** The server component: creates the notifier and rule manager and registers the reload and close hooks. */
+  readonly component: ServerComponent = (ctx: ServerContext) => {
+    if (this.ruleManager) throw new Error("rules component started twice");
+    const { flags } = ctx;
+    const notifier = new Notifier({
+      logger: ctx.logger,
+      registry: ctx.registry,
+      queueCapacity: flags["alertmanager.notification-queue-capacity"],
+      externalLabels: ctx.config.global.external_labels,
+    });
+    const ruleManager = new RuleManager({
+      engine: ctx.engine,
+      queryable: (mint, maxt) => ctx.db.querier(mint, maxt),
+      appendable: () => ctx.db.appender(),
+      notify: (alerts) => notifier.send(alerts),
+      logger: ctx.logger,
+      registry: ctx.registry,
+      externalLabels: ctx.config.global.external_labels,
+      externalURL: ctx.externalURL,
+      outageTolerance: flags["rules.alert.for-outage-tolerance"],
+      gracePeriod: flags["rules.alert.for-grace-period"],
+      resendDelay: flags["rules.alert.resend-delay"],
+    });
+    this.notifier = notifier;
+    this.ruleManager = ruleManager;
+    ctx.reloadHooks.push((config) => this.apply(config, ctx));
+    ctx.closeHooks.push(async () => {
+      ctx.logger.info("Stopping rule manager...");
+      await ruleManager.stop();
+      ctx.logger.info("Rule manager stopped");
+      ctx.logger.info("Stopping notification manager...");
+      await notifier.stop();
+      ctx.logger.info("Notification manager stopped");
+    });
+  };
+
+  private async apply(config: PrometheusConfig, ctx: ServerContext): Promise<void> {
+    const externalLabels = config.global.external_labels;
+    this.notifier!.applyConfig(config.alerting, externalLabels);
+    try {
+      await this.ruleManager!.update(config.rule_files, config.global.evaluation_interval, {
+        queryOffset: config.global.rule_query_offset,
+        externalLabels,
+        externalURL: ctx.externalURL,
+      });
+    } catch (err) {
+      ctx.logger.error("loading groups failed", { component: "rule manager", err });
+      throw err;
+    }
+  }
+
+  /** The rule groups' state; none before the component started. */
+  ruleGroups(): GroupStatus[] {
+    return this.ruleManager?.groups() ?? [];
+  }
+
+  /** The Alertmanagers alerts go to; none before the component started. */
+  alertmanagers(): AlertmanagersData {
+    return this.notifier?.alertmanagers() ?? { activeAlertmanagers: [], droppedAlertmanagers: [] };
+  }
+
+  /** The /api/v1 app: `/rules`, `/alerts` and `/alertmanagers` beside the routes of `api`. */
+  withRulesAPI(api: Hono): Hono {
+    const v1 = new Hono();
+    v1.route("/", rulesAPI(this));
+    v1.route("/", api);
+    return v1;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Runs the compiled dist/promts for end-to-end and interop tests: free ports
+ * on 127.0.0.1, readiness polled with a deadline, stderr collected for log
+ * assertions, and a stop that kills by PID and waits for the exit.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+/** The binary `npx bun build.ts` writes. */
+export const PROMTS_BINARY = join(import.meta.dir, "../../dist/promts");
+
+const READY_DEADLINE_MS = 20_000;
+const EXIT_DEADLINE_MS = 10_000;
+const POLL_MS = 50;
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = listener.port;
+  listener.stop(true);
+  return port;
+}
+
+/** Throws a readable error when dist/promts has not been built. */
+export function requireBinary(): void {
+  if (!existsSync(PROMTS_BINARY)) throw new Error(`${PROMTS_BINARY} does not exist: build it with \`npx bun build.ts\` (npm test does this first)`);
+}
+
+/** A running promts server. */
+export interface PromtsProcess {
+  url: string;
+  pid: number;
+  /** Everything written to stderr so far (the logs). */
+  logs(): string;
+  /** SIGTERM by PID, SIGKILL after a deadline; resolves with the exit code. */
+  stop(): Promise<number>;
+}
+
+/**
+ * Starts dist/promts with `args` plus a free --web.listen-address (unless
+ * `listenArg` gives the spelling, e.g. "-web.listen-address") and waits for
+ * /-/ready. Kills the process and throws when it exits or is not ready in time.
+ */
+export async function startPromts(args: readonly string[], cwd: string, listenArg = "--web.listen-address"): Promise<PromtsProcess> {
+  requireBinary();
+  const port = freePort();
+  const proc = Bun.spawn([PROMTS_BINARY, ...args, `${listenArg}=127.0.0.1:${port}`], { cwd, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  let stderr = "";
+  const decoder = new TextDecoder();
+  const drained = (async () => {
+    const reader = proc.stderr.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      stderr += decoder.decode(value, { stream: true });
+    }
+  })();
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<number> => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+    const timer = setTimeout(() => proc.kill("SIGKILL"), EXIT_DEADLINE_MS);
+    const code = await proc.exited;
+    clearTimeout(timer);
+    await drained;
+    return code;
+  };
+  const deadline = Date.now() + READY_DEADLINE_MS;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) break;
+    try {
+      const res = await fetch(`${url}/-/ready`);
+      last = `${res.status}`;
+      if (res.status === 200) return { url, pid: proc.pid, logs: () => stderr, stop };
+    } catch (err) {
+      last = String(err);
+    }
+    await Bun.sleep(POLL_MS);
+  }
+  await stop();
+  throw new Error(`promts did not become ready (last: ${last}); stderr:\n${stderr.slice(-3000)}`);
+}
+
+/** Polls `check` until it returns a value other than undefined, or throws naming `what` after the deadline. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, deadlineMs = 15_000): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    await Bun.sleep(POLL_MS);
+  }
+  throw new Error(`timed out after ${deadlineMs}ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}`);
+}
+
+/** One series of an instant-query vector result. */
+export interface VectorSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** Runs an instant query at now through /api/v1/query; throws on an API error. */
+export async function instantQuery(url: string, query: string): Promise<VectorSample[]> {
+  const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = (await res.json()) as { status: string; error?: string; data: { resultType: string; result: VectorSample[] } };
+  if (body.status !== "success") throw new Error(`query ${query} failed: ${body.error}`);
+  if (body.data.resultType !== "vector") throw new Error(`query ${query} returned a ${body.data.resultType}`);
+  return body.data.result;
+}
+
+/** GET a JSON API path and return its `data`. */
+export async function apiData<T = any>(url: string, path: string): Promise<T> {
+  const res = await fetch(`${url}${path}`);
+  const body = (await res.json()) as { status: string; error?: string; data: T };
+  if (body.status !== "success") throw new Error(`${path} failed: ${body.error}`);
+  return body.data;
+}
