@@ -43,6 +43,7 @@ export function serverAPIContext(src: ServerAPISources): ApiContext {
     engine: src.engine,
     metadata: src.metadata,
     queryable: (mint, maxt) => src.current().db.querier(mint, maxt),
+    tsdbStatus: (limit) => src.current().db.stats(limit),
     config: () => ({ yaml: configToYAML(src.current().config) }),
     flags: () => ({ ...src.flagText }),
     buildInfo: {

@@ -180,4 +180,8 @@ test("the example config scrapes promts itself", async () => {
   const target = (await apiData(p.url, "/api/v1/targets")).activeTargets[0];
   expect(target.health).toBe("up");
   expect(target.globalUrl).toEndWith(`:${port}/metrics`);
+  // /status/tsdb reads the head: the self-scraped series are counted there.
+  const tsdb = await apiData(p.url, "/api/v1/status/tsdb?limit=1000");
+  expect(tsdb.headStats.numSeries).toBeGreaterThan(10);
+  expect(tsdb.seriesCountByMetricName.map((s: { name: string }) => s.name)).toContain("prometheus_ready");
 }, 30_000);
