@@ -16,7 +16,7 @@
  * and no Alertmanagers until the component has started.
  */
 import { Hono } from "hono";
-import type { PrometheusConfig } from "../config/index.ts";
+import { parseConfig, type AlertingConfig, type AlertmanagerConfig, type PrometheusConfig } from "../config/index.ts";
 import { Notifier, type AlertmanagersData } from "../notifier/index.ts";
 import { RuleManager, type GroupStatus } from "../rules/index.ts";
 import { rulesAPI, type RulesSource } from "../web/index.ts";
@@ -34,6 +34,15 @@ import type { ServerComponent, ServerContext } from "./server.ts";
 export class RulesService implements RulesSource {
   private ruleManager: RuleManager | undefined;
   private notifier: Notifier | undefined;
+  private builtin: AlertmanagerConfig | undefined;
+
+  /**
+   * Sends alerts to the server's built-in Alertmanager too (over HTTP, as to
+   * any other), in addition to those of the `alerting` section.
+   */
+  sendToBuiltinAlertmanager(serverURL: URL, routePrefix: string, tls: boolean): void {
+    this.builtin = builtinAlertmanagerConfig(serverURL, routePrefix, tls);
+  }
 
   /** The server component: creates the notifier and rule manager and registers the reload and close hooks. */
   readonly component: ServerComponent = (ctx: ServerContext) => {
@@ -73,7 +82,10 @@ export class RulesService implements RulesSource {
 
   private async apply(config: PrometheusConfig, ctx: ServerContext): Promise<void> {
     const externalLabels = config.global.external_labels;
-    this.notifier!.applyConfig(config.alerting, externalLabels);
+    const alerting: AlertingConfig = this.builtin
+      ? { ...config.alerting, alertmanagers: [...config.alerting.alertmanagers, this.builtin] }
+      : config.alerting;
+    this.notifier!.applyConfig(alerting, externalLabels);
     try {
       await this.ruleManager!.update(config.rule_files, config.global.evaluation_interval, {
         queryOffset: config.global.rule_query_offset,
@@ -103,4 +115,23 @@ export class RulesService implements RulesSource {
     v1.route("/", api);
     return v1;
   }
+}
+
+/**
+ * The Alertmanager entry for the server's own listener: loopback at the bound
+ * port, under the route prefix. Built through the config parser so it carries
+ * every default an `alerting.alertmanagers` entry gets.
+ */
+export function builtinAlertmanagerConfig(serverURL: URL, routePrefix: string, tls: boolean): AlertmanagerConfig {
+  const wildcard = ["", "0.0.0.0", "[::]", "::"].includes(serverURL.hostname);
+  const host = wildcard ? "127.0.0.1" : serverURL.hostname;
+  const yaml = [
+    "alerting:",
+    "  alertmanagers:",
+    `    - scheme: ${tls ? "https" : "http"}`,
+    `      path_prefix: ${JSON.stringify(routePrefix === "/" ? "" : routePrefix)}`,
+    ...(tls ? ["      tls_config: {insecure_skip_verify: true}"] : []),
+    `      static_configs: [{targets: [${JSON.stringify(`${host}:${serverURL.port}`)}]}]`,
+  ].join("\n");
+  return parseConfig(yaml, "<built-in alertmanager>").config.alerting.alertmanagers[0]!;
 }

@@ -175,6 +175,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
     return 1;
   }
   opts.onListening?.(server.url);
+  if (builtinAlertmanager) rules.sendToBuiltinAlertmanager(new URL(server.url), routePrefix(flags), files.tls !== undefined);
 
   const removeSignalHandlers = (opts.handleSignals ?? true)
     ? installSignalHandlers(requestStop, () => reloadWithAlertmanager(() => reloader.reload(), builtinAlertmanager).catch(() => undefined))

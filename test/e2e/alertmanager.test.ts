@@ -213,4 +213,25 @@ describe("the server's built-in Alertmanager", () => {
     expect(status.cluster.status).toBe("disabled");
     expect(await server.stop()).toBe(0);
   }, PROCESS_TEST_TIMEOUT_MS);
+  test("receives the server's own alerts without an alerting section", async () => {
+    const hook = startWebhookLogger();
+    await waitUntil("webhook logger to listen", () => hook.child.stderr().includes("listening on"), 20_000, [hook.child]);
+    const amPath = join(dir, "self-am.yml");
+    writeFileSync(amPath, amConfig(hook.url, "0s"));
+    const rulesPath = join(dir, "self-rules.yml");
+    writeFileSync(rulesPath, "groups:\n  - name: self\n    interval: 1s\n    rules:\n      - alert: SelfAlert\n        expr: vector(1)\n        labels: {severity: page}\n");
+    const promPath = join(dir, "self-prom.yml");
+    writeFileSync(promPath, `global:\n  evaluation_interval: 1s\nrule_files: [${JSON.stringify(rulesPath)}]\n`);
+    const port = freePort();
+    const server = spawnChild("server", [
+      PROMTS_BINARY, `--config.file=${promPath}`, `--alertmanager.config.file=${amPath}`,
+      `--storage.tsdb.path=${join(dir, "self-data")}`, `--web.listen-address=127.0.0.1:${port}`,
+    ]);
+    const payloads = await waitUntil("the rule's notification", () => {
+      const p = webhookPayloads(hook.child.stdout());
+      return p.length > 0 && p;
+    }, 30_000, [hook.child, server]);
+    expect(payloads[0]).toMatchObject({ receiver: "logger", status: "firing", commonLabels: { alertname: "SelfAlert", severity: "page" } });
+    expect(await server.stop()).toBe(0);
+  }, PROCESS_TEST_TIMEOUT_MS);
 });
