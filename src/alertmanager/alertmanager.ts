@@ -72,7 +72,7 @@ export interface AlertWithStatus {
   state: "active" | "suppressed" | "unprocessed";
   silencedBy: string[];
   inhibitedBy: string[];
-  /** Receivers of the routes the alert matches. */
+  /** Receivers of the routes the alert matches, in match order; one per route, as Alertmanager lists them (so repeats are kept). */
   receivers: string[];
 }
 
@@ -283,7 +283,7 @@ export class Alertmanager {
     const silencedBy = this.silences.mutes(alert.labels, now);
     const inhibitor = this.running.inhibitor.mutes(alert.labels, now);
     const inhibitedBy = inhibitor === undefined ? [] : [inhibitor];
-    const receivers = [...new Set(this.running.route.match(alert.labels).map((r) => r.opts.receiver))];
+    const receivers = this.running.route.match(alert.labels).map((r) => r.opts.receiver);
     const state = silencedBy.length > 0 || inhibitedBy.length > 0 ? "suppressed" : "active";
     return { alert, fingerprint: fp, state, silencedBy, inhibitedBy, receivers };
   }

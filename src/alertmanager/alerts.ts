@@ -23,18 +23,18 @@ export interface PostableAlert {
 
 /**
  * Checks an alert the way Alertmanager's `Alert.Validate` does and returns
- * the problem, or undefined when it is fine.
+ * the problem in its words, or undefined when it is fine.
+ *
+ * @example validateAlert({ ...alert, labels: [] }) // "at least one label pair required"
  */
 export function validateAlert(a: Alert): string | undefined {
   if (a.startsAt === 0) return "start time missing";
-  if (a.endsAt !== 0 && a.endsAt < a.startsAt) return "end time must not be before start time";
+  if (a.endsAt !== 0 && a.endsAt < a.startsAt) return "start time must be before end time";
+  const badLabel = a.labels.find((l) => !LABEL_NAME_RE.test(l.name));
+  if (badLabel) return `invalid label set: invalid name ${JSON.stringify(badLabel.name)}`;
   if (a.labels.length === 0) return "at least one label pair required";
-  for (const l of a.labels) {
-    if (!LABEL_NAME_RE.test(l.name)) return `invalid name ${JSON.stringify(l.name)}`;
-  }
-  for (const l of a.annotations) {
-    if (!LABEL_NAME_RE.test(l.name)) return `invalid name ${JSON.stringify(l.name)}`;
-  }
+  const badAnnotation = a.annotations.find((l) => !LABEL_NAME_RE.test(l.name));
+  if (badAnnotation) return `invalid annotations: invalid name ${JSON.stringify(badAnnotation.name)}`;
   return undefined;
 }
 

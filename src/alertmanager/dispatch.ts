@@ -16,7 +16,7 @@
  * d.process(alert, fingerprint(alert.labels));
  */
 import type { Logger } from "../log/index.ts";
-import { compareLabels, getLabel, keepLabels, type Labels } from "../model/index.ts";
+import { keepLabels, type Labels } from "../model/index.ts";
 import type { Clock, Timer } from "./clock.ts";
 import type { Route } from "./route.ts";
 import { fingerprint, isResolved, type Alert } from "./types.ts";
@@ -55,14 +55,46 @@ export function groupLabelsFor(alert: Alert, route: Route): Labels {
   return keepLabels(alert.labels, new Set(route.opts.groupBy));
 }
 
-/** Alertmanager's AlertSlice order: by job, then instance, then the whole label set. */
+/**
+ * `model.LabelSet.Before` as a comparator: fewer labels first; between
+ * sets of one size, the first differing label over the union of names
+ * decides (a set lacking that name sorts first, else by value).
+ *
+ * @example compareLabelSets(labelsFromRecord({ z: "1" }), labelsFromRecord({ a: "1", b: "2" })) // < 0
+ */
+export function compareLabelSets(a: Labels, b: Labels): number {
+  if (a.length !== b.length) return a.length - b.length;
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (x && y && x.name === y.name) {
+      if (x.value !== y.value) return x.value < y.value ? -1 : 1;
+      i++;
+      j++;
+      continue;
+    }
+    // The smaller name is missing from the other set; the set missing it sorts first.
+    return !y || (x && x.name < y.name) ? 1 : -1;
+  }
+  return 0;
+}
+
+/**
+ * Alertmanager's AlertSlice order: by job, then instance (alerts having
+ * the label before those without), then {@link compareLabelSets}.
+ */
 export function compareAlerts(a: Alert, b: Alert): number {
   for (const key of ["job", "instance"]) {
-    const x = getLabel(a.labels, key);
-    const y = getLabel(b.labels, key);
+    const x = a.labels.find((l) => l.name === key)?.value;
+    const y = b.labels.find((l) => l.name === key)?.value;
+    if (x === undefined && y === undefined) continue;
+    if (x === undefined) return 1;
+    if (y === undefined) return -1;
     if (x !== y) return x < y ? -1 : 1;
   }
-  return compareLabels(a.labels, b.labels);
+  return compareLabelSets(a.labels, b.labels);
 }
 
 class AggregationGroup {

@@ -16,7 +16,7 @@ export {
 export { AlertStore, mergeAlerts, normalizeAlert, validateAlert, type AlertListener, type PostableAlert } from "./alerts.ts";
 export { ManualClock, sleep, systemClock, type Clock, type Timer } from "./clock.ts";
 export {
-  compareAlerts, Dispatcher, groupLabelsFor, labelSetString,
+  compareAlerts, compareLabelSets, Dispatcher, groupLabelsFor, labelSetString,
   type AlertGroup, type FlushFn, type GroupInfo,
 } from "./dispatch.ts";
 export { Inhibitor, InhibitRule } from "./inhibit.ts";

@@ -90,7 +90,8 @@ export function routeMatchers(cfg: {
 }): Matcher[] {
   const out: Matcher[] = [];
   for (const [name, value] of Object.entries(cfg.match ?? {})) out.push(newMatcher("=", name, value));
-  for (const [name, value] of Object.entries(cfg.match_re ?? {})) out.push(newMatcher("=~", name, value));
+  // Alertmanager keeps match_re values anchored, and shows them so (group keys, routes).
+  for (const [name, value] of Object.entries(cfg.match_re ?? {})) out.push(newMatcher("=~", name, `^(?:${value})$`));
   for (const text of cfg.matchers ?? []) out.push(...parseMatchers(text));
   return out.sort(compareMatchers);
 }

@@ -85,7 +85,8 @@ export function validateSilence(s: PostableSilence): void {
     } catch (e) {
       throw new SilenceError(`invalid label matcher ${i}: ${(e as Error).message}`);
     }
-    allMatchEmpty &&= matcher.matches("");
+    // Like Alertmanager, negative matchers never count as matching the empty string.
+    allMatchEmpty &&= (matcher.type === "=" || matcher.type === "=~") && matcher.matches("");
   });
   if (allMatchEmpty) throw new SilenceError("at least one matcher must not match the empty string");
   if (!s.startsAt) throw new SilenceError("invalid zero start timestamp");
@@ -177,7 +178,11 @@ export class Silences {
    * {@link SilenceError} for invalid silences and unknown ids.
    */
   set(input: PostableSilence, now: number): string {
-    validateSilence(input);
+    try {
+      validateSilence(input);
+    } catch (e) {
+      throw new SilenceError(`silence invalid: ${(e as Error).message}`);
+    }
     const prev = input.id ? this.silences.get(input.id) : undefined;
     if (input.id && !prev) throw new SilenceError(`silence ${input.id} not found`, true);
     if (prev && canUpdate(prev, input, now)) {

@@ -41,9 +41,8 @@ const MONTHS = ["january", "february", "march", "april", "may", "june", "july", 
 
 function parseTime(text: string): number {
   const m = /^([0-9]{2}):([0-9]{2})$/.exec(text);
-  if (!m) throw new Error(`couldn't parse timestamp ${text}, invalid format`);
-  const minutes = Number(m[1]) * 60 + Number(m[2]);
-  if (Number(m[2]) > 59 || minutes > 24 * 60) throw new Error(`timestamp ${text} out of range`);
+  const minutes = m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+  if (!m || Number(m[2]) > 59 || minutes > 24 * 60) throw new Error(`couldn't parse timestamp ${text}, invalid format`);
   return minutes;
 }
 
@@ -51,37 +50,57 @@ function splitRange(text: string): [string, string] {
   const parts = text.split(":");
   if (parts.length === 1) return [parts[0]!, parts[0]!];
   if (parts.length === 2) return [parts[0]!, parts[1]!];
-  throw new Error(`invalid range ${JSON.stringify(text)}`);
+  throw new Error(`couldn't parse range ${text}, invalid format`);
 }
 
-function parseNamedRange(text: string, names: string[], what: string, base: number, allowNumbers: boolean): Range {
+/** Go's strconv.Atoi with its error text. */
+function atoi(s: string): number {
+  if (!/^[+-]?[0-9]+$/.test(s)) throw new Error(`strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
+  return Number(s);
+}
+
+function parseWeekdayRange(text: string): Range {
   const one = (s: string): number => {
-    const lower = s.trim().toLowerCase();
-    const i = names.indexOf(lower);
-    if (i >= 0) return i + base;
-    if (allowNumbers && /^[0-9]+$/.test(lower)) {
-      const n = Number(lower);
-      if (n >= base && n < names.length + base) return n;
-    }
-    throw new Error(`${JSON.stringify(s)} is not a valid ${what}`);
+    const i = WEEKDAYS.indexOf(s.trim().toLowerCase());
+    if (i < 0) throw new Error(`${s} is not a valid weekday`);
+    return i;
   };
   const [a, b] = splitRange(text);
   const range = { begin: one(a), end: one(b) };
-  if (range.begin > range.end) throw new Error(`start ${what} cannot be after end ${what}: ${text}`);
+  if (range.begin > range.end) throw new Error("start day cannot be before end day");
   return range;
 }
 
-function parseNumberRange(text: string, what: string, check: (n: number) => boolean): Range {
-  const [a, b] = splitRange(text);
-  const num = (s: string): number => {
-    if (!/^-?[0-9]+$/.test(s.trim())) throw new Error(`invalid ${what} ${JSON.stringify(s)}`);
-    const n = Number(s);
-    if (!check(n)) throw new Error(`${what} ${n} out of range`);
-    return n;
+/** Months by name or by number; like Alertmanager, numbers are not range-checked (13 never matches). */
+function parseMonthRange(text: string): Range {
+  const one = (s: string): number => {
+    const i = MONTHS.indexOf(s.trim().toLowerCase());
+    if (i >= 0) return i + 1;
+    if (/^[0-9]+$/.test(s.trim())) return Number(s.trim());
+    throw new Error(`${s} is not a valid month`);
   };
-  const range = { begin: num(a), end: num(b) };
+  const name = (n: number) => MONTHS[n - 1] ?? String(n);
+  const [a, b] = splitRange(text);
+  const range = { begin: one(a), end: one(b) };
+  if (range.begin > range.end) throw new Error(`end month ${name(range.end)} is before start month ${name(range.begin)}`);
+  return range;
+}
+
+function parseDayOfMonthRange(text: string): Range {
+  const [a, b] = splitRange(text);
+  const range = { begin: atoi(a), end: atoi(b) };
+  for (const [n, s] of [[range.begin, a], [range.end, b]] as const) {
+    if (n === 0 || n < -31 || n > 31) throw new Error(`${s} is not a valid day of the month: out of range`);
+  }
   const sameSign = Math.sign(range.begin) === Math.sign(range.end);
-  if (sameSign && range.begin > range.end) throw new Error(`start ${what} cannot be after end ${what}: ${text}`);
+  if (sameSign && range.begin > range.end) throw new Error(`end day ${range.end} is always before start day ${range.begin}`);
+  return range;
+}
+
+function parseYearRange(text: string): Range {
+  const [a, b] = splitRange(text);
+  const range = { begin: atoi(a), end: atoi(b) };
+  if (range.begin > range.end) throw new Error(`end year ${range.end} is before start year ${range.begin}`);
   return range;
 }
 
@@ -108,11 +127,10 @@ export function parseTimeInterval(cfg: TimeIntervalConfig): TimeInterval {
       if (begin >= end) throw new Error("start time cannot be equal or greater than end time");
       return { begin, end };
     }),
-    weekdays: (cfg.weekdays ?? []).map((w) => parseNamedRange(w, WEEKDAYS, "weekday", 0, false)),
-    daysOfMonth: (cfg.days_of_month ?? []).map((d) =>
-      parseNumberRange(d, "day of month", (n) => n !== 0 && n >= -31 && n <= 31)),
-    months: (cfg.months ?? []).map((m) => parseNamedRange(m, MONTHS, "month", 1, true)),
-    years: (cfg.years ?? []).map((y) => parseNumberRange(y, "year", (n) => n > 0)),
+    weekdays: (cfg.weekdays ?? []).map(parseWeekdayRange),
+    daysOfMonth: (cfg.days_of_month ?? []).map(parseDayOfMonthRange),
+    months: (cfg.months ?? []).map(parseMonthRange),
+    years: (cfg.years ?? []).map(parseYearRange),
     location: cfg.location === undefined || cfg.location === "" ? "UTC" : checkLocation(cfg.location),
   };
 }

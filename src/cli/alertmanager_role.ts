@@ -135,6 +135,7 @@ export function startAlertmanager(opts: StartAlertmanagerOptions): RunningAlertm
       alertmanager.applyConfig(next.config, next.text);
     } catch (err) {
       logger.error("Loading configuration file failed", { file: opts.configFile, err });
+      alertmanager.reloadFailed();
       throw err;
     }
     logger.info("Completed loading of configuration file", { file: opts.configFile });

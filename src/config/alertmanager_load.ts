@@ -67,7 +67,27 @@ export function loadAlertmanagerConfigFile(path: string): LoadedAlertmanagerConf
  */
 export function alertmanagerConfigToYAML(cfg: AlertmanagerConfigFile): string {
   const encoded = encodeObject(cfg as unknown as Record<string, any>, AlertmanagerConfigType);
+  addAlwaysWrittenFields(encoded);
   return stringify(encoded, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+type Encoded = Record<string, unknown>;
+
+/**
+ * Alertmanager marshals some fields even at their zero value (no
+ * `omitempty`): `templates`, each route's `continue`, each webhook's
+ * `max_alerts`. The generic encoder drops zero values, so they are put back.
+ */
+function addAlwaysWrittenFields(encoded: Encoded): void {
+  encoded.templates ??= [];
+  const route = (r: Encoded) => {
+    r.continue ??= false;
+    for (const child of (r.routes as Encoded[] | undefined) ?? []) route(child);
+  };
+  if (encoded.route) route(encoded.route as Encoded);
+  for (const receiver of (encoded.receivers as Encoded[] | undefined) ?? []) {
+    for (const webhook of (receiver.webhook_configs as Encoded[] | undefined) ?? []) webhook.max_alerts ??= 0;
+  }
 }
 
 /** Every template file named by the globs must read and parse (as Alertmanager's template.FromGlobs). */

@@ -326,7 +326,7 @@ receivers:
   test("invalid alerts are rejected and counted; valid ones in the same batch are kept", () => {
     const s = start(basicConfig("http://127.0.0.1:9"));
     const errors = s.am.putAlerts([alert({}), alert({ alertname: "ok" }), { labels: [{ name: "bad-name", value: "x" }] }]);
-    expect(errors).toEqual(["at least one label pair required", 'invalid name "bad-name"']);
+    expect(errors).toEqual(["at least one label pair required", 'invalid label set: invalid name "bad-name"']);
     expect(s.am.getAlerts().length).toBe(1);
     const metrics = s.registry.render();
     expect(metrics).toContain("alertmanager_alerts_invalid_total 2");

@@ -31,8 +31,15 @@ describe("time intervals", () => {
 
   test("bad specs are rejected with a reason", () => {
     expect(() => parseTimeInterval({ times: [{ start_time: "10:00", end_time: "09:00" }] })).toThrow("start time cannot be equal or greater than end time");
-    expect(() => parseTimeInterval({ weekdays: ["funday"] })).toThrow('"funday" is not a valid weekday');
-    expect(() => parseTimeInterval({ days_of_month: ["0"] })).toThrow("day of month 0 out of range");
+    expect(() => parseTimeInterval({ weekdays: ["funday"] })).toThrow("funday is not a valid weekday");
+    expect(() => parseTimeInterval({ weekdays: ["monday:sunday"] })).toThrow("start day cannot be before end day");
+    expect(() => parseTimeInterval({ months: ["May:2"] })).toThrow("end month february is before start month may");
+    expect(() => parseTimeInterval({ years: ["2002:2001"] })).toThrow("end year 2001 is before start year 2002");
+    expect(() => parseTimeInterval({ years: ["abc"] })).toThrow('strconv.Atoi: parsing "abc": invalid syntax');
+    expect(() => parseTimeInterval({ days_of_month: ["5:3"] })).toThrow("end day 3 is always before start day 5");
+    expect(() => parseTimeInterval({ days_of_month: ["0"] })).toThrow("0 is not a valid day of the month: out of range");
+    expect(() => parseTimeInterval({ times: [{ start_time: "25:00", end_time: "26:00" }] })).toThrow("couldn't parse timestamp 25:00, invalid format");
+    expect(() => parseTimeInterval({ weekdays: ["a:b:c"] })).toThrow("couldn't parse range a:b:c, invalid format");
     expect(() => parseTimeInterval({ location: "Mars/Olympus" })).toThrow("unknown time zone Mars/Olympus");
   });
 });

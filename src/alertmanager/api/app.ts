@@ -13,10 +13,10 @@
 import { Hono, type Context } from "hono";
 import { alertmanagerConfigToYAML } from "../../config/index.ts";
 import { nopLogger, type Logger } from "../../log/index.ts";
-import { compareLabels, labelsToRecord, LABEL_NAME_RE, type Labels, type Matcher } from "../../model/index.ts";
+import { labelsToRecord, type Labels, type Matcher } from "../../model/index.ts";
 import {
-  isResolved, matchesAll, normalizeAlert, SilenceError,
-  type Alertmanager, type PostableAlert, type Silence,
+  compareAlerts, compareLabelSets, isResolved, matchesAll, SilenceError,
+  type Alertmanager, type AlertWithStatus, type Silence,
 } from "../index.ts";
 import { APIError, decodePostableAlerts, decodePostableSilence, pathSilenceID, queryBool, queryMatchers, queryReceiver } from "./decode.ts";
 import {
@@ -74,22 +74,6 @@ function filters(c: Context): string[] {
   return [...(c.req.queries("filter") ?? []), ...(c.req.queries("filter[]") ?? [])];
 }
 
-/**
- * Alertmanager's `Alert.Validate` for a posted alert after its times are
- * filled in; returns the problem or undefined.
- */
-export function alertProblem(p: PostableAlert, now: number, resolveTimeout: number): string | undefined {
-  const a = normalizeAlert(p, now, resolveTimeout);
-  if (a.startsAt === 0) return "start time missing";
-  if (a.endsAt !== 0 && a.endsAt < a.startsAt) return "start time must be before end time";
-  const badLabel = a.labels.find((l) => !LABEL_NAME_RE.test(l.name));
-  if (badLabel) return `invalid label set: invalid name ${JSON.stringify(badLabel.name)}`;
-  if (a.labels.length === 0) return "at least one label pair required";
-  const badAnnotation = a.annotations.find((l) => !LABEL_NAME_RE.test(l.name));
-  if (badAnnotation) return `invalid annotations: invalid name ${JSON.stringify(badAnnotation.name)}`;
-  return undefined;
-}
-
 /** Whether a silence has, for every filter matcher, a matcher with the same name, operator and value. */
 function silenceMatchesFilter(s: Silence, filter: readonly Matcher[]): boolean {
   return filter.every((f) => s.matchers.some((m) => {
@@ -134,10 +118,10 @@ export function alertmanagerAPIv2(opts: AlertmanagerAPIOptions): Hono {
     const matchers = queryMatchers(filters(c));
     const receiver = queryReceiver(c.req.query("receiver"));
     const alerts = am.getAlerts({
-      active: queryBool(c.req.query("active"), "active", true),
-      silenced: queryBool(c.req.query("silenced"), "silenced", true),
-      inhibited: queryBool(c.req.query("inhibited"), "inhibited", true),
-      unprocessed: queryBool(c.req.query("unprocessed"), "unprocessed", true),
+      active: queryBool(c.req.query("active"), true),
+      silenced: queryBool(c.req.query("silenced"), true),
+      inhibited: queryBool(c.req.query("inhibited"), true),
+      unprocessed: queryBool(c.req.query("unprocessed"), true),
       receiver,
       matchers,
     });
@@ -146,14 +130,10 @@ export function alertmanagerAPIv2(opts: AlertmanagerAPIOptions): Hono {
 
   app.post("/alerts", handle(async (c, am) => {
     const posted = decodePostableAlerts(await readBodyText(c.req.raw, MAX_BODY_BYTES));
-    const now = am.clock.now();
-    const resolveTimeout = am.status().config.global.resolve_timeout;
-    const problems = posted.map((p) => alertProblem(p, now, resolveTimeout)).filter((p): p is string => p !== undefined);
-    const coreProblems = am.putAlerts(posted);
-    const all = problems.length > 0 ? problems : coreProblems;
-    if (all.length > 0) {
-      logger.error("Failed to validate alerts", { err: all.join("; ") });
-      return respond(400, all.join("; "));
+    const problems = am.putAlerts(posted);
+    if (problems.length > 0) {
+      logger.error("Failed to validate alerts", { err: problems.join("; ") });
+      return respond(400, problems.join("; "));
     }
     return respond(200);
   }));
@@ -161,29 +141,38 @@ export function alertmanagerAPIv2(opts: AlertmanagerAPIOptions): Hono {
   app.get("/alerts/groups", handle((c, am) => {
     const matchers = queryMatchers(filters(c));
     const receiver = queryReceiver(c.req.query("receiver"));
-    const active = queryBool(c.req.query("active"), "active", true);
-    const silenced = queryBool(c.req.query("silenced"), "silenced", true);
-    const inhibited = queryBool(c.req.query("inhibited"), "inhibited", true);
-    queryBool(c.req.query("muted"), "muted", true);
+    const active = queryBool(c.req.query("active"), true);
+    const silenced = queryBool(c.req.query("silenced"), true);
+    const inhibited = queryBool(c.req.query("inhibited"), true);
     const now = am.clock.now();
-    const groups: (APIAlertGroup & { sortLabels: Labels })[] = [];
+    // As Alertmanager: an alert's receivers are those of the listed groups holding it, sorted.
+    const receiversOf = new Map<string, string[]>();
+    const groups: { alerts: AlertWithStatus[]; labels: Labels; receiver: string }[] = [];
     for (const g of am.groups()) {
       const receiverName = g.route.opts.receiver;
       if (receiver && !receiver.test(receiverName)) continue;
-      const alerts = [];
+      const alerts: AlertWithStatus[] = [];
       for (const alert of g.alerts) {
         if (isResolved(alert, now) || !matchesAll(matchers, alert.labels)) continue;
         const s = am.alertStatus(alert);
         if (!active && s.state === "active") continue;
         if (!silenced && s.silencedBy.length > 0) continue;
         if (!inhibited && s.inhibitedBy.length > 0) continue;
-        alerts.push(toGettableAlert(s));
+        const names = receiversOf.get(s.fingerprint) ?? [];
+        names.push(receiverName);
+        receiversOf.set(s.fingerprint, names);
+        alerts.push(s);
       }
       if (alerts.length === 0) continue;
-      groups.push({ alerts, labels: labelsToRecord(g.groupLabels), receiver: { name: receiverName }, sortLabels: g.groupLabels });
+      groups.push({ alerts: alerts.sort((a, b) => compareAlerts(a.alert, b.alert)), labels: g.groupLabels, receiver: receiverName });
     }
-    groups.sort((a, b) => compareLabels(a.sortLabels, b.sortLabels) || (a.receiver.name < b.receiver.name ? -1 : a.receiver.name > b.receiver.name ? 1 : 0));
-    return respond(200, groups.map(({ alerts, labels, receiver: r }) => ({ alerts, labels, receiver: r })));
+    groups.sort((a, b) => compareLabelSets(a.labels, b.labels) || (a.receiver < b.receiver ? -1 : a.receiver > b.receiver ? 1 : 0));
+    const body: APIAlertGroup[] = groups.map((g) => ({
+      alerts: g.alerts.map((s) => toGettableAlert({ ...s, receivers: [...receiversOf.get(s.fingerprint)!].sort() })),
+      labels: labelsToRecord(g.labels),
+      receiver: { name: g.receiver },
+    }));
+    return respond(200, body);
   }));
 
   app.get("/silences", handle((c, am) => {
@@ -211,8 +200,11 @@ export function alertmanagerAPIv2(opts: AlertmanagerAPIOptions): Hono {
   }));
 
   app.delete("/silence/:id", handle((c, am) => {
+    const id = pathSilenceID(c.req.param("id") ?? "");
+    // Alertmanager answers 200 for a silence that has already expired.
+    if (am.getSilence(id)?.state === "expired") return respond(200);
     try {
-      am.expireSilence(pathSilenceID(c.req.param("id") ?? ""));
+      am.expireSilence(id);
       return respond(200);
     } catch (e) {
       if (!(e instanceof SilenceError)) throw e;

@@ -12,9 +12,9 @@
  * @example
  * const alerts = decodePostableAlerts(await req.text()); // throws APIError
  */
-import { labelsFromPairs, type Labels } from "../../model/index.ts";
-import { parseMatcher, type PostableAlert, type PostableSilence, type SilenceMatcher } from "../index.ts";
-import type { Matcher } from "../../model/index.ts";
+import { labelsFromPairs, newMatcher, translateRE2, type Labels, type Matcher, type MatchType } from "../../model/index.ts";
+import type { PostableAlert, PostableSilence, SilenceMatcher } from "../index.ts";
+import { firstJSONValue, goTimeParseError } from "./gojson.ts";
 
 /** go-openapi's validation codes (errors.InvalidTypeCode …). */
 export const INVALID_TYPE_CODE = 601;
@@ -54,10 +54,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Go's zero time (0001-01-01T00:00:00Z) in Unix milliseconds: an unset time. */
 const GO_ZERO_TIME = -62135596800000;
-const DATE_TIME_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):?(\d{2}))$/;
+// A date and time with an optional fraction and an optional zone (UTC without one), as strfmt.DateTime's layouts read it.
+const DATE_TIME_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/;
 
 /**
- * Parses an RFC 3339 date-time (what `strfmt.DateTime` accepts) to Unix
+ * Parses a date-time as `strfmt.DateTime` does (RFC 3339, or
+ * `2006-01-02T15:04:05` / `2006-01-02 15:04:05` read as UTC) to Unix
  * milliseconds; "" and Go's zero time give 0 (unset). Returns undefined
  * for anything else.
  *
@@ -67,7 +69,7 @@ export function parseDateTime(text: string): number | undefined {
   if (text === "") return 0;
   const m = DATE_TIME_RE.exec(text);
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, s, frac, sign, oh, om] = m;
+  const [, y, mo, d, h, mi, s, frac, , sign, oh, om] = m;
   const millis = (frac ?? "").padEnd(3, "0").slice(0, 3);
   let ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${millis}Z`);
   if (Number.isNaN(ms) || new Date(ms).getUTCDate() !== Number(d)) return undefined;
@@ -75,130 +77,226 @@ export function parseDateTime(text: string): number | undefined {
   return ms === GO_ZERO_TIME ? 0 : ms;
 }
 
-/** Decodes a JSON body, mapping syntax errors to go-swagger's parse error. */
+/**
+ * Decodes a JSON body as go-swagger's JSON consumer does: the first value
+ * only (a `json.Decoder`), syntax errors in Go's words.
+ */
 function parseJSON(text: string, what: string): unknown {
   if (text.trim() === "") throw validationError(REQUIRED_CODE, `${what} in body is required`);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw parseError(what, `invalid JSON: ${(e as Error).message}`);
-  }
-}
-
-/** A label set (`labelSet`: object of strings); `field` names it in errors. */
-function decodeLabelSet(v: unknown, what: string, field: string, model: string): Labels {
-  if (!isObject(v)) throw parseError(what, `json: cannot unmarshal ${jsonType(v)} into Go struct field ${model}.${field} of type models.LabelSet`);
-  const pairs: [string, string][] = [];
-  for (const [name, value] of Object.entries(v)) {
-    if (typeof value !== "string") {
-      throw parseError(what, `json: cannot unmarshal ${jsonType(value)} into Go struct field ${model}.${field} of type string`);
-    }
-    pairs.push([name, value]);
-  }
-  return labelsFromPairs(pairs);
-}
-
-function decodeTime(v: unknown, what: string, field: string): number {
-  if (typeof v !== "string") throw parseError(what, `json: cannot unmarshal ${jsonType(v)} into Go struct field ${field} of type strfmt.DateTime`);
-  const ms = parseDateTime(v);
-  if (ms === undefined) throw parseError(what, `parsing time ${JSON.stringify(v)}: not an RFC 3339 date-time (${field})`);
-  return ms;
-}
-
-function decodeString(v: unknown, what: string, field: string): string {
-  if (typeof v !== "string") throw parseError(what, `json: cannot unmarshal ${jsonType(v)} into Go struct field ${field} of type string`);
-  return v;
-}
-
-function decodeBool(v: unknown, what: string, field: string): boolean {
-  if (typeof v !== "boolean") throw parseError(what, `json: cannot unmarshal ${jsonType(v)} into Go struct field ${field} of type bool`);
-  return v;
+  const first = firstJSONValue(text);
+  if ("error" in first) throw parseError(what, first.error);
+  return JSON.parse(first.text) as unknown;
 }
 
 /**
- * Decodes the body of `POST /api/v2/alerts` (`postableAlerts`). Label
- * names are not checked here: that is the alert validation's job, which
- * answers 400 per alert.
+ * Go's json decoding into one struct: type mismatches are remembered (the
+ * first one is reported once the struct is done), while errors from custom
+ * unmarshalers (date-times) stop decoding at once.
+ */
+class StructDecoder {
+  private firstTypeError: string | undefined;
+  constructor(private readonly what: string) {}
+
+  /** Records `json: cannot unmarshal <type> into Go struct field <field> of type <goType>`. */
+  mismatch(v: unknown, field: string, goType: string): void {
+    this.firstTypeError ??= `json: cannot unmarshal ${jsonType(v)} into Go struct field ${field} of type ${goType}`;
+  }
+
+  /** Reports the first recorded mismatch, if any. */
+  finish(): void {
+    if (this.firstTypeError) throw parseError(this.what, this.firstTypeError);
+  }
+
+  string(v: unknown, field: string): string | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === "string") return v;
+    this.mismatch(v, field, "string");
+    return undefined;
+  }
+
+  bool(v: unknown, field: string): boolean | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === "boolean") return v;
+    this.mismatch(v, field, "bool");
+    return undefined;
+  }
+
+  labelSet(v: unknown, field: string): Labels | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (!isObject(v)) {
+      this.mismatch(v, field, "models.LabelSet");
+      return undefined;
+    }
+    const pairs: [string, string][] = [];
+    for (const [name, value] of Object.entries(v)) {
+      if (typeof value === "string") pairs.push([name, value]);
+      else if (value !== null) this.mismatch(value, field, "string");
+    }
+    return labelsFromPairs(pairs);
+  }
+
+  /** A `strfmt.DateTime`: its errors end decoding at once. */
+  time(v: unknown, field: string): number | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "string") throw parseError(this.what, `json: cannot unmarshal ${jsonType(v)} into Go struct field ${field} of type string`);
+    const ms = parseDateTime(v);
+    if (ms === undefined) throw parseError(this.what, goTimeParseError(v));
+    return ms;
+  }
+}
+
+/** The anonymous struct go-swagger decodes an alert's second half (allOf part) into. */
+const ALERT_TIMES_STRUCT = 'struct { Annotations models.LabelSet "json:\\"annotations,omitempty\\""; EndsAt strfmt.DateTime "json:\\"endsAt,omitempty\\""; StartsAt strfmt.DateTime "json:\\"startsAt,omitempty\\"" }';
+/** The anonymous struct go-swagger first decodes a silence's id into. */
+const SILENCE_ID_STRUCT = 'struct { ID string "json:\\"id,omitempty\\"" }';
+
+/**
+ * Decodes the body of `POST /api/v2/alerts` (`postableAlerts`): every
+ * alert is decoded (each in two passes, as go-swagger does for its allOf
+ * parts) before any is validated. Label names are not checked here: that
+ * is the alert validation's job, which answers 400 per alert.
  */
 export function decodePostableAlerts(text: string): PostableAlert[] {
   const what = "alerts";
   const body = parseJSON(text, what);
   if (!Array.isArray(body)) throw parseError(what, `json: cannot unmarshal ${jsonType(body)} into Go value of type models.PostableAlerts`);
-  return body.map((item, i): PostableAlert => {
-    if (item === null) throw validationError(REQUIRED_CODE, `${i}.labels in body is required`);
-    if (!isObject(item)) throw parseError(what, `json: cannot unmarshal ${jsonType(item)} into Go value of type models.PostableAlert`);
+  const decoded = body.map((item): PostableAlert | undefined => {
+    if (item === null) return undefined;
+    if (!isObject(item)) throw parseError(what, `json: cannot unmarshal ${jsonType(item)} into Go value of type ${ALERT_TIMES_STRUCT}`);
     const alert: PostableAlert = { labels: [] };
-    if (item.annotations !== undefined && item.annotations !== null) {
-      alert.annotations = decodeLabelSet(item.annotations, what, "annotations", "PostableAlert");
+    const first = new StructDecoder(what);
+    const generatorURL = first.string(item.generatorURL, "Alert.generatorURL");
+    const labels = first.labelSet(item.labels, "Alert.labels");
+    first.finish();
+    const second = new StructDecoder(what);
+    const annotations = second.labelSet(item.annotations, ".annotations");
+    const endsAt = second.time(item.endsAt, ".endsAt");
+    const startsAt = second.time(item.startsAt, ".startsAt");
+    second.finish();
+    if (generatorURL !== undefined) alert.generatorURL = generatorURL;
+    if (labels !== undefined) alert.labels = labels;
+    if (annotations !== undefined) alert.annotations = annotations;
+    if (endsAt !== undefined) alert.endsAt = endsAt;
+    if (startsAt !== undefined) alert.startsAt = startsAt;
+    return alert;
+  });
+  return decoded.map((alert, i) => {
+    const item = body[i] as Record<string, unknown> | null;
+    if (alert && alert.generatorURL && /\s/.test(alert.generatorURL)) {
+      throw validationError(INVALID_TYPE_CODE, `${i}.generatorURL in body must be of type uri: ${JSON.stringify(alert.generatorURL)}`);
     }
-    if (item.endsAt !== undefined && item.endsAt !== null) alert.endsAt = decodeTime(item.endsAt, what, "PostableAlert.endsAt");
-    if (item.startsAt !== undefined && item.startsAt !== null) alert.startsAt = decodeTime(item.startsAt, what, "PostableAlert.startsAt");
-    if (item.generatorURL !== undefined && item.generatorURL !== null) {
-      alert.generatorURL = decodeString(item.generatorURL, what, "PostableAlert.generatorURL");
-    }
-    if (item.labels === undefined || item.labels === null) throw validationError(REQUIRED_CODE, `${i}.labels in body is required`);
-    alert.labels = decodeLabelSet(item.labels, what, "labels", "PostableAlert");
+    if (!alert || item?.labels === undefined || item.labels === null) throw validationError(REQUIRED_CODE, `${i}.labels in body is required`);
     return alert;
   });
 }
 
 /**
- * Decodes the body of `POST /api/v2/silences` (`postableSilence`),
- * checking required fields in the generated validator's order (comment,
- * createdBy, endsAt, matchers, startsAt).
+ * Decodes the body of `POST /api/v2/silences` (`postableSilence`): the id
+ * first, then the silence, then the required fields in the generated
+ * validator's order (comment, createdBy, endsAt, matchers, startsAt).
  */
 export function decodePostableSilence(text: string): PostableSilence {
   const what = "silence";
   const body = parseJSON(text, what);
-  if (!isObject(body)) throw parseError(what, `json: cannot unmarshal ${jsonType(body)} into Go value of type models.PostableSilence`);
-  const present = (k: string) => body[k] !== undefined && body[k] !== null;
-  const id = present("id") ? decodeString(body.id, what, "PostableSilence.id") : undefined;
-  for (const field of ["comment", "createdBy", "endsAt", "matchers", "startsAt"]) {
-    if (!present(field)) throw validationError(REQUIRED_CODE, `${field} in body is required`);
+  if (!isObject(body)) throw parseError(what, `json: cannot unmarshal ${jsonType(body)} into Go value of type ${SILENCE_ID_STRUCT}`);
+  const idPass = new StructDecoder(what);
+  const id = idPass.string(body.id, ".id");
+  idPass.finish();
+  const d = new StructDecoder(what);
+  const comment = d.string(body.comment, "Silence.comment");
+  const createdBy = d.string(body.createdBy, "Silence.createdBy");
+  const endsAt = d.time(body.endsAt, "Silence.endsAt");
+  let matchers: (Partial<SilenceMatcher> | undefined)[] | undefined;
+  if (Array.isArray(body.matchers)) {
+    matchers = body.matchers.map((m: unknown) => {
+      if (m === null) return undefined;
+      if (!isObject(m)) {
+        d.mismatch(m, "Silence.matchers", "models.Matcher");
+        return undefined;
+      }
+      return {
+        isEqual: d.bool(m.isEqual, "Matcher.matchers.isEqual"),
+        isRegex: d.bool(m.isRegex, "Matcher.matchers.isRegex"),
+        name: d.string(m.name, "Matcher.matchers.name"),
+        value: d.string(m.value, "Matcher.matchers.value"),
+      };
+    });
+  } else if (body.matchers !== undefined && body.matchers !== null) {
+    d.mismatch(body.matchers, "Silence.matchers", "models.Matchers");
   }
-  const comment = decodeString(body.comment, what, "PostableSilence.comment");
-  const createdBy = decodeString(body.createdBy, what, "PostableSilence.createdBy");
-  const endsAt = decodeTime(body.endsAt, what, "PostableSilence.endsAt");
-  if (!Array.isArray(body.matchers)) {
-    throw parseError(what, `json: cannot unmarshal ${jsonType(body.matchers)} into Go struct field PostableSilence.matchers of type models.Matchers`);
-  }
-  if (body.matchers.length === 0) throw validationError(MIN_ITEMS_CODE, "matchers in body should have at least 1 items");
-  const matchers = body.matchers.map((m: unknown, i: number): SilenceMatcher => {
-    if (!isObject(m)) throw parseError(what, `json: cannot unmarshal ${jsonType(m)} into Go struct field PostableSilence.matchers of type models.Matcher`);
-    for (const field of ["isRegex", "name", "value"]) {
-      if (m[field] === undefined || m[field] === null) throw validationError(REQUIRED_CODE, `matchers.${i}.${field} in body is required`);
+  const startsAt = d.time(body.startsAt, "Silence.startsAt");
+  d.finish();
+  if (comment === undefined) throw validationError(REQUIRED_CODE, "comment in body is required");
+  if (createdBy === undefined) throw validationError(REQUIRED_CODE, "createdBy in body is required");
+  if (endsAt === undefined) throw validationError(REQUIRED_CODE, "endsAt in body is required");
+  if (matchers === undefined) throw validationError(REQUIRED_CODE, "matchers in body is required");
+  if (matchers.length === 0) throw validationError(MIN_ITEMS_CODE, "matchers in body should have at least 1 items");
+  const checked = matchers.map((m, i): SilenceMatcher => {
+    for (const field of ["isRegex", "name", "value"] as const) {
+      if (m?.[field] === undefined) throw validationError(REQUIRED_CODE, `matchers.${i}.${field} in body is required`);
     }
-    return {
-      name: decodeString(m.name, what, "Matcher.name"),
-      value: decodeString(m.value, what, "Matcher.value"),
-      isRegex: decodeBool(m.isRegex, what, "Matcher.isRegex"),
-      isEqual: m.isEqual === undefined || m.isEqual === null ? true : decodeBool(m.isEqual, what, "Matcher.isEqual"),
-    };
+    return { name: m!.name!, value: m!.value!, isRegex: m!.isRegex!, isEqual: m!.isEqual ?? true };
   });
-  const startsAt = decodeTime(body.startsAt, what, "PostableSilence.startsAt");
-  return { ...(id !== undefined && id !== "" ? { id } : {}), matchers, startsAt, endsAt, createdBy, comment };
+  if (startsAt === undefined) throw validationError(REQUIRED_CODE, "startsAt in body is required");
+  return { ...(id !== undefined && id !== "" ? { id } : {}), matchers: checked, startsAt, endsAt, createdBy, comment };
 }
 
 const TRUE_WORDS = new Set(["true", "1", "yes", "y", "on", "t", "ok", "selected", "checked", "enabled"]);
-const FALSE_WORDS = new Set(["false", "0", "no", "n", "off", "f", "disabled", ""]);
 
 /**
- * A boolean query parameter (go-openapi's swag.ConvertBool words); absent
- * gives `fallback`, anything else is a 422 naming the parameter.
+ * A boolean query parameter as go-openapi's swag.ConvertBool reads it:
+ * absent or empty gives `fallback`, one of its true words true, anything
+ * else false (never an error).
+ *
+ * @example queryBool("maybe", true) // false
  */
-export function queryBool(value: string | undefined, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  const word = value.toLowerCase();
-  if (TRUE_WORDS.has(word)) return true;
-  if (FALSE_WORDS.has(word)) return false;
-  throw validationError(INVALID_TYPE_CODE, `${name} in query must be of type bool: ${JSON.stringify(value)}`);
+export function queryBool(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === "") return fallback;
+  return TRUE_WORDS.has(value.toLowerCase());
 }
 
-/** The `filter` parameters, one matcher each; a bad one answers 400 with the parser's message. */
+/** Alertmanager 0.25's `labels.ParseMatcher` pattern (Go's \s is [\t\n\f\r ]). */
+const FILTER_RE = /^[\t\n\f\r ]*([a-zA-Z_:][a-zA-Z0-9_:]*)[\t\n\f\r ]*(=~|=|!=|!~)[\t\n\f\r ]*([\s\S]*?)[\t\n\f\r ]*$/;
+
+/**
+ * One `filter` parameter as Alertmanager's `labels.ParseMatcher` reads it:
+ * an unquoted label name, an operator and a value that may be wrapped in
+ * double quotes (`\"`, `\\` and `\n` escapes). Throws Error with its messages.
+ *
+ * @example parseFilterMatcher('team = "db"') // team="db"
+ */
+export function parseFilterMatcher(text: string): Matcher {
+  const m = FILTER_RE.exec(text);
+  if (!m) throw new Error(`bad matcher format: ${text}`);
+  const [, name, op, raw] = m as unknown as [string, string, MatchType, string];
+  const quoted = raw.startsWith('"');
+  const body = quoted ? raw.slice(1) : raw;
+  const unescapedQuote = () => new Error(`matcher value contains unescaped double quote: ${raw}`);
+  let value = "";
+  let expectTrailingQuote = quoted;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === "\\" && i < body.length - 1) {
+      const next = body[++i]!;
+      value += next === "n" ? "\n" : next === '"' || next === "\\" ? next : `\\${next}`;
+    } else if (c === '"') {
+      if (!expectTrailingQuote || i < body.length - 1) throw unescapedQuote();
+      expectTrailingQuote = false;
+    } else {
+      value += c;
+    }
+  }
+  if (expectTrailingQuote) throw unescapedQuote();
+  // Go's regexp error, naming the anchored expression Alertmanager compiles.
+  if (op === "=~" || op === "!~") translateRE2(`^(?:${value})$`);
+  return newMatcher(op, name, value);
+}
+
+/** The `filter` parameters, one matcher each; a bad one answers 400 with Alertmanager's message. */
 export function queryMatchers(filters: readonly string[]): Matcher[] {
   return filters.map((f) => {
     try {
-      return parseMatcher(f);
+      return parseFilterMatcher(f);
     } catch (e) {
       throw new APIError(400, (e as Error).message);
     }
@@ -212,7 +310,7 @@ export function queryMatchers(filters: readonly string[]): Matcher[] {
 export function queryReceiver(value: string | undefined): RegExp | undefined {
   if (value === undefined) return undefined;
   try {
-    return new RegExp(`^(?:${value})$`);
+    return new RegExp(translateRE2(`^(?:${value})$`), "u");
   } catch (e) {
     throw new APIError(400, `failed to parse receiver param: ${(e as Error).message}`);
   }

@@ -9,9 +9,9 @@
  * const app = alertmanagerWebApp({ alertmanager: () => am, versionInfo, registry, reload });
  * Bun.serve({ port: 9093, fetch: app.fetch });
  */
-export { alertmanagerAPIv2, alertProblem, MAX_BODY_BYTES, readBodyText, type AlertmanagerAPIOptions } from "./app.ts";
+export { alertmanagerAPIv2, MAX_BODY_BYTES, readBodyText, type AlertmanagerAPIOptions } from "./app.ts";
 export {
-  APIError, decodePostableAlerts, decodePostableSilence, parseDateTime, pathSilenceID, queryBool, queryMatchers, queryReceiver,
+  APIError, decodePostableAlerts, decodePostableSilence, parseDateTime, parseFilterMatcher, pathSilenceID, queryBool, queryMatchers, queryReceiver,
   INVALID_TYPE_CODE, MIN_ITEMS_CODE, REQUIRED_CODE,
 } from "./decode.ts";
 export {

@@ -4,7 +4,8 @@
  * --web.route-prefix:
  *
  * - `GET /-/healthy`, `GET /-/ready` → 200 "OK";
- * - `POST /-/reload` → 200, or 500 `failed to reload config: …`;
+ * - `POST /-/reload` → 200, or 500 `failed to reload config: …` (and
+ *   alertmanager_config_last_reload_successful drops to 0);
  * - `GET /metrics` → the registry in the text format;
  * - `/api/v2/…` → {@link alertmanagerAPIv2};
  * - `/api/v1/…` → 410 Gone, as Alertmanager 0.27 answers for the removed v1 API.
@@ -47,6 +48,8 @@ export function alertmanagerWebApp(opts: AlertmanagerWebOptions): Hono {
       await opts.reload();
       return c.body(null, 200);
     } catch (e) {
+      // A file that did not read or parse never reached applyConfig; the gauge must still drop.
+      opts.alertmanager()?.reloadFailed();
       return c.text(`failed to reload config: ${e instanceof Error ? e.message : String(e)}\n`, 500);
     }
   });

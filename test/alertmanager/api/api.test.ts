@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Alertmanager, fingerprint, ManualClock } from "../../../src/alertmanager/index.ts";
 import {
-  alertmanagerAPIv2, alertmanagerWebApp, APIError, parseDateTime, readBodyText,
+  alertmanagerAPIv2, alertmanagerWebApp, APIError, parseDateTime, parseFilterMatcher, readBodyText,
   type GettableAlert, type GettableSilence, type VersionInfo,
 } from "../../../src/alertmanager/api/index.ts";
 import { parseAlertmanagerConfig } from "../../../src/config/index.ts";
@@ -155,8 +155,8 @@ describe("alerts", () => {
     expect(empty).toMatchObject({ status: 422, json: { code: 602, message: "alerts in body is required" } });
   });
 
-  test("bad query parameters answer 400 or 422", async () => {
-    const { call } = setup();
+  test("bad query parameters answer 400; unknown booleans read as false", async () => {
+    const { am, call } = setup();
     const badFilter = await call("GET", `/alerts?filter=${encodeURIComponent("alertname")}`);
     expect(badFilter.status).toBe(400);
     expect(typeof badFilter.json).toBe("string");
@@ -165,9 +165,11 @@ describe("alerts", () => {
     expect(badRegex.status).toBe(400);
     const badReceiver = await call("GET", `/alerts?receiver=${encodeURIComponent("(")}`);
     expect(badReceiver.status).toBe(400);
-    expect(badReceiver.json).toStartWith("failed to parse receiver param: ");
-    const badBool = await call("GET", "/alerts?active=maybe");
-    expect(badBool).toMatchObject({ status: 422, json: { code: 601, message: 'active in query must be of type bool: "maybe"' } });
+    expect(badReceiver.json).toBe("failed to parse receiver param: error parsing regexp: missing closing ): `^(?:()$`");
+    // go-openapi reads any word it does not know as false, never as an error.
+    am.putAlerts([{ labels: labelsFromRecord({ alertname: "Visible" }) }]);
+    expect((await call("GET", "/alerts?active=maybe")).json).toEqual([]);
+    expect((await call("GET", "/alerts?active=")).json).toHaveLength(1);
   });
 
   test("groups list each aggregation group with its receiver and alerts", async () => {
@@ -234,9 +236,9 @@ describe("silences", () => {
 
     expect((await call("DELETE", `/silence/${newID}`)).status).toBe(200);
     expect((await call("GET", `/silence/${newID}`)).json.status.state).toBe("expired");
+    // Alertmanager answers 200 for a silence that has already expired.
     const again = await call("DELETE", `/silence/${newID}`);
-    expect(again.status).toBe(500);
-    expect(again.json).toContain("already expired");
+    expect(again.status).toBe(200);
   });
 
   test("pending silences are listed after active ones", async () => {
@@ -268,7 +270,7 @@ describe("silences", () => {
     expect(regex.status).toBe(400);
     expect(regex.json).toContain("invalid label matcher 0");
     const empty = await call("POST", "/silences", silence({ matchers: [{ name: "a", value: "", isRegex: false }] }));
-    expect(empty).toMatchObject({ status: 400, json: "at least one matcher must not match the empty string" });
+    expect(empty).toMatchObject({ status: 400, json: "silence invalid: at least one matcher must not match the empty string" });
     const unknown = await call("POST", "/silences", silence({ id: "0b4e4a3c-2f7b-4d4e-9f3a-000000000000" }));
     expect(unknown).toMatchObject({ status: 404, json: "silence not found" });
     expect((await call("POST", "/silences", "{nope")).status).toBe(400);
@@ -337,6 +339,23 @@ describe("standalone web app", () => {
   });
 });
 
+describe("reload failures", () => {
+  test("a reload that fails before applying drops alertmanager_config_last_reload_successful to 0", async () => {
+    const registry = new Registry();
+    const am = new Alertmanager({ config: parseAlertmanagerConfig(CONFIG, "am.yml").config, clock: new ManualClock(START), registry });
+    stops.push(() => am.stop());
+    const app = alertmanagerWebApp({
+      alertmanager: () => am, versionInfo: VERSION, registry,
+      reload: async () => {
+        throw new Error("am.yml:1:1: yaml: bad");
+      },
+    });
+    expect(registry.render()).toContain("alertmanager_config_last_reload_successful 1");
+    expect((await app.request("/-/reload", { method: "POST" })).status).toBe(500);
+    expect(registry.render()).toContain("alertmanager_config_last_reload_successful 0");
+  });
+});
+
 describe("parseDateTime", () => {
   test("RFC 3339 with zones and fractions; zero and empty are unset", () => {
     expect(parseDateTime("2024-01-01T00:00:00.5+01:00")).toBe(Date.UTC(2023, 11, 31, 23, 0, 0, 500));
@@ -363,5 +382,47 @@ describe("readBodyText", () => {
     expect((err as APIError).status).toBe(413);
     const declared = new Request("http://x/", { method: "POST", body: "123456", headers: { "content-length": "6" } });
     await expect(readBodyText(declared, 5)).rejects.toThrow("request body larger than 5 bytes");
+  });
+});
+
+describe("Go's wording for bad bodies", () => {
+  test("syntax errors, type mismatches and unreadable date-times", async () => {
+    const { call } = setup();
+    const message = async (path: string, body: string) => (await call("POST", path, body)).json.message as string;
+    expect(await message("/alerts", "[{")).toBe('parsing alerts body from "" failed, because unexpected EOF');
+    expect(await message("/alerts", "nonsense")).toBe(`parsing alerts body from "" failed, because invalid character 'o' in literal null (expecting 'u')`);
+    expect(await message("/silences", '{"a":}')).toBe(`parsing silence body from "" failed, because invalid character '}' looking for beginning of value`);
+    expect(await message("/alerts", '[{"labels":{"a":"b"},"annotations":[]}]'))
+      .toBe('parsing alerts body from "" failed, because json: cannot unmarshal array into Go struct field .annotations of type models.LabelSet');
+    expect(await message("/silences", '{"id":5}')).toBe('parsing silence body from "" failed, because json: cannot unmarshal number into Go struct field .id of type string');
+    expect(await message("/silences", '{"matchers":[{"name":5}]}'))
+      .toBe('parsing silence body from "" failed, because json: cannot unmarshal number into Go struct field Matcher.matchers.name of type string');
+    expect(await message("/silences", '{"startsAt":"2024-1-01T00:00:00Z"}'))
+      .toBe('parsing silence body from "" failed, because parsing time "2024-1-01T00:00:00Z" as "2006-01-02 15:04:05": cannot parse "1-01T00:00:00Z" as "01"');
+    expect(await message("/silences", '{"startsAt":"2024-13-01T00:00:00Z"}'))
+      .toBe('parsing silence body from "" failed, because parsing time "2024-13-01T00:00:00Z": month out of range');
+    // A json.Decoder reads the first value only.
+    expect((await call("POST", "/alerts", '[{"labels":{"a":"b"}}] trailing')).status).toBe(200);
+  });
+});
+
+describe("parseFilterMatcher", () => {
+  test("reads Alertmanager's filter syntax", () => {
+    const read = (text: string) => {
+      const m = parseFilterMatcher(text);
+      return [m.name, m.type, m.value];
+    };
+    expect(read(' team = "db" ')).toEqual(["team", "=", "db"]);
+    expect(read("team!~db|ops")).toEqual(["team", "!~", "db|ops"]);
+    expect(read('a="x\\"y\\\\z\\n\\q"')).toEqual(["a", "=", 'x"y\\z\n\\q']);
+    expect(read('a=""')).toEqual(["a", "=", ""]);
+  });
+
+  test("refuses what Alertmanager refuses, in its words", () => {
+    expect(() => parseFilterMatcher('{a="b"}')).toThrow('bad matcher format: {a="b"}');
+    expect(() => parseFilterMatcher("0a=b")).toThrow("bad matcher format: 0a=b");
+    expect(() => parseFilterMatcher('a="b",c="d"')).toThrow('matcher value contains unescaped double quote: "b",c="d"');
+    expect(() => parseFilterMatcher('a="b')).toThrow('matcher value contains unescaped double quote: "b');
+    expect(() => parseFilterMatcher("a=~(b")).toThrow("error parsing regexp: missing closing ): `^(?:(b)$`");
   });
 });
