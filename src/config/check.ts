@@ -3,20 +3,47 @@
  * lines of output so scripts that grep for SUCCESS/FAILED keep working.
  */
 import { existsSync } from "node:fs";
+import { basename } from "node:path";
+import { getLabel, labelsFromRecord, relabel } from "../model/index.ts";
+import { ConfigError } from "./error.ts";
 import { expandGlob, loadConfigFile } from "./load.ts";
-import type { FileSDConfig, TLSConfig } from "./types.ts";
+import type { FileSDConfig, ScrapeConfig, TLSConfig } from "./types.ts";
+import { formatDuration } from "./units.ts";
 
-function checkFileExists(what: string, path: string | undefined): void {
-  if (path && !existsSync(path)) {
-    throw new Error(`error checking ${what} ${JSON.stringify(path)}: stat ${path}: no such file or directory`);
+/**
+ * A problem found after decoding, when YAML positions are gone: `field` is
+ * the config path and `near` a value written in the file, used to find the
+ * line again.
+ */
+class CheckProblem extends Error {
+  constructor(readonly field: string, readonly near: string | RegExp, message: string) {
+    super(message);
   }
 }
 
-function checkTLSFiles(tls: TLSConfig): void {
-  if (tls.cert_file && !tls.key_file) throw new Error(`client cert file ${JSON.stringify(tls.cert_file)} specified without client key file`);
-  if (tls.key_file && !tls.cert_file) throw new Error(`client key file ${JSON.stringify(tls.key_file)} specified without client cert file`);
-  checkFileExists("client cert file", tls.cert_file);
-  checkFileExists("client key file", tls.key_file);
+/** The 1-based line:col of the first spot in `text` matching `near` (or a path's file name), else 0:0. */
+function locate(text: string, near: string | RegExp): { line: number; col: number } {
+  const needles = typeof near === "string" ? [near, basename(near)] : [near];
+  for (const needle of needles) {
+    const at = typeof needle === "string" ? (needle === "" ? -1 : text.indexOf(needle)) : text.search(needle);
+    if (at < 0) continue;
+    const before = text.slice(0, at);
+    return { line: before.split("\n").length, col: at - before.lastIndexOf("\n") };
+  }
+  return { line: 0, col: 0 };
+}
+
+function checkFileExists(field: string, what: string, path: string | undefined): void {
+  if (path && !existsSync(path)) {
+    throw new CheckProblem(field, path, `error checking ${what} ${JSON.stringify(path)}: stat ${path}: no such file or directory`);
+  }
+}
+
+function checkTLSFiles(field: string, tls: TLSConfig): void {
+  if (tls.cert_file && !tls.key_file) throw new CheckProblem(`${field}.cert_file`, tls.cert_file, `client cert file ${JSON.stringify(tls.cert_file)} specified without client key file`);
+  if (tls.key_file && !tls.cert_file) throw new CheckProblem(`${field}.key_file`, tls.key_file, `client key file ${JSON.stringify(tls.key_file)} specified without client cert file`);
+  checkFileExists(`${field}.cert_file`, "client cert file", tls.cert_file);
+  checkFileExists(`${field}.key_file`, "client key file", tls.key_file);
 }
 
 function warnMissingSDFiles(sds: FileSDConfig[], where: string, out: (line: string) => void): void {
@@ -27,26 +54,62 @@ function warnMissingSDFiles(sds: FileSDConfig[], where: string, out: (line: stri
   }
 }
 
+/**
+ * promtool builds the targets of every static config (target relabeling
+ * included) and refuses targets left without an address, as Prometheus
+ * would when it starts scraping them.
+ */
+function checkStaticTargets(sc: ScrapeConfig, field: string): void {
+  sc.static_configs.forEach((group, g) => {
+    group.targets.forEach((target, t) => {
+      const record: Record<string, string> = {
+        ...group.labels,
+        __address__: target,
+        job: sc.job_name,
+        __scheme__: sc.scheme,
+        __metrics_path__: sc.metrics_path,
+        __scrape_interval__: formatDuration(sc.scrape_interval),
+        __scrape_timeout__: formatDuration(sc.scrape_timeout),
+      };
+      for (const [name, values] of Object.entries(sc.params ?? {})) if (values.length > 0) record[`__param_${name}`] = values[0]!;
+      const labels = relabel(labelsFromRecord(record), sc.relabel_configs);
+      if (labels !== null && getLabel(labels, "__address__") === "") {
+        const jobLine = new RegExp(`["']?job_name["']?:\\s*["']?${sc.job_name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}["']?\\s*$`, "m");
+        throw new CheckProblem(`${field}.static_configs[${g}].targets[${t}]`, jobLine, `instance ${t} in group ${g}: no address`);
+      }
+    });
+  });
+}
+
 /** Loads one file and runs promtool's extra checks; returns the rule files found. */
 function checkOneConfig(path: string, out: (line: string) => void): string[] {
-  const { config } = loadConfigFile(path);
-  const ruleFiles: string[] = [];
-  for (const pattern of config.rule_files) {
-    const matches = expandGlob(pattern);
-    if (!pattern.includes("*") && matches.length === 0) {
-      throw new Error(`${JSON.stringify(pattern)} does not point to an existing file`);
+  const { config, text } = loadConfigFile(path);
+  try {
+    const ruleFiles: string[] = [];
+    config.rule_files.forEach((pattern, i) => {
+      const matches = expandGlob(pattern);
+      if (!pattern.includes("*") && matches.length === 0) {
+        throw new CheckProblem(`rule_files[${i}]`, pattern, `${JSON.stringify(pattern)} does not point to an existing file`);
+      }
+      ruleFiles.push(...matches);
+    });
+    config.scrape_configs.forEach((sc, i) => {
+      const field = `scrape_configs[${i}]`;
+      const credentials = sc.authorization?.credentials_file;
+      checkFileExists(`${field}.authorization.credentials_file`, "authorization credentials or bearer token file", credentials);
+      checkTLSFiles(`${field}.tls_config`, sc.tls_config);
+      checkStaticTargets(sc, field);
+      warnMissingSDFiles(sc.file_sd_configs, `scrape job ${JSON.stringify(sc.job_name)}`, out);
+    });
+    for (const am of config.alerting.alertmanagers) {
+      warnMissingSDFiles(am.file_sd_configs, "alertmanager config", out);
     }
-    ruleFiles.push(...matches);
+    return ruleFiles;
+  } catch (e) {
+    if (!(e instanceof CheckProblem)) throw e;
+    const { line, col } = locate(text, e.near);
+    throw new ConfigError(path, line, col, e.field, e.message);
   }
-  for (const sc of config.scrape_configs) {
-    checkFileExists("authorization credentials or bearer token file", sc.authorization?.credentials_file);
-    checkTLSFiles(sc.tls_config);
-    warnMissingSDFiles(sc.file_sd_configs, `scrape job ${JSON.stringify(sc.job_name)}`, out);
-  }
-  for (const am of config.alerting.alertmanagers) {
-    warnMissingSDFiles(am.file_sd_configs, "alertmanager config", out);
-  }
-  return ruleFiles;
 }
 
 /**

@@ -4,14 +4,14 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { LineCounter, parseDocument, stringify } from "yaml";
+import { stringify } from "yaml";
 import { ConfigError } from "./error.ts";
 import {
   applyGlobalToScrapeConfig,
   PrometheusConfigType,
   ScrapeConfigsFileType,
 } from "./prometheus_schema.ts";
-import { Decoder, encodeObject, type ObjectType } from "./schema.ts";
+import { Decoder, encodeObject, parseYAML, type ObjectType } from "./schema.ts";
 import type { PrometheusConfig } from "./types.ts";
 
 /** A parsed config plus what the caller needs to report on it. */
@@ -32,16 +32,7 @@ function decodeText(
   filename: string,
   type: ObjectType,
 ): { value: Record<string, any>; decoder: Decoder } {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, keepSourceTokens: false });
-  const problem = doc.errors[0];
-  if (problem) {
-    const { line, col } = lineCounter.linePos(problem.pos[0]);
-    const reason = problem.code === "MULTIPLE_DOCS"
-      ? "a config file holds one YAML document, found more"
-      : problem.message.split("\n")[0];
-    throw new ConfigError(filename, line, col, "", `yaml: ${reason}`);
-  }
+  const { doc, lineCounter } = parseYAML(text, filename);
   const decoder = new Decoder(doc, lineCounter, filename, dirname(filename));
   return { value: decoder.decodeRoot(type), decoder };
 }

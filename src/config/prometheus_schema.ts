@@ -5,6 +5,8 @@
  */
 import { validateRelabelRule } from "../model/index.ts";
 import type { Field, Kind, ObjectType, Validation } from "./schema.ts";
+import { goRegexpProblem } from "./goregexp.ts";
+import { parseGoURL } from "./url.ts";
 
 const str: Kind = { t: "string" };
 const secret: Kind = { t: "string", secret: true };
@@ -60,8 +62,16 @@ const httpScheme: Kind = {
   error: (given) => `scheme must be "http" or "https", got ${JSON.stringify(given)}`,
 };
 
+/**
+ * Scrape and Alertmanager `scheme`: Prometheus takes any string here (a
+ * bad one only fails when requests are made), so loading must too.
+ */
+const targetScheme: Kind = { t: "string" };
+
+/** Prometheus parses config URLs with Go's lenient `url.Parse`; only what it refuses is refused. */
 function checkURL(s: string): string | undefined {
-  return URL.canParse(s) ? undefined : `parse ${JSON.stringify(s)}: invalid URL`;
+  const parsed = parseGoURL(s);
+  return typeof parsed === "string" ? parsed : undefined;
 }
 
 const url: Kind = { t: "string", url: true, check: checkURL };
@@ -216,6 +226,10 @@ function validateHTTPClient(o: Record<string, any>, v: Validation): void {
 
 const RELABEL_ACTIONS = ["replace", "keep", "drop", "keepequal", "dropequal", "hashmod", "labelmap", "labeldrop", "labelkeep", "lowercase", "uppercase"];
 
+const TEMPLATED_TARGET_ACTIONS = new Set(["lowercase", "uppercase", "keepequal", "dropequal"]);
+/** Prometheus's relabelTarget pattern: a label name that may contain `$1` / `${name}` references. */
+const TEMPLATED_LABEL_NAME = /^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$/;
+
 /** Relabel rules; validation shares Prometheus's rules with the model room's relabeler. */
 export const RelabelConfigType: ObjectType = {
   name: "relabel.Config",
@@ -232,7 +246,23 @@ export const RelabelConfigType: ObjectType = {
     },
   },
   validate(o, v) {
-    const problem = validateRelabelRule(o);
+    if (v.written("action") === "null") v.fail("relabel action cannot be empty", "action");
+    const goOnly = goRegexpProblem(o.regex);
+    if (goOnly) v.fail(goOnly, "regex");
+    // Prometheus compares the compiled regex by identity, so any written
+    // regex (even the default) counts as set; a written list of source
+    // labels (even empty) counts as set for labeldrop/labelkeep.
+    if ((o.action === "keepequal" || o.action === "dropequal") && v.written("regex") !== "absent") {
+      v.fail(`${o.action} action requires only 'source_labels' and \`target_label\`, and no other fields`, "regex");
+    }
+    if ((o.action === "labeldrop" || o.action === "labelkeep") && v.written("source_labels") === "value") {
+      v.fail(`${o.action} action requires only 'regex', and no other fields`, "source_labels");
+    }
+    // Prometheus takes a `$1`-style templated target_label for these
+    // actions (2.42 by pattern, 3.x as any UTF-8 name); the shared rule
+    // check only knows plain label names, so it sees a stand-in.
+    const templatedTarget = TEMPLATED_TARGET_ACTIONS.has(o.action) && o.target_label.includes("$") && TEMPLATED_LABEL_NAME.test(o.target_label);
+    const problem = validateRelabelRule(templatedTarget ? { ...o, target_label: "templated" } : o);
     if (problem === null) return;
     const field = problem.startsWith("error parsing regexp") ? "regex"
       : problem.includes("'target_label'") ? "target_label"
@@ -247,15 +277,22 @@ function relabelList(nullMessage: string): Field {
   return { kind: list(RelabelConfigType, nullMessage), default: [] };
 }
 
-/** Prometheus rejects target addresses that look like URLs. */
-function checkTargetAddress(address: string): string | undefined {
-  return address.includes("/") ? `${JSON.stringify(address)} is not a valid hostname` : undefined;
+/**
+ * Prometheus rejects static target addresses that look like URLs, but only
+ * when the config has no relabel rules (which could rewrite the address).
+ */
+function checkStaticTargets(o: Record<string, any>, v: Validation): void {
+  if (o.relabel_configs.length > 0) return;
+  for (const group of o.static_configs as { targets: string[] }[]) {
+    const bad = group.targets.findIndex((t) => t.includes("/"));
+    if (bad >= 0) v.failAt(group, "targets", `${JSON.stringify(group.targets[bad])} is not a valid hostname`, bad);
+  }
 }
 
 const StaticConfigType: ObjectType = {
   name: "targetgroup.Group",
   fields: {
-    targets: { kind: { t: "list", of: { t: "string", check: checkTargetAddress } }, default: [] },
+    targets: { kind: strList, default: [] },
     labels: { kind: labelSet, default: {} },
   },
 };
@@ -322,7 +359,6 @@ const EC2FilterType: ObjectType = {
     values: { kind: strList, default: [] },
   },
   validate(o, v) {
-    if (o.name === "") v.fail("EC2 SD configuration filter name must not be empty", "name");
     if (o.values.length === 0) v.fail("EC2 SD configuration filter values cannot be empty", "values");
   },
 };
@@ -341,6 +377,9 @@ const EC2SDConfigType: ObjectType = {
     filters: { kind: list(EC2FilterType, "empty or null EC2 SD filter") },
     ...httpClientFields(true),
   },
+  // No region is fine here: like Prometheus, the discoverer falls back to
+  // the AWS environment and the instance metadata service, but promts asks
+  // when discovery starts rather than while loading the file.
   validate: validateHTTPClient,
 };
 
@@ -353,9 +392,9 @@ const HTTPSDConfigType: ObjectType = {
   },
   validate(o, v) {
     if (o.url === "") v.fail("URL is missing", "url");
-    if (!URL.canParse(o.url)) v.fail(`parse ${JSON.stringify(o.url)}: invalid URL`, "url");
-    const parsed = new URL(o.url);
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") v.fail("URL scheme must be 'http' or 'https'", "url");
+    const parsed = parseGoURL(o.url);
+    if (typeof parsed === "string") return v.fail(parsed, "url");
+    if (parsed.scheme !== "http" && parsed.scheme !== "https") v.fail("URL scheme must be 'http' or 'https'", "url");
     if (parsed.host === "") v.fail("host is missing in URL", "url");
     validateHTTPClient(o, v);
   },
@@ -485,7 +524,7 @@ export const ScrapeConfigType: ObjectType = {
     convert_classic_histograms_to_nhcb: { kind: bool },
     scrape_native_histograms: { kind: bool },
     metrics_path: { kind: str, default: "/metrics" },
-    scheme: { kind: httpScheme, default: "http" },
+    scheme: { kind: targetScheme, default: "http" },
     params: { kind: { t: "map", of: strList } },
     enable_compression: { kind: bool, default: true },
     ...limitFields,
@@ -502,6 +541,7 @@ export const ScrapeConfigType: ObjectType = {
   validate(o, v) {
     if (o.job_name === "") v.fail("job_name is empty", "job_name");
     validateHTTPClient(o, v);
+    checkStaticTargets(o, v);
   },
 };
 
@@ -534,7 +574,7 @@ export const ScrapeConfigsFileType: ObjectType = {
 const AlertmanagerConfigType: ObjectType = {
   name: "config.AlertmanagerConfig",
   fields: {
-    scheme: { kind: httpScheme, default: "http" },
+    scheme: { kind: targetScheme, default: "http" },
     path_prefix: { kind: str, default: "" },
     timeout: { kind: duration, default: 10 * SECOND },
     api_version: {
@@ -547,7 +587,10 @@ const AlertmanagerConfigType: ObjectType = {
     relabel_configs: relabelList("empty or null Alertmanager target relabeling rule"),
     alert_relabel_configs: relabelList("empty or null Alertmanager alert relabeling rule"),
   },
-  validate: validateHTTPClient,
+  validate(o, v) {
+    validateHTTPClient(o, v);
+    checkStaticTargets(o, v);
+  },
 };
 
 const AlertingConfigType: ObjectType = {
@@ -627,7 +670,7 @@ const RemoteWriteConfigType: ObjectType = {
     google_iam: { kind: raw },
   },
   validate(o, v) {
-    if (!o.url) v.fail("url for remote_write is empty", "url");
+    if (v.written("url") !== "value") v.fail("url for remote_write is empty", "url");
     validateHeaders(o, v);
     const auth = ["basic_auth", "authorization", "oauth2", "sigv4", "azuread", "google_iam"].filter(
       (f) => o[f] !== undefined || (f === "authorization" && (o.bearer_token || o.bearer_token_file)),
@@ -652,7 +695,7 @@ const RemoteReadConfigType: ObjectType = {
     ...httpClientFields(true),
   },
   validate(o, v) {
-    if (!o.url) v.fail("url for remote_read is empty", "url");
+    if (v.written("url") !== "value") v.fail("url for remote_read is empty", "url");
     validateHeaders(o, v);
     validateHTTPClient(o, v);
   },
@@ -684,6 +727,16 @@ const TracingConfigType: ObjectType = {
     compression: { kind: str },
     timeout: { kind: duration },
     tls_config: { kind: obj(TLSConfigType), defaultEmpty: true },
+  },
+  validate(o, v) {
+    // Prometheus validates the section only when it is written.
+    if (!v.present) return;
+    for (const header of Object.keys(o.headers ?? {})) {
+      if (header.toLowerCase() === "authorization") v.fail("custom authorization header configuration is not yet supported", "headers");
+      if (RESERVED_HEADERS.has(header.toLowerCase())) v.fail(`${header} is a reserved header. It must not be changed`, "headers");
+    }
+    if (!o.endpoint) v.fail("tracing endpoint must be set", "endpoint");
+    if (o.compression && o.compression !== "gzip") v.fail(`invalid compression type ${o.compression} provided, valid options: gzip`, "compression");
   },
 };
 

@@ -8,7 +8,7 @@
  * the walks do is driven by those descriptions, so adding a field is one
  * line and cannot forget its type check or its default.
  */
-import { isAlias, isMap, isScalar, isSeq, visit, type Document, type LineCounter, type Node, type Pair } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, visit, type Document, type Node, type Pair } from "yaml";
 import { ConfigError } from "./error.ts";
 import { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
 import { join, isAbsolute } from "node:path";
@@ -17,24 +17,28 @@ import { join, isAbsolute } from "node:path";
  * What one value may be. `check` returns an error message or undefined.
  * Strings marked `secret` print as `<secret>`, `file` ones are resolved
  * against the config's directory, `url` ones print with the password
- * redacted (`xxxxx`, like Go's URL.Redacted).
+ * redacted (`xxxxx`, like Go's URL.Redacted). A `nullAsText` string
+ * written as null reads as its text (`null`, `~`, empty), as Prometheus's
+ * rule files do for fields kept as raw YAML nodes. A list with
+ * `skipNullItems` drops null items instead of decoding them.
  */
 export type Kind =
-  | { t: "string"; secret?: boolean; file?: boolean; url?: boolean; check?: (s: string) => string | undefined }
+  | { t: "string"; secret?: boolean; file?: boolean; url?: boolean; nullAsText?: boolean; check?: (s: string) => string | undefined }
   | { t: "enum"; values: readonly string[]; lowerCase?: boolean; error: (given: string) => string }
   | { t: "bool" }
   | { t: "int"; unsigned?: boolean }
   | { t: "float" }
   | { t: "duration" }
   | { t: "size" }
-  | { t: "list"; of: Kind; nullItem?: string }
+  | { t: "list"; of: Kind; nullItem?: string; skipNullItems?: boolean }
   | { t: "map"; of: Kind; checkKey?: (k: string) => string | undefined }
   | { t: "object"; type: ObjectType }
   | { t: "any" };
 
 /**
- * One field of an object type. `default` is used when the field is absent
- * or null (arrays and objects are cloned); `defaultEmpty` decodes an absent
+ * One field of an object type. `default` is used when the field is absent,
+ * or null for kinds other than string and bool, which read null as `""` /
+ * `false` as Go does (arrays and objects are cloned); `defaultEmpty` decodes an absent
  * object field as `{}` so its own defaults apply. `renamedTo` marks a legacy
  * spelling: it is decoded into the named field and `warning` is reported.
  */
@@ -73,14 +77,67 @@ interface Origin {
 export interface Validation {
   /** Throws a ConfigError at `field` of this object (or at the object). */
   fail(message: string, field?: string): never;
-  /** Throws a ConfigError at `field` of another decoded object. */
-  failAt(obj: object, field: string | undefined, message: string): never;
+  /** Throws a ConfigError at `field` of another decoded object (at item `index` when the field is a list). */
+  failAt(obj: object, field: string | undefined, message: string, index?: number): never;
+  /**
+   * How `field` appeared in the YAML: not at all, as an explicit null, or
+   * with a value. Prometheus tells "set to the default" from "not set" in a
+   * few checks (relabel `regex` on keepequal, a null relabel `action`).
+   */
+  written(field: string): "absent" | "null" | "value";
+  /** Whether the object itself was written as a map (false when absent or null and decoded from defaults). */
+  readonly present: boolean;
 }
 
 /** Joins a relative path with `dir` the way Prometheus's JoinDir does. */
 function joinDir(dir: string, path: string): string {
   if (path === "" || isAbsolute(path)) return path;
   return join(dir, path);
+}
+
+const GO_TAG_CHECKS: Record<string, RegExp> = {
+  "tag:yaml.org,2002:int": /^[-+]?(0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)$/,
+  "tag:yaml.org,2002:float": /^([-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$/,
+  "tag:yaml.org,2002:bool": /^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/,
+  "tag:yaml.org,2002:null": /^(~|null|Null|NULL|)$/,
+};
+
+/**
+ * Parses YAML text the way Prometheus's Go YAML decoders see it: only the
+ * first document counts (later ones are not even parsed), and a scalar
+ * whose explicit tag does not fit its text (`!!int 15s`) is an error.
+ * Throws a located ConfigError for syntax problems.
+ *
+ * @example const { doc, lineCounter } = parseYAML("a: 1", "x.yml");
+ */
+export function parseYAML(text: string, filename: string): { doc: Document; lineCounter: LineCounter } {
+  let lineCounter = new LineCounter();
+  let doc: Document = parseDocument(text, { lineCounter, prettyErrors: false, keepSourceTokens: false });
+  if (doc.errors.some((e) => e.code === "MULTIPLE_DOCS")) {
+    lineCounter = new LineCounter();
+    doc = parseAllDocuments(text, { lineCounter, prettyErrors: false, keepSourceTokens: false })[0] as Document;
+  }
+  const problem = doc.errors[0];
+  if (problem) {
+    const { line, col } = lineCounter.linePos(problem.pos[0]);
+    throw new ConfigError(filename, line, col, "", `yaml: ${problem.message.split("\n")[0]}`);
+  }
+  if (text.includes("!!")) checkExplicitTags(doc, lineCounter, filename);
+  return { doc, lineCounter };
+}
+
+/** Go refuses a scalar whose explicit standard tag does not fit its text (`!!int 15s`); the yaml library only warns. */
+function checkExplicitTags(doc: Document, lineCounter: LineCounter, filename: string): void {
+  visit(doc, {
+    Scalar: (_key, node) => {
+      const check = node.tag ? GO_TAG_CHECKS[node.tag] : undefined;
+      const text = typeof node.value === "string" ? node.value : undefined;
+      if (check && text !== undefined && !check.test(text)) {
+        const { line, col } = lineCounter.linePos(node.range?.[0] ?? 0);
+        throw new ConfigError(filename, line, col, "", `yaml: cannot decode !!str \`${text}\` as a !!${node.tag!.split(":").pop()}`);
+      }
+    },
+  });
 }
 
 /** Far deeper than any real config; reached only through recursive aliases. */
@@ -90,6 +147,18 @@ const MAX_ALIAS_RESOLUTIONS = 10_000;
 function childPath(path: string, name: string): string {
   return path === "" ? name : `${path}.${name}`;
 }
+
+/**
+ * What Go's YAML decoder leaves in a string or bool field written as null
+ * (the zero value, not the default), which changes what validation sees
+ * (`action: null` is an empty action, `replacement: null` an empty
+ * replacement). Numbers, durations and sizes keep their defaults: a zero
+ * interval or capacity is accepted either way but is no value to run with.
+ */
+const GO_ZERO_VALUES: Partial<Record<Kind["t"], unknown>> = {
+  string: "",
+  bool: false,
+};
 
 function isNullNode(node: Node | null | undefined): boolean {
   return node == null || (isScalar(node) && node.value === null);
@@ -274,12 +343,15 @@ export class Decoder {
       case "list": {
         if (node === null || isNullNode(node)) return [];
         if (!isSeq(node)) this.typeError(node, kind, path);
-        return node.items.map((item, i) => {
+        const items: unknown[] = [];
+        node.items.forEach((item, i) => {
           const itemPath = `${path}[${i}]`;
           const itemNode = this.resolve(item as Node);
           if (isNullNode(itemNode) && kind.nullItem) this.fail(itemNode ?? node, itemPath, kind.nullItem);
-          return this.decode(itemNode, kind.of, itemPath, node);
+          if (isNullNode(itemNode) && kind.skipNullItems) return;
+          items.push(this.decode(itemNode, kind.of, itemPath, node));
         });
+        return items;
       }
       case "map": {
         if (node === null || isNullNode(node)) return {};
@@ -337,18 +409,15 @@ export class Decoder {
       }
       case "bool": {
         if (isScalar(node) && typeof node.value === "boolean") return node.value;
-        // YAML 1.1 spellings that Prometheus's YAML library also accepts.
-        const text = isScalar(node) && typeof node.value === "string" ? node.value : undefined;
+        // YAML 1.1 spellings that Prometheus's YAML library also accepts, when unquoted.
+        const text = isScalar(node) && typeof node.value === "string" && node.type === "PLAIN" ? node.value : undefined;
         if (text !== undefined && /^(y|Y|yes|Yes|YES|on|On|ON)$/.test(text)) return true;
         if (text !== undefined && /^(n|N|no|No|NO|off|Off|OFF)$/.test(text)) return false;
         return this.typeError(node, kind, path);
       }
       case "int": {
-        if (!isScalar(node) || typeof node.value !== "number" || !Number.isSafeInteger(node.value)) {
-          return this.typeError(node, kind, path);
-        }
-        if (kind.unsigned && node.value < 0) this.typeError(node, kind, path);
-        return node.value;
+        const value = goInt(node, kind.unsigned === true);
+        return value === undefined ? this.typeError(node, kind, path) : value;
       }
       case "float": {
         if (!isScalar(node) || typeof node.value !== "number") return this.typeError(node, kind, path);
@@ -398,6 +467,11 @@ export class Decoder {
       const fieldPath = childPath(path, entry?.name ?? name);
       if (entry && !isNullNode(entry.value)) {
         out[name] = this.decode(entry.value, spec.kind, fieldPath, entry.key);
+      } else if (entry && spec.kind.t === "string" && spec.kind.nullAsText) {
+        out[name] = isScalar(entry.value) ? (entry.value.source ?? "") : "";
+      } else if (entry && GO_ZERO_VALUES[spec.kind.t] !== undefined) {
+        // An explicit null resets a Go field to its zero value, default or not.
+        out[name] = GO_ZERO_VALUES[spec.kind.t];
       } else if (spec.default !== undefined) {
         out[name] = structuredClone(spec.default);
       } else if (spec.defaultEmpty || (entry && (spec.kind.t === "list" || spec.kind.t === "map"))) {
@@ -415,25 +489,60 @@ export class Decoder {
     this.warnings.push(e.message);
   }
 
-  private locate(obj: object, field: string | undefined): { node: Node | null; path: string } {
+  private locate(obj: object, field: string | undefined, index?: number): { node: Node | null; path: string } {
     const origin = this.origins.get(obj);
     if (!origin) return { node: null, path: field ?? "" };
     const entry = field === undefined ? undefined : origin.fields.get(field);
-    const node = entry?.value && !isNullNode(entry.value) ? entry.value : entry?.key ?? origin.node ?? origin.fallback;
-    const path = field === undefined ? origin.path : childPath(origin.path, entry?.name ?? field);
+    let node = entry?.value && !isNullNode(entry.value) ? entry.value : entry?.key ?? origin.node ?? origin.fallback;
+    let path = field === undefined ? origin.path : childPath(origin.path, entry?.name ?? field);
+    if (index !== undefined) {
+      const item = isSeq(node) ? this.resolve(node.items[index] as Node) : null;
+      if (item) node = item;
+      path = `${path}[${index}]`;
+    }
     return { node, path };
   }
 
   private validation(obj: object): Validation {
-    const failAt = (target: object, field: string | undefined, message: string): never => {
-      const { node, path } = this.locate(target, field);
+    const failAt = (target: object, field: string | undefined, message: string, index?: number): never => {
+      const { node, path } = this.locate(target, field, index);
       return this.fail(node, path, message);
     };
+    const origin = this.origins.get(obj);
     return {
       fail: (message, field) => failAt(obj, field, message),
       failAt,
+      written: (field) => {
+        const entry = origin?.fields.get(field);
+        return entry === undefined ? "absent" : isNullNode(entry.value) ? "null" : "value";
+      },
+      present: origin?.node != null,
     };
   }
+}
+
+const MAX_INT64 = 2 ** 63;
+const MAX_UINT64 = 2 ** 64;
+
+/**
+ * An integer field's value the way Go's yaml.v2 reads it: YAML 1.1 ints
+ * (`_` separators allowed in plain scalars), and floats truncated toward
+ * zero when they fit (a negative float into an unsigned field reads as 0).
+ * Undefined when Go would refuse it.
+ */
+function goInt(node: Node, unsigned: boolean): number | undefined {
+  if (!isScalar(node)) return undefined;
+  let value = node.value;
+  if (typeof value === "string" && node.type === "PLAIN" && /^[-+]?[0-9][0-9_]*$/.test(value)) value = Number(value.replaceAll("_", ""));
+  if (typeof value !== "number" || Number.isNaN(value)) return undefined;
+  const text = node.source ?? String(value);
+  const isFloat = !Number.isInteger(value) || (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(text) && /[.eE]/.test(text));
+  if (unsigned) {
+    if (value > MAX_UINT64) return undefined;
+    if (value < 0) return isFloat ? 0 : undefined;
+    return Math.trunc(value);
+  }
+  return Math.abs(value) < MAX_INT64 ? Math.trunc(value) : undefined;
 }
 
 function isEmptyValue(v: unknown): boolean {

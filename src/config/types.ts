@@ -232,7 +232,7 @@ export interface ScrapeConfig extends HTTPClientConfig, ServiceDiscoveryConfigs 
   convert_classic_histograms_to_nhcb: boolean;
   scrape_native_histograms?: boolean;
   metrics_path: string;
-  scheme: "http" | "https";
+  scheme: string;
   params?: Record<string, string[]>;
   enable_compression: boolean;
   body_size_limit: number;
@@ -253,7 +253,7 @@ export interface ScrapeConfig extends HTTPClientConfig, ServiceDiscoveryConfigs 
 
 /** One set of Alertmanagers to send alerts to. */
 export interface AlertmanagerConfig extends HTTPClientConfig, ServiceDiscoveryConfigs {
-  scheme: "http" | "https";
+  scheme: string;
   path_prefix: string;
   timeout: Millis;
   api_version: "v2";

@@ -9,11 +9,10 @@
  * `group "g", rule 2, "name": could not parse expression: 1:5: parse error: …`.
  */
 import { readFileSync, statSync } from "node:fs";
-import { LineCounter, parseDocument } from "yaml";
-import { ConfigError, expandGlob } from "../config/index.ts";
-import { Decoder, type ObjectType, type Validation } from "../config/schema.ts";
+import { ConfigError, expandGlob, goRegexpProblem } from "../config/index.ts";
+import { Decoder, parseYAML, type ObjectType, type Validation } from "../config/schema.ts";
 import { LABEL_NAME_RE, METRIC_NAME_RE } from "../model/index.ts";
-import { formatExpr, parseExpr, ParseError } from "../promql/index.ts";
+import { formatExpr, parseExpr, ParseError, walk, type Expr } from "../promql/index.ts";
 import { templateProblem } from "./template.ts";
 
 /** One rule as written in a rule file; durations in milliseconds (0 when absent). */
@@ -63,9 +62,11 @@ export class RuleFileErrors extends Error {
 const RuleType: ObjectType = {
   name: "rulefmt.Rule",
   fields: {
-    record: { kind: { t: "string" }, default: "" },
-    alert: { kind: { t: "string" }, default: "" },
-    expr: { kind: { t: "string" }, default: "" },
+    // Prometheus keeps these three as raw YAML nodes: `record: null` names
+    // the series "null", so null reads as its text, not as absent.
+    record: { kind: { t: "string", nullAsText: true }, default: "" },
+    alert: { kind: { t: "string", nullAsText: true }, default: "" },
+    expr: { kind: { t: "string", nullAsText: true }, default: "" },
     for: { kind: { t: "duration" }, default: 0 },
     keep_firing_for: { kind: { t: "duration" }, default: 0 },
     labels: { kind: { t: "map", of: { t: "string" } }, defaultEmpty: true },
@@ -82,7 +83,8 @@ function groupType(errors: ConfigError[]): ObjectType {
       query_offset: { kind: { t: "duration" } },
       limit: { kind: { t: "int" }, default: 0 },
       labels: { kind: { t: "map", of: { t: "string" } }, defaultEmpty: true },
-      rules: { kind: { t: "list", of: { t: "object", type: RuleType } }, defaultEmpty: true },
+      // promtool passes null rules and groups without a word; they are dropped.
+      rules: { kind: { t: "list", of: { t: "object", type: RuleType }, skipNullItems: true }, defaultEmpty: true },
     },
     validate(group, v) {
       const collect = (fn: () => void): void => {
@@ -109,7 +111,7 @@ function rootType(errors: ConfigError[]): ObjectType {
   const group = groupType(errors);
   return {
     name: "rulefmt.RuleGroups",
-    fields: { groups: { kind: { t: "list", of: { t: "object", type: group } }, defaultEmpty: true } },
+    fields: { groups: { kind: { t: "list", of: { t: "object", type: group }, skipNullItems: true }, defaultEmpty: true } },
     validate(root, v: Validation) {
       const seen = new Set<string>();
       for (const g of root.groups as RuleGroupDesc[]) {
@@ -127,6 +129,27 @@ function rootType(errors: ConfigError[]): ObjectType {
   };
 }
 
+/**
+ * Prometheus compiles PromQL regex matchers with Go's regexp, which
+ * refuses a little that the shared RE2 compiler takes (`\C`); reported
+ * like the parser would, at the selector.
+ */
+function goRegexpMatcherProblem(expr: Expr, text: string): string | undefined {
+  let found: string | undefined;
+  walk(expr, (node) => {
+    if (found !== undefined || node.type !== "VectorSelector") return;
+    for (const m of node.matchers) {
+      const problem = m.type === "=~" || m.type === "!~" ? goRegexpProblem(m.value) : undefined;
+      if (problem === undefined) continue;
+      const before = text.slice(0, node.pos.start);
+      const line = before.split("\n").length;
+      found = `${line}:${node.pos.start - before.lastIndexOf("\n")}: parse error: ${problem}`;
+      return;
+    }
+  });
+  return found;
+}
+
 /** The checks of Prometheus's rulefmt Rule.Validate plus template parsing, each with the field it concerns. */
 function ruleProblems(rule: RuleDesc): { field: string; message: string }[] {
   const out: { field: string; message: string }[] = [];
@@ -135,7 +158,8 @@ function ruleProblems(rule: RuleDesc): { field: string; message: string }[] {
   if (rule.expr === "") out.push({ field: "expr", message: "field 'expr' must be set in rule" });
   else {
     try {
-      parseExpr(rule.expr);
+      const problem = goRegexpMatcherProblem(parseExpr(rule.expr), rule.expr);
+      if (problem) out.push({ field: "expr", message: `could not parse expression: ${problem}` });
     } catch (e) {
       if (!(e instanceof ParseError)) throw e;
       out.push({ field: "expr", message: `could not parse expression: ${e.message}` });
@@ -154,10 +178,10 @@ function ruleProblems(rule: RuleDesc): { field: string; message: string }[] {
     if (!LABEL_NAME_RE.test(name)) out.push({ field: "annotations", message: `invalid annotation name: ${name}` });
   }
   if (rule.alert !== "") {
-    for (const field of ["labels", "annotations"] as const) {
-      for (const text of Object.values(rule[field])) {
+    for (const [field, what] of [["labels", "label"], ["annotations", "annotation"]] as const) {
+      for (const [name, text] of Object.entries(rule[field])) {
         const problem = templateProblem(rule.alert, text);
-        if (problem !== undefined) out.push({ field, message: `msg=${problem}` });
+        if (problem !== undefined) out.push({ field, message: `${what} ${JSON.stringify(name)}: ${problem}` });
       }
     }
   }
@@ -172,16 +196,14 @@ function ruleProblems(rule: RuleDesc): { field: string; message: string }[] {
  * const { groups, errors } = parseRuleFile("groups: [{name: g, rules: [{record: a, expr: up}]}]", "rules.yml");
  */
 export function parseRuleFile(text: string, filename: string): { groups: RuleGroupDesc[]; errors: ConfigError[] } {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, keepSourceTokens: false });
-  const problem = doc.errors[0];
-  if (problem) {
-    const { line, col } = lineCounter.linePos(problem.pos[0]);
-    const reason = problem.code === "MULTIPLE_DOCS"
-      ? "a rule file holds one YAML document, found more"
-      : problem.message.split("\n")[0];
-    return { groups: [], errors: [new ConfigError(filename, line, col, "", `yaml: ${reason}`)] };
+  let parsed: ReturnType<typeof parseYAML>;
+  try {
+    parsed = parseYAML(text, filename);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return { groups: [], errors: [e] };
   }
+  const { doc, lineCounter } = parsed;
   const errors: ConfigError[] = [];
   let root: Record<string, any>;
   try {

@@ -58,7 +58,7 @@ describe("checkConfigFiles", () => {
     const path = write("missing-rule.yml", "rule_files: [nope.yml]\n");
     const { code, lines } = check(path);
     expect(code).toBe(1);
-    expect(lines[1]).toBe(`  FAILED: "${join(dir, "nope.yml")}" does not point to an existing file`);
+    expect(lines[1]).toBe(`  FAILED: ${path}:1:14: field rule_files[0]: "${join(dir, "nope.yml")}" does not point to an existing file`);
   });
 
   test("a missing file_sd file is only a warning", () => {
@@ -73,7 +73,7 @@ describe("checkConfigFiles", () => {
     const path = write("tls.yml", "scrape_configs:\n  - job_name: j\n    tls_config: {cert_file: certs/c.pem, key_file: certs/missing.key}\n");
     const { code, lines } = check(path);
     expect(code).toBe(1);
-    expect(lines[1]).toStartWith(`  FAILED: error checking client key file "${join(dir, "certs/missing.key")}"`);
+    expect(lines[1]).toStartWith(`  FAILED: ${path}:3:58: field scrape_configs[0].tls_config.key_file: error checking client key file "${join(dir, "certs/missing.key")}"`);
     expect(cert).toBe(join(dir, "certs/c.pem"));
   });
 

@@ -330,7 +330,8 @@ describe("errors carry file:line:col and the field path", () => {
       // A missing field is reported at the start of its object.
       ["{action: replace}", "relabel configuration for replace action requires 'target_label' value", 4, 9, "target_label"],
       ["{action: hashmod, target_label: t}", "relabel configuration for hashmod requires non-zero modulus", 4, 9, "modulus"],
-      ["{action: labeldrop, source_labels: [a], regex: x}", "labeldrop action requires only 'regex', and no other fields", 4, 9, ""],
+      ["{action: labeldrop, source_labels: [a], regex: x}", "labeldrop action requires only 'regex', and no other fields", 4, 44, "source_labels"],
+      ["{action: labeldrop, separator: ':'}", "labeldrop action requires only 'regex', and no other fields", 4, 9, ""],
       ["{action: frobnicate}", 'unknown relabel action "frobnicate"', 4, 18, "action"],
       ["{action: lowercase, target_label: t, replacement: x}", "'replacement' can not be set for lowercase action", 4, 59, "replacement"],
     ];
@@ -352,8 +353,9 @@ describe("errors carry file:line:col and the field path", () => {
     expect(e.line).toBe(3);
     expect(e.path).toBe("");
     expect(e.message).toStartWith("prometheus.yml:3:");
-    const docs = configError("global: {}\n---\nglobal: {}\n");
-    expect([docs.line, docs.reason]).toEqual([2, "yaml: a config file holds one YAML document, found more"]);
+    // Like Prometheus (Go's YAML decoder), only the first document is read; later ones are not even parsed.
+    const firstOnly = parseConfig("global: {scrape_interval: 7s}\n---\n[[[not yaml\n", "prometheus.yml");
+    expect(firstOnly.config.global.scrape_interval).toBe(7000);
     const dup = configError("global:\n  scrape_interval: 1m\n  scrape_interval: 2m\n");
     expect([dup.line, dup.col, dup.reason]).toEqual([3, 3, "yaml: Map keys must be unique"]);
   });
@@ -368,7 +370,7 @@ describe("errors carry file:line:col and the field path", () => {
       ["scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['http://x:80/']}]\n", "scrape_configs[0].static_configs[0].targets[0]", '"http://x:80/" is not a valid hostname'],
       ["scrape_configs:\n  - job_name: a\n    file_sd_configs: [{files: [targets.txt]}]\n", "scrape_configs[0].file_sd_configs[0].files[0]", 'path name "targets.txt" is not valid for file discovery'],
       ["scrape_configs:\n  - job_name: a\n    dns_sd_configs: [{names: [x], type: A}]\n", "scrape_configs[0].dns_sd_configs[0].port", "a port is required in DNS-SD configs for all record types except SRV"],
-      ["scrape_configs:\n  - job_name: a\n    scheme: ftp\n", "scrape_configs[0].scheme", 'scheme must be "http" or "https", got "ftp"'],
+      ["tracing:\n  insecure: true\n", "tracing.endpoint", "tracing endpoint must be set"],
       ["scrape_configs:\n  - job_name: a\n    tls_config: {min_version: TLS9}\n", "scrape_configs[0].tls_config.min_version", "unknown TLS version: TLS9"],
       ["alerting:\n  alertmanagers:\n    - api_version: v1\n", "alerting.alertmanagers[0].api_version", "expected Alertmanager api version to be one of [v2] but got v1"],
       ["rule_files: ['rules/*/x.yml']\n", "rule_files[0]", 'invalid rule file path "rules/*/x.yml"'],

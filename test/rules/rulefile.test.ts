@@ -119,7 +119,39 @@ describe("parseRuleFile", () => {
       summary: "{{ $labels.instance }"
 `);
     expect(errs).toHaveLength(1);
-    expect(errs[0]).toMatch(/^r\.yml:7:7: group "x", rule 1, "A": msg=template: __alert_A:1: /);
+    expect(errs[0]).toMatch(/^r\.yml:7:7: group "x", rule 1, "A": annotation "summary": template: __alert_A:1: /);
+  });
+});
+
+describe("parseRuleFile matches promtool 2.42 where the differential test found gaps", () => {
+  test("record, alert and expr written as null read as their YAML text, like Prometheus's raw nodes", () => {
+    const { groups, errors } = parseRuleFile("groups:\n- name: g\n  rules:\n  - record: null\n    expr: null\n", "r.yml");
+    expect(errors).toEqual([]);
+    expect([groups[0]!.rules[0]!.record, groups[0]!.rules[0]!.expr]).toEqual(["null", "null"]);
+    expect(errorsOf("groups:\n- name: g\n  rules:\n  - record: ~\n    expr: up\n")).toEqual(['r.yml:4:5: group "g", rule 1, "~": invalid recording rule name: ~']);
+    expect(errorsOf("groups:\n- name: g\n  rules:\n  - record: a\n    expr:\n")).toEqual(['r.yml:5:5: group "g", rule 1, "a": field \'expr\' must be set in rule']);
+  });
+
+  test("null groups and null rules are passed over", () => {
+    const { groups, errors } = parseRuleFile("groups:\n- null\n- name: g\n  rules:\n  - null\n  - record: a\n    expr: up\n", "r.yml");
+    expect(errors).toEqual([]);
+    expect(groups.map((g) => [g.name, g.rules.length])).toEqual([["g", 1]]);
+  });
+
+  test("template errors name the label or annotation", () => {
+    const errs = errorsOf("groups:\n- name: x\n  rules:\n  - alert: A\n    expr: up\n    labels:\n      severity: '{{ nosuch }}'\n");
+    expect(errs).toEqual(['r.yml:7:7: group "x", rule 1, "A": label "severity": template: __alert_A:1: function "nosuch" not defined']);
+  });
+
+  test("regex matchers Go's regexp refuses are parse errors", () => {
+    const errs = errorsOf('groups:\n- name: x\n  rules:\n  - record: a\n    expr: \'sum(up{job=~"a\\\\C"})\'\n');
+    expect(errs).toEqual(['r.yml:5:11: group "x", rule 1, "a": could not parse expression: 1:5: parse error: error parsing regexp: invalid escape sequence: `\\C`']);
+  });
+
+  test("only the first YAML document is read", () => {
+    const { groups, errors } = parseRuleFile("groups: [{name: g, rules: []}]\n---\n[[[\n", "r.yml");
+    expect(errors).toEqual([]);
+    expect(groups.map((g) => g.name)).toEqual(["g"]);
   });
 });
 
