@@ -5,7 +5,6 @@
  */
 import { validateRelabelRule } from "../model/index.ts";
 import type { Field, Kind, ObjectType, Validation } from "./schema.ts";
-import { goRegexpProblem } from "./goregexp.ts";
 import { parseGoURL } from "./url.ts";
 
 const str: Kind = { t: "string" };
@@ -247,8 +246,6 @@ export const RelabelConfigType: ObjectType = {
   },
   validate(o, v) {
     if (v.written("action") === "null") v.fail("relabel action cannot be empty", "action");
-    const goOnly = goRegexpProblem(o.regex);
-    if (goOnly) v.fail(goOnly, "regex");
     // Prometheus compares the compiled regex by identity, so any written
     // regex (even the default) counts as set; a written list of source
     // labels (even empty) counts as set for labeldrop/labelkeep.

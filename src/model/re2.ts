@@ -335,8 +335,8 @@ class Translator {
         this.pos += 2;
         return "\\B";
       case "C":
-        this.pos += 2;
-        return "[\\s\\S]";
+        // RE2 has \C (any byte); Go's regexp, which Prometheus uses, refuses it.
+        this.fail(ERR.invalidEscape, "\\C");
       case "Q": {
         this.pos += 2;
         let lit = "";

@@ -9,7 +9,7 @@
  * `group "g", rule 2, "name": could not parse expression: 1:5: parse error: …`.
  */
 import { readFileSync, statSync } from "node:fs";
-import { ConfigError, expandGlob, goRegexpProblem } from "../config/index.ts";
+import { ConfigError, expandGlob } from "../config/index.ts";
 import { Decoder, parseYAML, type ObjectType, type Validation } from "../config/schema.ts";
 import { LABEL_NAME_RE, METRIC_NAME_RE } from "../model/index.ts";
 import { formatExpr, parseExpr, ParseError, walk, type Expr } from "../promql/index.ts";
@@ -129,27 +129,6 @@ function rootType(errors: ConfigError[]): ObjectType {
   };
 }
 
-/**
- * Prometheus compiles PromQL regex matchers with Go's regexp, which
- * refuses a little that the shared RE2 compiler takes (`\C`); reported
- * like the parser would, at the selector.
- */
-function goRegexpMatcherProblem(expr: Expr, text: string): string | undefined {
-  let found: string | undefined;
-  walk(expr, (node) => {
-    if (found !== undefined || node.type !== "VectorSelector") return;
-    for (const m of node.matchers) {
-      const problem = m.type === "=~" || m.type === "!~" ? goRegexpProblem(m.value) : undefined;
-      if (problem === undefined) continue;
-      const before = text.slice(0, node.pos.start);
-      const line = before.split("\n").length;
-      found = `${line}:${node.pos.start - before.lastIndexOf("\n")}: parse error: ${problem}`;
-      return;
-    }
-  });
-  return found;
-}
-
 /** The checks of Prometheus's rulefmt Rule.Validate plus template parsing, each with the field it concerns. */
 function ruleProblems(rule: RuleDesc): { field: string; message: string }[] {
   const out: { field: string; message: string }[] = [];
@@ -158,8 +137,7 @@ function ruleProblems(rule: RuleDesc): { field: string; message: string }[] {
   if (rule.expr === "") out.push({ field: "expr", message: "field 'expr' must be set in rule" });
   else {
     try {
-      const problem = goRegexpMatcherProblem(parseExpr(rule.expr), rule.expr);
-      if (problem) out.push({ field: "expr", message: `could not parse expression: ${problem}` });
+      parseExpr(rule.expr);
     } catch (e) {
       if (!(e instanceof ParseError)) throw e;
       out.push({ field: "expr", message: `could not parse expression: ${e.message}` });

@@ -145,7 +145,7 @@ describe("parseRuleFile matches promtool 2.42 where the differential test found 
 
   test("regex matchers Go's regexp refuses are parse errors", () => {
     const errs = errorsOf('groups:\n- name: x\n  rules:\n  - record: a\n    expr: \'sum(up{job=~"a\\\\C"})\'\n');
-    expect(errs).toEqual(['r.yml:5:11: group "x", rule 1, "a": could not parse expression: 1:5: parse error: error parsing regexp: invalid escape sequence: `\\C`']);
+    expect(errs).toEqual(['r.yml:5:11: group "x", rule 1, "a": could not parse expression: 1:8: parse error: error parsing regexp: invalid escape sequence: `\\C`']);
   });
 
   test("only the first YAML document is read", () => {
