@@ -228,16 +228,80 @@ function rankCompare(top: boolean): (a: Sample, b: Sample) => number {
 function topBottomK(op: "topk" | "bottomk", input: Sample[], opts: AggregateOptions): Sample[] {
   const k = kFromParam(opts.param);
   if (k < 1) return [];
-  const cmp = rankCompare(op === "topk");
+  const top = op === "topk";
+  const cmp = rankCompare(top);
   const out: Sample[] = [];
   for (const members of groupMembers(input, opts)) {
-    const chosen = members.slice().sort(cmp).slice(0, k);
+    const cap = Math.min(k, members.length);
+    const values = new Float64Array(cap), ids = new Int32Array(cap);
+    let n = 0;
+    for (let j = 0; j < members.length; j++) n = offerToKHeap(values, ids, 0, n, cap, members[j]!.f, j, top);
+    const chosen = Array.from(ids.subarray(0, n), (j) => members[j]!);
     if (!opts.instant) {
       const keep = new Set(chosen);
       for (const m of members) if (keep.has(m)) out.push(m);
-    } else out.push(...chosen);
+    } else out.push(...chosen.sort(cmp));
   }
   return out;
+}
+
+/**
+ * Go's container/heap order for topk's (top) or bottomk's k-heap: the root
+ * is the member to evict next, the smallest for topk; a NaN is always
+ * "less", so it is evicted first.
+ */
+function kHeapLess(a: number, b: number, top: boolean): boolean {
+  if (a !== a) return true;
+  return top ? a < b : a > b;
+}
+
+function kHeapSwap(values: Float64Array, ids: Int32Array, i: number, j: number): void {
+  const v = values[i]!, id = ids[i]!;
+  values[i] = values[j]!;
+  ids[i] = ids[j]!;
+  values[j] = v;
+  ids[j] = id;
+}
+
+/**
+ * Offers sample `id` with value `f` to the k-heap in slots [base, base + n)
+ * of `values`/`ids` holding at most `cap`, exactly as Prometheus 3's topk
+ * and bottomk do (push while not full, else overwrite the root when `f`
+ * ranks strictly better, then heap.Fix), so that among tied values the same
+ * series are kept. Returns the new size.
+ */
+function offerToKHeap(values: Float64Array, ids: Int32Array, base: number, n: number, cap: number, f: number, id: number, top: boolean): number {
+  if (n < cap) {
+    values[base + n] = f;
+    ids[base + n] = id;
+    let j = n;
+    while (j > 0) {
+      const parent = (j - 1) >> 1;
+      if (!kHeapLess(values[base + j]!, values[base + parent]!, top)) break;
+      kHeapSwap(values, ids, base + parent, base + j);
+      j = parent;
+    }
+    return n + 1;
+  }
+  const root = values[base]!;
+  const better = (top ? root < f : root > f) || (root !== root && f === f);
+  if (!better) return n;
+  values[base] = f;
+  ids[base] = id;
+  if (cap > 1) {
+    // heap.Fix(0): sift down (moving up from the root is never needed).
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      let child = left;
+      if (left + 1 < n && kHeapLess(values[base + left + 1]!, values[base + left]!, top)) child = left + 1;
+      if (!kHeapLess(values[base + child]!, values[base + i]!, top)) break;
+      kHeapSwap(values, ids, base + i, base + child);
+      i = child;
+    }
+  }
+  return n;
 }
 
 function limitK(input: Sample[], opts: AggregateOptions): Sample[] {
@@ -351,7 +415,9 @@ function countValues(input: Sample[], opts: AggregateOptions): Sample[] {
   for (const s of input) {
     const valueStr = formatFloatPlain(s.f);
     const base = groupLabels(s.metric, opts.grouping, opts.without).filter((l) => l.name !== name);
-    const ls: Label[] = [...base, { name, value: valueStr }].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // `without` listing the value label removes it again, as in Prometheus: the label is set before grouping.
+    const dropValueLabel = opts.without && opts.grouping.includes(name);
+    const ls: Label[] = dropValueLabel ? base : [...base, { name, value: valueStr }].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const key = labelsKey(ls);
     let c = counts.get(key);
     if (!c) {
@@ -649,17 +715,11 @@ export function aggregateOverSteps(
   return order;
 }
 
-/** Whether value `a` ranks strictly before `b` in topk (top) or bottomk order; NaN ranks last. */
-function ranksBefore(a: number, b: number, top: boolean): boolean {
-  if (a !== a) return false;
-  if (b !== b) return true;
-  return top ? a > b : a < b;
-}
-
 /**
  * topk/bottomk over every step of a range query: blocks of steps are
  * scanned series by series, each (group, step) keeping its k best members
- * in typed arrays (ties to the earlier series, NaN last), with no objects
+ * in a k-heap in typed arrays (offerToKHeap: the members Prometheus keeps,
+ * ties included), with no objects
  * per sample. The output series are the chosen input series, in the order
  * per-step aggregate() results collected step by step would give (groups
  * by first member, members in input order). `keyOf` is the label-set key
@@ -722,22 +782,7 @@ export function topBottomKOverSteps(
         if (!(k >= 1)) continue;
         const cap = Math.min(k, groupCap);
         const base = (i - first) * slotsPerStep + capOffset[g]!;
-        const n = chosenCount[cell]!;
-        const f = fs[p]!;
-        if (n === cap && !ranksBefore(f, chosenValue[base + n - 1]!, top)) continue;
-        let lo = 0, hi = n;
-        while (lo < hi) {
-          const mid = (lo + hi) >> 1;
-          if (ranksBefore(f, chosenValue[base + mid]!, top)) hi = mid;
-          else lo = mid + 1;
-        }
-        for (let q = n === cap ? n - 1 : n; q > lo; q--) {
-          chosenSeries[base + q] = chosenSeries[base + q - 1]!;
-          chosenValue[base + q] = chosenValue[base + q - 1]!;
-        }
-        chosenSeries[base + lo] = j;
-        chosenValue[base + lo] = f;
-        if (n < cap) chosenCount[cell] = n + 1;
+        chosenCount[cell] = offerToKHeap(chosenValue, chosenSeries, base, chosenCount[cell]!, cap, fs[p]!, j, top);
       }
       pos[j] = p;
     }

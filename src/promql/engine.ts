@@ -162,6 +162,18 @@ function keyOf(ls: Labels): string {
   return k;
 }
 
+const namelessKeyCache = new WeakMap<Labels, string>();
+
+/** The key of a label set once `__name__` is dropped, memoised like keyOf. */
+function namelessKeyOf(ls: Labels): string {
+  let k = namelessKeyCache.get(ls);
+  if (k === undefined) {
+    k = ls.some((l) => l.name === METRIC_NAME) ? labelsKey(ls.filter((l) => l.name !== METRIC_NAME)) : keyOf(ls);
+    namelessKeyCache.set(ls, k);
+  }
+  return k;
+}
+
 const ARITHMETIC_OPS = new Set<BinaryOp>(["+", "-", "*", "/", "%", "^", "atan2"]);
 const COMPARISON_OPS = new Set<BinaryOp>(["==", "!=", ">", "<", ">=", "<="]);
 
@@ -292,14 +304,14 @@ class Evaluator {
           for (let i = 0; i < s.fs.length; i++) s.fs[i] = -s.fs[i]!;
           if (!isScalar) s.dropName = true;
         }
-        return { kind: "series", series: inner };
+        return { kind: "series", series: rejectNameClashes(inner) };
       }
       case "BinaryExpr":
-        return { kind: "series", series: this.evalBinary(e) };
+        return { kind: "series", series: rejectNameClashes(this.evalBinary(e)) };
       case "AggregateExpr":
         return { kind: "series", series: this.evalAggregate(e) };
       case "Call":
-        return { kind: "series", series: this.evalCall(e) };
+        return { kind: "series", series: rejectNameClashes(this.evalCall(e)) };
     }
   }
 
@@ -1255,14 +1267,20 @@ class Evaluator {
     if (u.type === "VectorSelector") matchers = u.matchers;
     else if (u.type === "MatrixSelector") matchers = u.vectorSelector.matchers;
     else return [];
-    const values = new Map<string, string | null>();
+    // In matcher order, as Prometheus: the first equality matcher of a name sets it, any
+    // other matcher of that name removes it again, and only a first equality can set it —
+    // so x{a!="1", a="2"} gives {a="2"} but x{a="2", a!="1"} and x{a="1", a="2"} give {}.
+    const values = new Map<string, string>();
+    const setOnce = new Set<string>();
     for (const m of matchers) {
       if (m.name === METRIC_NAME) continue;
-      if (m.type === "=" && !values.has(m.name)) values.set(m.name, m.value);
-      else values.set(m.name, null);
+      if (m.type === "=" && !setOnce.has(m.name)) {
+        values.set(m.name, m.value);
+        setOnce.add(m.name);
+      } else values.delete(m.name);
     }
     const out: Label[] = [];
-    for (const [name, value] of values) if (value !== null && value !== "") out.push({ name, value });
+    for (const [name, value] of values) if (value !== "") out.push({ name, value });
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
@@ -1412,6 +1430,42 @@ function setLabelValue(ls: Labels, name: string, value: string): Labels {
   const out = ls.filter((l) => l.name !== name);
   if (value !== "") out.push({ name, value });
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Rejects series that would share a label set at one step once their
+ * `__name__` is dropped. promts removes names only at the end (finalizeSeries),
+ * but Prometheus (delayed name removal off, as by default) drops them right
+ * after the operator or function, and two series meeting there are an error
+ * even if a later aggregation would merge them: `avg(exp({__name__=~"a|b"}))`
+ * fails when a and b carry the same other labels.
+ */
+function rejectNameClashes(series: Series[]): Series[] {
+  if (!series.some((s) => s.dropName && s.metric.some((l) => l.name === METRIC_NAME))) return series;
+  // Series that were distinct and all lose the same name stay distinct (the common rate(x[5m])).
+  const firstName = series[0]!.metric.find((l) => l.name === METRIC_NAME)?.value;
+  if (series.every((s) => s.dropName && s.metric.find((l) => l.name === METRIC_NAME)?.value === firstName)) return series;
+  // Step sets are built only for label sets seen more than once.
+  const firstByKey = new Map<string, Series>();
+  const stepsByKey = new Map<string, Set<number>>();
+  for (const s of series) {
+    const key = s.dropName ? namelessKeyOf(s.metric) : keyOf(s.metric);
+    const first = firstByKey.get(key);
+    if (!first) {
+      firstByKey.set(key, s);
+      continue;
+    }
+    let steps = stepsByKey.get(key);
+    if (!steps) {
+      steps = new Set(first.ts);
+      stepsByKey.set(key, steps);
+    }
+    for (const t of s.ts) {
+      if (steps.has(t)) throw new EvalError("vector cannot contain metrics with the same labelset");
+      steps.add(t);
+    }
+  }
+  return series;
 }
 
 /** Removes `__name__` where delayed removal asked for it, then rejects label-set clashes. */

@@ -39,8 +39,8 @@ export const SIMPLE_FUNCTIONS: Readonly<Record<string, (f: number) => number>> =
   asin: Math.asin,
   acos: Math.acos,
   atan: Math.atan,
-  sinh: Math.sinh,
-  cosh: Math.cosh,
+  sinh: goSinh,
+  cosh: goCosh,
   tanh: Math.tanh,
   asinh: Math.asinh,
   acosh: Math.acosh,
@@ -50,30 +50,72 @@ export const SIMPLE_FUNCTIONS: Readonly<Record<string, (f: number) => number>> =
   sgn: (v) => (v < 0 ? -1 : v > 0 ? 1 : v),
 };
 
+/** Go's math.Sinh: beyond |x| > 21 it is exp(|x|)/2, so it overflows to ±Inf just below where the true value would. */
+function goSinh(x: number): number {
+  if (x > 21) return Math.exp(x) * 0.5;
+  if (x < -21) return -Math.exp(-x) * 0.5;
+  return Math.sinh(x);
+}
+
+/**
+ * Go's math.Cosh: exp(|x|)/2 beyond |x| > 21 (overflowing to +Inf for
+ * |x| > ~709.78, where Math.cosh is still finite), else (e + 1/e)/2, which
+ * is exactly 1 for tiny x where Math.cosh may round above 1 (acos(cosh(x))
+ * is then 0 in Prometheus, not NaN).
+ */
+function goCosh(x: number): number {
+  const a = Math.abs(x);
+  if (a > 21) return Math.exp(a) * 0.5;
+  const e = Math.exp(a);
+  return (e + 1 / e) * 0.5;
+}
+
 /** Date functions by name, taking a Unix time in seconds (UTC), as Go's time package computes them. */
 export const DATE_FUNCTIONS: Readonly<Record<string, (seconds: number) => number>> = {
   days_in_month: (s) => {
-    const d = utcDate(s);
-    return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+    const { date } = goCalendar(s);
+    return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 0)).getUTCDate();
   },
-  day_of_month: (s) => utcDate(s).getUTCDate(),
-  day_of_week: (s) => utcDate(s).getUTCDay(),
+  day_of_month: (s) => goCalendar(s).date.getUTCDate(),
+  day_of_week: (s) => goCalendar(s).date.getUTCDay(),
   day_of_year: (s) => {
-    const d = utcDate(s);
-    return Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86400000) + 1;
+    const { date } = goCalendar(s);
+    return Math.floor((date.getTime() - Date.UTC(date.getUTCFullYear(), 0, 1)) / 86400000) + 1;
   },
-  hour: (s) => utcDate(s).getUTCHours(),
-  minute: (s) => utcDate(s).getUTCMinutes(),
-  month: (s) => utcDate(s).getUTCMonth() + 1,
-  year: (s) => utcDate(s).getUTCFullYear(),
+  hour: (s) => goCalendar(s).date.getUTCHours(),
+  minute: (s) => goCalendar(s).date.getUTCMinutes(),
+  month: (s) => goCalendar(s).date.getUTCMonth() + 1,
+  year: (s) => {
+    const { date, extraYears } = goCalendar(s);
+    return date.getUTCFullYear() + extraYears;
+  },
 };
 
-/** Go's `time.Unix(int64(f), 0)`: truncates toward zero. */
-function utcDate(seconds: number): Date {
-  const whole = Math.trunc(seconds);
-  const d = new Date(0);
-  d.setTime(whole * 1000);
-  return d;
+const INT64_MIN = -(2n ** 63n);
+/** Seconds in one 400-year Gregorian cycle (146097 days, a whole number of weeks). */
+const GREGORIAN_CYCLE_SECONDS = 146097n * 86400n;
+/** Go's unixToInternal + internalToAbsolute: Unix seconds plus this, as uint64, are Go's absolute seconds. */
+const GO_UNIX_TO_ABSOLUTE = 9223372028715321600n;
+
+/**
+ * Go's `time.Unix(int64(f), 0).UTC()` as a JS date plus whole 400-year
+ * cycles left out of it (JS dates only reach ±275k years). `int64(f)`
+ * truncates toward zero; NaN, ±Inf and values outside int64 become the
+ * minimum int64 as on amd64, where Prometheus is usually built, and Go's
+ * calendar wraps times before its absolute epoch around 2^64 seconds, so
+ * e.g. month(NaN) is 12 as in Prometheus.
+ */
+function goCalendar(seconds: number): { date: Date; extraYears: number } {
+  const inRange = seconds >= -(2 ** 63) && seconds < 2 ** 63;
+  const sec = inRange ? BigInt(Math.trunc(seconds)) : INT64_MIN;
+  const unix = BigInt.asUintN(64, sec + GO_UNIX_TO_ABSOLUTE) - GO_UNIX_TO_ABSOLUTE;
+  let cycles = unix / GREGORIAN_CYCLE_SECONDS;
+  let rest = unix - cycles * GREGORIAN_CYCLE_SECONDS;
+  if (rest < 0n) {
+    rest += GREGORIAN_CYCLE_SECONDS;
+    cycles -= 1n;
+  }
+  return { date: new Date(Number(rest) * 1000), extraYears: Number(cycles) * 400 };
 }
 
 /** Rounds to the nearest multiple of `toNearest`, ties up, as Prometheus's round(). */
