@@ -13,21 +13,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { median } from "./machine.ts";
 import { decodeXor, encodeXor, HeadChunkStore, plainXor, wasmExports, WasmSamples } from "../src/tsdb/chunkenc/index.ts";
+import { seededRandom } from "../test/support/random.ts";
 
 interface Series {
   t: Float64Array;
   v: Float64Array;
-}
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SERIES = 1000;

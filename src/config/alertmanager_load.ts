@@ -2,14 +2,14 @@
  * Loading `alertmanager.yml`: YAML with positions, schema decoding,
  * printing the effective config back, and amtool's `check-config`.
  */
-import { readFileSync, statSync } from "node:fs";
-import { basename, dirname } from "node:path";
-import { LineCounter, parseDocument, stringify } from "yaml";
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { stringify } from "yaml";
 import { AlertmanagerConfigType } from "./alertmanager_schema.ts";
 import type { AlertmanagerConfigFile } from "./alertmanager_types.ts";
-import { ConfigError } from "./error.ts";
 import { expandGlob } from "./load.ts";
-import { Decoder, encodeObject } from "./schema.ts";
+import { encodeObject } from "./schema.ts";
+import { decodeYAMLFile, readConfigText } from "./yaml_file.ts";
 import { alertmanagerFuncs, TemplateSet } from "../template/index.ts";
 
 /** A parsed `alertmanager.yml` plus what callers report on it. */
@@ -32,33 +32,13 @@ export interface LoadedAlertmanagerConfig {
  * config.route.group_wait // 30000
  */
 export function parseAlertmanagerConfig(text: string, filename: string): LoadedAlertmanagerConfig {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, keepSourceTokens: false });
-  const problem = doc.errors[0];
-  if (problem) {
-    const { line, col } = lineCounter.linePos(problem.pos[0]);
-    const reason = problem.code === "MULTIPLE_DOCS"
-      ? "a config file holds one YAML document, found more"
-      : problem.message.split("\n")[0];
-    throw new ConfigError(filename, line, col, "", `yaml: ${reason}`);
-  }
-  const decoder = new Decoder(doc, lineCounter, filename, dirname(filename));
-  const config = decoder.decodeRoot(AlertmanagerConfigType) as AlertmanagerConfigFile;
-  return { config, warnings: [...decoder.warnings], text };
+  const { value, warnings } = decodeYAMLFile(text, filename, AlertmanagerConfigType);
+  return { config: value as AlertmanagerConfigFile, warnings, text };
 }
 
 /** Reads and parses an `alertmanager.yml`; an unreadable file is a ConfigError without a position. */
 export function loadAlertmanagerConfigFile(path: string): LoadedAlertmanagerConfig {
-  let text: string;
-  try {
-    if (statSync(path).isDirectory()) throw new Error(`read ${path}: is a directory`);
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? `open ${path}: no such file or directory` : (e as Error).message;
-    throw new ConfigError(path, 0, 0, "", reason);
-  }
-  return parseAlertmanagerConfig(text, path);
+  return parseAlertmanagerConfig(readConfigText(path), path);
 }
 
 /**

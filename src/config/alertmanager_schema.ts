@@ -7,6 +7,7 @@
 import { parseMatchers } from "../alertmanager/matchers.ts";
 import { parseTimeInterval } from "../alertmanager/timeinterval.ts";
 import { compileRE2 } from "../model/index.ts";
+import { atMostOne, HTTPClientConfigType, TLSConfigType } from "./http_schema.ts";
 import type { Field, Kind, ObjectType, Validation } from "./schema.ts";
 
 const str: Kind = { t: "string" };
@@ -66,100 +67,11 @@ const matcherList: Kind = { t: "list", of: { t: "string", check: checkMatchers }
 const labelNameList: Kind = { t: "list", of: { t: "string", check: checkLabelName } };
 const url: Kind = { t: "string", url: true, check: checkHTTPURL };
 
-function atMostOne(o: Record<string, any>, v: Validation, fields: string[], message: string): void {
-  const set = fields.filter((f) => o[f] !== undefined && o[f] !== "");
-  if (set.length > 1) v.fail(message, set[1]);
-}
-
-const TLSConfigType: ObjectType = {
-  name: "config.TLSConfig",
-  fields: {
-    ca: { kind: str },
-    ca_file: { kind: file },
-    cert: { kind: str },
-    cert_file: { kind: file },
-    key: { kind: secret },
-    key_file: { kind: file },
-    server_name: { kind: str },
-    insecure_skip_verify: { kind: bool, default: false },
-    min_version: { kind: str },
-    max_version: { kind: str },
-  },
-  validate(o, v) {
-    atMostOne(o, v, ["ca", "ca_file"], "at most one of ca and ca_file must be configured");
-    atMostOne(o, v, ["cert", "cert_file"], "at most one of cert and cert_file must be configured");
-    atMostOne(o, v, ["key", "key_file"], "at most one of key and key_file must be configured");
-  },
-};
-
-const BasicAuthType: ObjectType = {
-  name: "config.BasicAuth",
-  fields: {
-    username: { kind: str },
-    username_file: { kind: file },
-    password: { kind: secret },
-    password_file: { kind: file },
-  },
-  validate(o, v) {
-    atMostOne(o, v, ["username", "username_file"], "at most one of basic_auth username & username_file must be configured");
-    atMostOne(o, v, ["password", "password_file"], "at most one of basic_auth password & password_file must be configured");
-  },
-};
-
-const AuthorizationType: ObjectType = {
-  name: "config.Authorization",
-  fields: {
-    type: { kind: str },
-    credentials: { kind: secret },
-    credentials_file: { kind: file },
-  },
-  validate(o, v) {
-    atMostOne(o, v, ["credentials", "credentials_file"], "at most one of authorization credentials & credentials_file must be configured");
-    o.type = (o.type ?? "").trim() || "Bearer";
-    if (o.type.toLowerCase() === "basic") v.fail('authorization type cannot be set to "basic", use "basic_auth" instead', "type");
-  },
-};
-
-/** common/config HTTPClientConfig as receivers use it; bearer_token(_file) become `authorization`. */
-const HTTPConfigType: ObjectType = {
-  name: "config.HTTPClientConfig",
-  fields: {
-    basic_auth: { kind: obj(BasicAuthType) },
-    authorization: { kind: obj(AuthorizationType) },
-    oauth2: { kind: raw },
-    bearer_token: { kind: secret },
-    bearer_token_file: { kind: file },
-    tls_config: { kind: obj(TLSConfigType), defaultEmpty: true },
-    proxy_url: { kind: url },
-    no_proxy: { kind: str },
-    proxy_from_environment: { kind: bool },
-    proxy_connect_header: { kind: raw },
-    follow_redirects: { kind: bool, default: true },
-    enable_http2: { kind: bool, default: true },
-    http_headers: { kind: raw },
-  },
-  validate(o, v) {
-    const bearer = o.bearer_token ? "bearer_token" : o.bearer_token_file ? "bearer_token_file" : undefined;
-    if (o.bearer_token && o.bearer_token_file) v.fail("at most one of bearer_token & bearer_token_file must be configured", "bearer_token_file");
-    if ((o.basic_auth || o.oauth2) && bearer) v.fail("at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured", bearer);
-    if (o.authorization && bearer) v.fail("authorization is not compatible with bearer_token & bearer_token_file", bearer);
-    if (o.authorization && (o.basic_auth || o.oauth2)) v.fail("at most one of basic_auth, oauth2 & authorization must be configured", "authorization");
-    if (o.basic_auth && o.oauth2) v.fail("at most one of basic_auth, oauth2 & authorization must be configured", "oauth2");
-    if (bearer) {
-      o.authorization = o.bearer_token
-        ? { type: "Bearer", credentials: o.bearer_token }
-        : { type: "Bearer", credentials_file: o.bearer_token_file };
-    }
-    delete o.bearer_token;
-    delete o.bearer_token_file;
-  },
-};
-
 const GlobalType: ObjectType = {
   name: "config.GlobalConfig",
   fields: {
     resolve_timeout: { kind: duration, default: 5 * MINUTE },
-    http_config: { kind: obj(HTTPConfigType), defaultEmpty: true },
+    http_config: { kind: obj(HTTPClientConfigType), defaultEmpty: true },
     smtp_from: { kind: str },
     smtp_hello: { kind: str, default: "localhost" },
     smtp_smarthost: { kind: str },
@@ -285,7 +197,7 @@ const WebhookConfigType: ObjectType = {
     url: { kind: { t: "string", secret: true, check: checkHTTPURL } },
     url_file: { kind: file },
     max_alerts: { kind: uint, default: 0 },
-    http_config: { kind: obj(HTTPConfigType) },
+    http_config: { kind: obj(HTTPClientConfigType) },
   },
   validate(o, v) {
     if (!o.url && !o.url_file) v.fail("one of url or url_file must be configured");

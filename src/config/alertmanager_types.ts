@@ -3,21 +3,10 @@
  * are milliseconds. Route timers a child route does not set are left
  * undefined here; the route tree fills them in from its parent.
  */
-import type { Authorization, BasicAuth, Millis, TLSConfig } from "./types.ts";
+import type { HTTPClientConfig, Millis } from "./types.ts";
 
-/** How Alertmanager reaches a receiver's endpoint (common/config HTTPClientConfig, the parts it uses). */
-export interface AlertmanagerHTTPConfig {
-  basic_auth?: BasicAuth;
-  authorization?: Authorization;
-  oauth2?: unknown;
-  tls_config: TLSConfig;
-  proxy_url?: string;
-  no_proxy?: string;
-  proxy_from_environment?: boolean;
-  follow_redirects: boolean;
-  enable_http2: boolean;
-  http_headers?: unknown;
-}
+/** How Alertmanager reaches a receiver's endpoint: the same prometheus/common HTTPClientConfig as `prometheus.yml`. */
+export type AlertmanagerHTTPConfig = HTTPClientConfig;
 
 /** `global:` — resolve_timeout and the defaults other receivers would take. */
 export interface AlertmanagerGlobalConfig {

@@ -11,6 +11,8 @@ export { ConfigError } from "./error.ts";
 export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
 export { configToYAML, expandGlob, loadConfigFile, parseConfig, type LoadedConfig } from "./load.ts";
 export { checkConfigFiles } from "./check.ts";
+export { decodeYAMLFile, readConfigText } from "./yaml_file.ts";
+export type { ObjectType, Validation } from "./schema.ts";
 export { parseGoURL, type GoURL } from "./url.ts";
 export { DEFAULT_SCRAPE_PROTOCOLS } from "./prometheus_schema.ts";
 export type {

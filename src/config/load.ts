@@ -2,17 +2,17 @@
  * Loading `prometheus.yml`: YAML parsing with positions, schema decoding,
  * `scrape_config_files` expansion, and printing the effective config back.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { stringify } from "yaml";
-import { ConfigError } from "./error.ts";
 import {
   applyGlobalToScrapeConfig,
   PrometheusConfigType,
   ScrapeConfigsFileType,
 } from "./prometheus_schema.ts";
-import { Decoder, encodeObject, parseYAML, type ObjectType } from "./schema.ts";
+import { encodeObject } from "./schema.ts";
 import type { PrometheusConfig } from "./types.ts";
+import { decodeYAMLFile, readConfigText } from "./yaml_file.ts";
 
 /** A parsed config plus what the caller needs to report on it. */
 export interface LoadedConfig {
@@ -24,17 +24,6 @@ export interface LoadedConfig {
   text: string;
   /** The file name as given. */
   filename: string;
-}
-
-/** Parses YAML text and decodes it as `type`, throwing a located ConfigError. */
-function decodeText(
-  text: string,
-  filename: string,
-  type: ObjectType,
-): { value: Record<string, any>; decoder: Decoder } {
-  const { doc, lineCounter } = parseYAML(text, filename);
-  const decoder = new Decoder(doc, lineCounter, filename, dirname(filename));
-  return { value: decoder.decodeRoot(type), decoder };
 }
 
 function escapeRegExp(text: string): string {
@@ -89,13 +78,7 @@ function loadScrapeConfigFiles(main: Record<string, any>, warnings: string[]): v
   for (const sc of main.scrape_configs) origin.set(sc.job_name, "main config file");
   for (const pattern of main.scrape_config_files as string[]) {
     for (const file of expandGlob(pattern)) {
-      let text: string;
-      try {
-        text = readFileSync(file, "utf8");
-      } catch (e) {
-        throw new ConfigError(file, 0, 0, "", (e as Error).message);
-      }
-      const { value, decoder } = decodeText(text, file, {
+      const { value, warnings: fileWarnings } = decodeYAMLFile(readConfigText(file), file, {
         ...ScrapeConfigsFileType,
         validate(o, v) {
           for (const sc of o.scrape_configs) {
@@ -108,7 +91,7 @@ function loadScrapeConfigFiles(main: Record<string, any>, warnings: string[]): v
           }
         },
       });
-      warnings.push(...decoder.warnings);
+      warnings.push(...fileWarnings);
       main.scrape_configs.push(...value.scrape_configs);
     }
   }
@@ -125,8 +108,7 @@ function loadScrapeConfigFiles(main: Record<string, any>, warnings: string[]): v
  * config.scrape_configs[0].scrape_interval // 60000, inherited from global
  */
 export function parseConfig(text: string, filename: string): LoadedConfig {
-  const { value, decoder } = decodeText(text, filename, PrometheusConfigType);
-  const warnings = [...decoder.warnings];
+  const { value, warnings } = decodeYAMLFile(text, filename, PrometheusConfigType);
   loadScrapeConfigFiles(value, warnings);
   return { config: value as PrometheusConfig, warnings, text, filename };
 }
@@ -136,16 +118,7 @@ export function parseConfig(text: string, filename: string): LoadedConfig {
  * without a position.
  */
 export function loadConfigFile(path: string): LoadedConfig {
-  let text: string;
-  try {
-    if (statSync(path).isDirectory()) throw new Error(`read ${path}: is a directory`);
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? `open ${path}: no such file or directory` : (e as Error).message;
-    throw new ConfigError(path, 0, 0, "", reason);
-  }
-  return parseConfig(text, path);
+  return parseConfig(readConfigText(path), path);
 }
 
 /**

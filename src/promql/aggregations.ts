@@ -11,7 +11,7 @@
  * @example
  * aggregate("sum", samples, { grouping: ["job"], without: false, param: NaN, stringParam: "", instant: true });
  */
-import { labelsKey, METRIC_NAME, type Label, type Labels } from "../model/index.ts";
+import { labelsKey, METRIC_NAME, prometheusLabelsHash, type Label, type Labels } from "../model/index.ts";
 import type { AggregateOp } from "./ast.ts";
 import { formatFloatPlain, type Sample } from "./functions.ts";
 import { kahanInc, quantileOf } from "./kernels.ts";
@@ -310,84 +310,6 @@ function limitK(input: Sample[], opts: AggregateOptions): Sample[] {
   const out: Sample[] = [];
   for (const members of groupMembers(input, opts)) out.push(...members.slice(0, k));
   return out;
-}
-
-const MASK64 = (1n << 64n) - 1n;
-const P1 = 11400714785074694791n, P2 = 14029467366897019727n, P3 = 1609587929392839161n, P4 = 9650029242287828579n, P5 = 2870177450012600261n;
-
-function rotl64(x: bigint, r: bigint): bigint {
-  return ((x << r) | (x >> (64n - r))) & MASK64;
-}
-
-function xxRound(acc: bigint, lane: bigint): bigint {
-  return (rotl64((acc + lane * P2) & MASK64, 31n) * P1) & MASK64;
-}
-
-function readU64(b: Uint8Array, i: number): bigint {
-  let x = 0n;
-  for (let k = 7; k >= 0; k--) x = (x << 8n) | BigInt(b[i + k]!);
-  return x;
-}
-
-/** XXH64 with seed 0 — the hash behind Prometheus's labels.Hash(). */
-export function xxhash64(b: Uint8Array): bigint {
-  const n = b.length;
-  let i = 0;
-  let h: bigint;
-  if (n >= 32) {
-    let v1 = (P1 + P2) & MASK64, v2 = P2, v3 = 0n, v4 = (MASK64 + 1n - P1) & MASK64;
-    for (; i + 32 <= n; i += 32) {
-      v1 = xxRound(v1, readU64(b, i));
-      v2 = xxRound(v2, readU64(b, i + 8));
-      v3 = xxRound(v3, readU64(b, i + 16));
-      v4 = xxRound(v4, readU64(b, i + 24));
-    }
-    h = (rotl64(v1, 1n) + rotl64(v2, 7n) + rotl64(v3, 12n) + rotl64(v4, 18n)) & MASK64;
-    for (const v of [v1, v2, v3, v4]) h = (((h ^ xxRound(0n, v)) * P1) & MASK64) + P4 & MASK64;
-  } else h = P5;
-  h = (h + BigInt(n)) & MASK64;
-  for (; i + 8 <= n; i += 8) {
-    h ^= xxRound(0n, readU64(b, i));
-    h = (rotl64(h, 27n) * P1 + P4) & MASK64;
-  }
-  if (i + 4 <= n) {
-    const u = BigInt((b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0);
-    h ^= (u * P1) & MASK64;
-    h = (rotl64(h, 23n) * P2 + P3) & MASK64;
-    i += 4;
-  }
-  for (; i < n; i++) {
-    h ^= (BigInt(b[i]!) * P5) & MASK64;
-    h = (rotl64(h, 11n) * P1) & MASK64;
-  }
-  h ^= h >> 33n;
-  h = (h * P2) & MASK64;
-  h ^= h >> 29n;
-  h = (h * P3) & MASK64;
-  h ^= h >> 32n;
-  return h;
-}
-
-const encoder = new TextEncoder();
-
-/** Prometheus's labels.Hash(): XXH64 over name, 0xff, value, 0xff for each label. */
-export function prometheusLabelsHash(metric: Labels): bigint {
-  const parts: Uint8Array[] = [];
-  let len = 0;
-  for (const l of metric) {
-    for (const s of [l.name, l.value]) {
-      const e = encoder.encode(s);
-      parts.push(e, new Uint8Array([0xff]));
-      len += e.length + 1;
-    }
-  }
-  const buf = new Uint8Array(len);
-  let off = 0;
-  for (const p of parts) {
-    buf.set(p, off);
-    off += p.length;
-  }
-  return xxhash64(buf);
 }
 
 /** The position of a series in [0, 1] used by limit_ratio: its label hash over the uint64 range, as Prometheus. */

@@ -1209,19 +1209,7 @@ class Evaluator {
         out.push(s);
         continue;
       }
-      const ts: number[] = [], fs: number[] = [];
-      let a = 0, b = 0;
-      while (a < prev.ts.length || b < s.ts.length) {
-        if (b >= s.ts.length || (a < prev.ts.length && prev.ts[a]! < s.ts[b]!)) {
-          ts.push(prev.ts[a]!);
-          fs.push(prev.fs[a++]!);
-        } else if (a >= prev.ts.length || s.ts[b]! < prev.ts[a]!) {
-          ts.push(s.ts[b]!);
-          fs.push(s.fs[b++]!);
-        } else throw new EvalError("vector cannot contain metrics with the same labelset");
-      }
-      prev.ts = ts;
-      prev.fs = fs;
+      mergePointsInto(prev, s);
     }
     return out;
   }
@@ -1468,6 +1456,27 @@ function rejectNameClashes(series: Series[]): Series[] {
   return series;
 }
 
+/**
+ * Interleaves `from`'s points into `into` (both sorted by time), for two
+ * series that ended up with the same label set. A shared timestamp means
+ * two samples for one series at one step, which PromQL rejects.
+ */
+function mergePointsInto(into: Series, from: Series): void {
+  const ts: number[] = [], fs: number[] = [];
+  let a = 0, b = 0;
+  while (a < into.ts.length || b < from.ts.length) {
+    if (b >= from.ts.length || (a < into.ts.length && into.ts[a]! < from.ts[b]!)) {
+      ts.push(into.ts[a]!);
+      fs.push(into.fs[a++]!);
+    } else if (a >= into.ts.length || from.ts[b]! < into.ts[a]!) {
+      ts.push(from.ts[b]!);
+      fs.push(from.fs[b++]!);
+    } else throw new EvalError("vector cannot contain metrics with the same labelset");
+  }
+  into.ts = ts;
+  into.fs = fs;
+}
+
 /** Removes `__name__` where delayed removal asked for it, then rejects label-set clashes. */
 function finalizeSeries(series: Series[], instant: boolean): Series[] {
   const byKey = new Map<string, Series>();
@@ -1483,19 +1492,7 @@ function finalizeSeries(series: Series[], instant: boolean): Series[] {
       continue;
     }
     if (instant) throw new EvalError("vector cannot contain metrics with the same labelset");
-    const ts: number[] = [], fs: number[] = [];
-    let a = 0, b = 0;
-    while (a < prev.ts.length || b < s.ts.length) {
-      if (b >= s.ts.length || (a < prev.ts.length && prev.ts[a]! < s.ts[b]!)) {
-        ts.push(prev.ts[a]!);
-        fs.push(prev.fs[a++]!);
-      } else if (a >= prev.ts.length || s.ts[b]! < prev.ts[a]!) {
-        ts.push(s.ts[b]!);
-        fs.push(s.fs[b++]!);
-      } else throw new EvalError("vector cannot contain metrics with the same labelset");
-    }
-    prev.ts = ts;
-    prev.fs = fs;
+    mergePointsInto(prev, s);
   }
   return out;
 }

@@ -10,7 +10,7 @@ import { nopLogger, type Logger } from "../log/index.ts";
 import { Registry, type Labels } from "../model/index.ts";
 import type { Engine, QueryableFn } from "../promql/index.ts";
 import type { Appender } from "../tsdb/index.ts";
-import { AlertingRule, type AlertState } from "./alerting.ts";
+import { AlertingRule, type Alert, type AlertState } from "./alerting.ts";
 import { Group, type GroupDeps, type Rule } from "./group.ts";
 import { registerRuleMetrics, removeGroupMetrics, type RuleMetrics } from "./metrics.ts";
 import { RecordingRule } from "./recording.ts";
@@ -54,20 +54,12 @@ export interface RuleUpdateOptions {
   externalURL?: string;
 }
 
-/** One alert as the API builders see it; times in ms, `null` for never. */
-export interface AlertStatus {
-  labels: Labels;
-  annotations: Labels;
-  /** "inactive" for a resolved alert still retained (it is re-sent as resolved). */
-  state: AlertState;
-  value: number;
-  activeAt: number;
-  firedAt: number | null;
-  resolvedAt: number | null;
-  keepFiringSince: number | null;
-  lastSentAt: number | null;
-  validUntil: number | null;
-}
+/**
+ * One alert as the API builders see it: a copy of the rule's {@link Alert}
+ * taken when the status was read; a resolved alert still retained (it is
+ * re-sent as resolved) shows as "inactive".
+ */
+export type AlertStatus = Alert;
 
 /** An alerting rule's state for the API. */
 export interface AlertingRuleStatus {

@@ -8,9 +8,7 @@
  * reads `FILE:LINE:COL: …`; rule errors keep Prometheus's wording
  * `group "g", rule 2, "name": could not parse expression: 1:5: parse error: …`.
  */
-import { readFileSync, statSync } from "node:fs";
-import { ConfigError, expandGlob } from "../config/index.ts";
-import { Decoder, parseYAML, type ObjectType, type Validation } from "../config/schema.ts";
+import { ConfigError, decodeYAMLFile, expandGlob, readConfigText, type ObjectType, type Validation } from "../config/index.ts";
 import { LABEL_NAME_RE, METRIC_NAME_RE } from "../model/index.ts";
 import { formatExpr, parseExpr, ParseError, walk, type Expr } from "../promql/index.ts";
 import { templateProblem } from "./template.ts";
@@ -174,18 +172,10 @@ function ruleProblems(rule: RuleDesc): { field: string; message: string }[] {
  * const { groups, errors } = parseRuleFile("groups: [{name: g, rules: [{record: a, expr: up}]}]", "rules.yml");
  */
 export function parseRuleFile(text: string, filename: string): { groups: RuleGroupDesc[]; errors: ConfigError[] } {
-  let parsed: ReturnType<typeof parseYAML>;
-  try {
-    parsed = parseYAML(text, filename);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    return { groups: [], errors: [e] };
-  }
-  const { doc, lineCounter } = parsed;
   const errors: ConfigError[] = [];
   let root: Record<string, any>;
   try {
-    root = new Decoder(doc, lineCounter, filename, "").decodeRoot(rootType(errors));
+    root = decodeYAMLFile(text, filename, rootType(errors), "").value;
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     return { groups: [], errors: [...errors, e] };
@@ -206,12 +196,10 @@ export function parseRuleFile(text: string, filename: string): { groups: RuleGro
 export function readRuleFile(path: string): { groups: RuleGroupDesc[]; errors: ConfigError[] } {
   let text: string;
   try {
-    if (statSync(path).isDirectory()) throw new Error(`read ${path}: is a directory`);
-    text = readFileSync(path, "utf8");
+    text = readConfigText(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? `open ${path}: no such file or directory` : (e as Error).message;
-    return { groups: [], errors: [new ConfigError(path, 0, 0, "", reason)] };
+    if (!(e instanceof ConfigError)) throw e;
+    return { groups: [], errors: [e] };
   }
   return parseRuleFile(text, path);
 }

@@ -6,10 +6,10 @@
  * Handlers only read a {@link RulesSource} (the server's rule manager and
  * notifier) and parse parameters; the JSON is built by the rules room.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import type { AlertmanagersData } from "../notifier/index.ts";
 import { alertsAPIData, rulesAPIData, type GroupStatus, type RulesFilter } from "../rules/index.ts";
-import { ApiError, errorResponse, queryError, readForm, successValue, type RequestForm } from "./api/index.ts";
+import { ApiError, handleForm, type RequestForm, successValue } from "./api/index.ts";
 
 /** What the rule endpoints read: the rule groups' state and the notifier's Alertmanagers. */
 export interface RulesSource {
@@ -55,16 +55,6 @@ export function parseRulesFilter(form: RequestForm): RulesFilter {
   };
 }
 
-function handle(fn: (form: RequestForm) => Response): (c: Context) => Promise<Response> {
-  return async (c) => {
-    try {
-      return fn(await readForm(c.req.raw));
-    } catch (e) {
-      return errorResponse(queryError(e));
-    }
-  };
-}
-
 /**
  * The rule routes, relative to /api/v1.
  *
@@ -75,8 +65,8 @@ function handle(fn: (form: RequestForm) => Response): (c: Context) => Promise<Re
  */
 export function rulesAPI(source: RulesSource): Hono {
   const app = new Hono();
-  app.get("/rules", handle((form) => successValue(rulesAPIData(source.ruleGroups(), parseRulesFilter(form)))));
-  app.get("/alerts", handle(() => successValue(alertsAPIData(source.ruleGroups()))));
-  app.get("/alertmanagers", handle(() => successValue(source.alertmanagers())));
+  app.get("/rules", handleForm((form) => successValue(rulesAPIData(source.ruleGroups(), parseRulesFilter(form)))));
+  app.get("/alerts", handleForm(() => successValue(alertsAPIData(source.ruleGroups()))));
+  app.get("/alertmanagers", handleForm(() => successValue(source.alertmanagers())));
   return app;
 }

@@ -7,11 +7,11 @@
  * Handlers only read a {@link TargetsSource} (the server's scrape service);
  * they hold no scrape logic.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { formatDuration } from "../config/index.ts";
 import { type Labels, type Matcher } from "../model/index.ts";
 import type { ActiveTarget, DroppedTarget } from "../scrape/index.ts";
-import { ApiError, errorResponse, goJSON, labelsJSON, parseMetricSelector, queryError, readForm, successResponse, type MetricMetadata, type RequestForm } from "./api/index.ts";
+import { ApiError, goJSON, handleForm, labelsJSON, type MetricMetadata, parseMetricSelector, type RequestForm, successResponse } from "./api/index.ts";
 
 /** The metadata of one metric as a target exposed it (`# TYPE`, `# HELP`, `# UNIT`). */
 export interface TargetMetricMetadata {
@@ -223,16 +223,6 @@ export function metricMetadataByName(source: TargetsSource): Map<string, MetricM
   return out;
 }
 
-function handle(fn: (form: RequestForm) => Response): (c: Context) => Promise<Response> {
-  return async (c) => {
-    try {
-      return fn(await readForm(c.req.raw));
-    } catch (e) {
-      return errorResponse(queryError(e));
-    }
-  };
-}
-
 /**
  * The target routes, relative to /api/v1.
  *
@@ -243,8 +233,8 @@ function handle(fn: (form: RequestForm) => Response): (c: Context) => Promise<Re
  */
 export function targetsAPI(source: TargetsSource, opts: TargetsAPIOptions = {}): Hono {
   const app = new Hono();
-  app.get("/targets", handle((form) => targets(source, form, opts)));
-  app.get("/targets/metadata", handle((form) => targetMetadata(source, form)));
-  app.get("/scrape_pools", handle(() => scrapePools(source)));
+  app.get("/targets", handleForm((form) => targets(source, form, opts)));
+  app.get("/targets/metadata", handleForm((form) => targetMetadata(source, form)));
+  app.get("/scrape_pools", handleForm(() => scrapePools(source)));
   return app;
 }

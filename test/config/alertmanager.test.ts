@@ -180,3 +180,22 @@ describe("checkAlertmanagerConfigFiles", () => {
     expect(brokenLines.at(-2)).toStartWith("  FAILED: ");
   });
 });
+
+describe("http_config is prometheus/common's HTTPClientConfig, as in prometheus.yml", () => {
+  const global = (http: string) => `global:\n  http_config:\n${http}\nroute: {receiver: a}\nreceivers: [{name: a}]\n`;
+
+  test("oauth2 and proxy settings are decoded and checked like Prometheus's", () => {
+    const c = parse(global("    oauth2: {client_id: id, client_secret: s, token_url: 'http://auth/token'}\n    proxy_from_environment: true"));
+    expect(c.global.http_config.oauth2).toEqual(expect.objectContaining({ client_id: "id", token_url: "http://auth/token" }));
+    expect(c.global.http_config.proxy_from_environment).toBe(true);
+    expect(errorOf(global("    oauth2: {client_secret: s, token_url: 'http://auth/token'}"))).toContain("oauth2 client_id must be configured");
+    expect(errorOf(global("    proxy_url: 'http://proxy:3128'\n    proxy_from_environment: true"))).toContain(
+      "if proxy_from_environment is configured, proxy_url must not be configured",
+    );
+  });
+
+  test("a client certificate needs its key, and TLS versions are checked", () => {
+    expect(errorOf(global("    tls_config: {cert_file: c.pem}"))).toContain("exactly one of key or key_file must be configured");
+    expect(errorOf(global("    tls_config: {min_version: TLS99}"))).toContain("unknown TLS version: TLS99");
+  });
+});

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   freePort, PROMTS_BINARY, spawnChild, stopAll, waitForOK, waitUntil, webhookPayloads, type Child,
-} from "../alertmanager/api/processes.ts";
+} from "../support/processes.ts";
 
 /** Each test starts processes and polls them; generous for a loaded 2-core machine. */
 const PROCESS_TEST_TIMEOUT_MS = 60_000;

@@ -4,22 +4,11 @@
  * assertions, and a stop that kills by PID and waits for the exit.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
-
-/** The binary `npx bun build.ts` writes. */
-export const PROMTS_BINARY = join(import.meta.dir, "../../dist/promts");
+import { freePort, PROMTS_BINARY } from "../support/processes.ts";
 
 const READY_DEADLINE_MS = 20_000;
 const EXIT_DEADLINE_MS = 10_000;
 const POLL_MS = 50;
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
-}
 
 /** Throws a readable error when dist/promts has not been built. */
 export function requireBinary(): void {

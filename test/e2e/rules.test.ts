@@ -12,7 +12,8 @@ import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { apiData, instantQuery, PROMTS_BINARY, requireBinary, startPromts, waitFor, type PromtsProcess } from "./promts_process.ts";
+import { apiData, instantQuery, requireBinary, startPromts, waitFor, type PromtsProcess } from "./promts_process.ts";
+import { PROMTS_BINARY } from "../support/processes.ts";
 
 const EXPORTER_BODY = ["# TYPE demo_queue_length gauge", 'demo_queue_length{queue="mail"} 7', ""].join("\n");
 

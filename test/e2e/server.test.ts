@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
+import { freePort, PROMTS_BINARY } from "../support/processes.ts";
 
-const BINARY = join(import.meta.dir, "../../dist/promts");
 const STARTUP_DEADLINE_MS = 20000;
 const EXIT_DEADLINE_MS = 10000;
 
@@ -23,7 +23,7 @@ const running = new Set<Started>();
 let workDir = "";
 
 function start(args: string[]): Started {
-  const proc = Bun.spawn([BINARY, ...args], { cwd: workDir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([PROMTS_BINARY, ...args], { cwd: workDir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const started = { proc, stdout: new Response(proc.stdout).text(), stderr: new Response(proc.stderr).text() };
   running.add(started);
   return started;
@@ -46,13 +46,6 @@ async function runToEnd(args: string[]): Promise<{ code: number; stdout: string;
   const p = start(args);
   const code = await exitCode(p);
   return { code, stdout: await p.stdout, stderr: await p.stderr };
-}
-
-function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
 }
 
 /** Polls `url` until it answers `status`, or throws after the deadline. */
@@ -94,7 +87,7 @@ function startServer(config: string, extra: string[] = [], data = mkdtempSync(jo
 }
 
 beforeAll(() => {
-  if (!existsSync(BINARY)) throw new Error(`${BINARY} does not exist: build it with \`npx bun build.ts\` (npm test does this first)`);
+  if (!existsSync(PROMTS_BINARY)) throw new Error(`${PROMTS_BINARY} does not exist: build it with \`npx bun build.ts\` (npm test does this first)`);
   workDir = mkdtempSync(join(tmpdir(), "promts-e2e-"));
 });
 

@@ -36,7 +36,8 @@ import { Alertmanager, type WebhookMessage } from "../../src/alertmanager/index.
 import { alertmanagerWebApp } from "../../src/alertmanager/api/index.ts";
 import { checkAlertmanagerConfigFiles, loadAlertmanagerConfigFile } from "../../src/config/index.ts";
 import { Registry } from "../../src/model/index.ts";
-import { freePort, spawnChild, waitForOK, waitUntil, type Child } from "../alertmanager/api/processes.ts";
+import { freePort, spawnChild, waitForOK, waitUntil, type Child } from "../support/processes.ts";
+import { peerAvailable } from "../support/peers.ts";
 
 const ALERTMANAGER_BINARY = "/usr/bin/prometheus-alertmanager";
 const amtool = Bun.which("amtool");
@@ -46,10 +47,7 @@ const FIXTURE = join(import.meta.dir, "fixtures/alertmanager/diff.yml");
 const STEP_TIMEOUT_MS = 30_000;
 
 function available(): boolean {
-  if (existsSync(ALERTMANAGER_BINARY)) return true;
-  if (process.env.PROMTS_REQUIRE_PEERS === "1") throw new Error(`${ALERTMANAGER_BINARY} not installed but PROMTS_REQUIRE_PEERS=1`);
-  console.warn(`\n*** SKIPPED: ${ALERTMANAGER_BINARY} not installed (apt-get install prometheus-alertmanager) ***\n`);
-  return false;
+  return peerAvailable(existsSync(ALERTMANAGER_BINARY), ALERTMANAGER_BINARY, `${ALERTMANAGER_BINARY} not installed (apt-get install prometheus-alertmanager)`);
 }
 
 type Instance = "real" | "promts";

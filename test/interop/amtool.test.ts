@@ -9,15 +9,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, PROMTS_BINARY, spawnChild, stopAll, waitForOK, type Child } from "../alertmanager/api/processes.ts";
+import { freePort, PROMTS_BINARY, spawnChild, stopAll, waitForOK, type Child } from "../support/processes.ts";
+import { peerAvailable } from "../support/peers.ts";
 
 const amtool = Bun.which("amtool");
 
 function available(): boolean {
-  if (amtool) return true;
-  if (process.env.PROMTS_REQUIRE_PEERS === "1") throw new Error("amtool not installed but PROMTS_REQUIRE_PEERS=1");
-  console.warn("\n*** SKIPPED: amtool not installed (apt-get install prometheus-alertmanager) ***\n");
-  return false;
+  return peerAvailable(amtool, "amtool", "amtool not installed (apt-get install prometheus-alertmanager)");
 }
 
 /** Each test starts processes and polls them; generous for a loaded 2-core machine. */

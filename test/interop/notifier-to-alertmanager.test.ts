@@ -17,35 +17,13 @@ import { Notifier } from "../../src/notifier/index.ts";
 import { Engine } from "../../src/promql/index.ts";
 import { RuleManager } from "../../src/rules/index.ts";
 import { openDB, type DB } from "../../src/tsdb/index.ts";
+import { peerAvailable } from "../support/peers.ts";
+import { freePort, waitUntil } from "../support/processes.ts";
 
 const amBin = Bun.which("prometheus-alertmanager") ?? Bun.which("alertmanager");
 
 function available(): boolean {
-  if (amBin) return true;
-  if (process.env.PROMTS_REQUIRE_PEERS === "1") throw new Error("alertmanager not installed but PROMTS_REQUIRE_PEERS=1");
-  console.warn("\n*** SKIPPED: prometheus-alertmanager not installed (notifier-to-alertmanager interop) ***\n");
-  return false;
-}
-
-async function freePort(): Promise<number> {
-  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = l.port;
-  l.stop(true);
-  return port;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch {
-      // not ready yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
+  return peerAvailable(amBin, "alertmanager", "prometheus-alertmanager not installed (notifier-to-alertmanager interop)");
 }
 
 interface AMAlert {
@@ -65,13 +43,13 @@ beforeAll(async () => {
   if (!available()) return;
   dir = mkdtempSync(join(tmpdir(), "promts-am-interop-"));
   writeFileSync(join(dir, "alertmanager.yml"), "route:\n  receiver: blackhole\nreceivers:\n- name: blackhole\n");
-  const port = await freePort();
+  const port = freePort();
   const proc = Bun.spawn(
     [amBin!, `--config.file=${join(dir, "alertmanager.yml")}`, `--storage.path=${join(dir, "am-data")}`, `--web.listen-address=127.0.0.1:${port}`, "--cluster.listen-address="],
     { stdout: "ignore", stderr: "ignore" },
   );
   am = { proc, url: `http://127.0.0.1:${port}` };
-  await until("alertmanager ready", async () => ((await fetch(`${am!.url}/-/ready`)).ok ? true : undefined));
+  await waitUntil("alertmanager ready", async () => ((await fetch(`${am!.url}/-/ready`)).ok ? true : undefined));
   db = await openDB({ dir: join(dir, "data"), compactionIntervalMs: 0 });
 }, 30_000);
 
@@ -124,7 +102,7 @@ alerting:
     clock = t0 + 10_000;
     await manager.evaluate(clock);
 
-    const alerts = await until("alert in Alertmanager", async () => {
+    const alerts = await waitUntil("alert in Alertmanager", async () => {
       const list = (await (await fetch(`${am!.url}/api/v2/alerts`)).json()) as AMAlert[];
       return list.length > 0 ? list : undefined;
     });
@@ -140,7 +118,7 @@ alerting:
     // The condition stops at t0+20s: the alert is sent as resolved and leaves Alertmanager's active list.
     clock = t0 + 20_000;
     await manager.evaluate(clock);
-    await until("alert resolved in Alertmanager", async () => {
+    await waitUntil("alert resolved in Alertmanager", async () => {
       const list = (await (await fetch(`${am!.url}/api/v2/alerts?active=true`)).json()) as AMAlert[];
       return list.length === 0 ? true : undefined;
     });

@@ -10,15 +10,13 @@ import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, PROMTS_BINARY, spawnChild, stopAll, waitForOK, waitUntil, webhookPayloads } from "../alertmanager/api/processes.ts";
+import { freePort, PROMTS_BINARY, spawnChild, stopAll, waitForOK, waitUntil, webhookPayloads } from "../support/processes.ts";
+import { peerAvailable } from "../support/peers.ts";
 
 const prometheus = Bun.which("prometheus");
 
 function available(): boolean {
-  if (prometheus) return true;
-  if (process.env.PROMTS_REQUIRE_PEERS === "1") throw new Error("prometheus not installed but PROMTS_REQUIRE_PEERS=1");
-  console.warn("\n*** SKIPPED: prometheus not installed (apt-get install prometheus) ***\n");
-  return false;
+  return peerAvailable(prometheus, "prometheus", "prometheus not installed (apt-get install prometheus)");
 }
 
 let dir = "";

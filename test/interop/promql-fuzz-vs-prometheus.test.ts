@@ -13,17 +13,11 @@
  * unless PROMTS_REQUIRE_PEERS=1.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Hono } from "hono";
-import { Engine } from "../../src/promql/index.ts";
-import { createBlocksFromOpenMetrics, openDB, type DB } from "../../src/tsdb/index.ts";
-import { apiV1 } from "../../src/web/api/index.ts";
-import { generateOpenMetrics } from "./fixtures/promql/dataset.ts";
-import { findPrometheus, promtoolBackfill, startPrometheus, type PrometheusProcess } from "./fixtures/promql/prometheus.ts";
-import { type ApiAnswer, compareAnswers } from "./fixtures/promql-fuzz/compare.ts";
+import { findPrometheus } from "./fixtures/promql/prometheus.ts";
+import { startDatasetPair, type DatasetPair } from "./fixtures/promql/pair.ts";
+import { CANCELLATION_NOISE, compareAnswers } from "./fixtures/promql/compare.ts";
 import { generateQueries } from "./fixtures/promql-fuzz/generator.ts";
+import { peerAvailable, peersRequired } from "../support/peers.ts";
 
 const START = 1_700_000_000;
 const DATA_SECONDS = 7200;
@@ -39,54 +33,21 @@ const queries = generateQueries(seed, count, depth);
 const peers = findPrometheus();
 
 function available(): boolean {
-  if (peers) return true;
-  if (process.env.PROMTS_REQUIRE_PEERS === "1") throw new Error("prometheus/promtool not installed but PROMTS_REQUIRE_PEERS=1");
-  return false;
+  return peerAvailable(peers, "prometheus/promtool");
 }
 
-if (!peers && process.env.PROMTS_REQUIRE_PEERS !== "1") console.warn("\n*** SKIPPED: prometheus not installed (promql-fuzz-vs-prometheus interop) ***\n");
+if (!peers && !peersRequired()) console.warn("\n*** SKIPPED: prometheus not installed (promql-fuzz-vs-prometheus interop) ***\n");
 
-let dir: string;
-let prometheus: PrometheusProcess | undefined;
-let db: DB | undefined;
-let app: Hono;
+let pair: DatasetPair | undefined;
 
 beforeAll(async () => {
   if (!available()) return;
-  dir = mkdtempSync(join(tmpdir(), "promts-promql-fuzz-"));
-  const dataFile = join(dir, "data.om");
-  writeFileSync(dataFile, generateOpenMetrics({ start: START, seconds: DATA_SECONDS, interval: 15 }));
-  const promDir = join(dir, "prometheus");
-  mkdirSync(promDir);
-  promtoolBackfill(peers!.promtool, dataFile, promDir);
-  prometheus = await startPrometheus(peers!.prometheus, promDir, dir);
-  const promtsDir = join(dir, "promts");
-  await createBlocksFromOpenMetrics(dataFile, promtsDir);
-  db = await openDB({ dir: promtsDir, retentionTime: 0, compactionIntervalMs: 0 });
-  const opened = db;
-  app = apiV1({
-    engine: new Engine(),
-    queryable: (mint, maxt) => opened.querier(mint, maxt),
-    config: () => ({ yaml: "" }),
-    flags: () => ({}),
-    buildInfo: { version: "", revision: "", branch: "", buildUser: "", buildDate: "", goVersion: "" },
-    runtimeInfo: () => ({}),
-  });
+  pair = await startDatasetPair(peers!, "promts-promql-fuzz-", { start: START, seconds: DATA_SECONDS, interval: 15 });
 }, 120_000);
 
 afterAll(async () => {
-  await prometheus?.stop();
-  await db?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await pair?.stop();
 });
-
-async function askPromts(path: string): Promise<ApiAnswer> {
-  return (await app.request(path)).json() as Promise<ApiAnswer>;
-}
-
-async function askPrometheus(path: string): Promise<ApiAnswer> {
-  return (await fetch(`${prometheus!.url}/api/v1${path}`)).json() as Promise<ApiAnswer>;
-}
 
 function params(p: Record<string, string | number>): string {
   return new URLSearchParams(Object.entries(p).map(([k, v]) => [k, String(v)])).toString();
@@ -113,10 +74,10 @@ describe(`generated PromQL (seed ${seed}) agrees with Prometheus 2.42`, () => {
         { what: "range", path: `/query_range?${params({ query, ...RANGE })}`, ordered: false },
       ];
       for (const { what, path, ordered: inOrder } of paths) {
-        const [ours, theirs] = await Promise.all([askPromts(path), askPrometheus(path)]);
+        const [ours, theirs] = await Promise.all([pair!.askPromts(path), pair!.askPrometheus(path)]);
         if (theirs.status === "success") successfulAnswers++;
         if (Array.isArray(theirs.data?.result) && theirs.data.result.length > 0) answersWithData++;
-        for (const p of compareAnswers(ours, theirs, inOrder)) problems.push(`${what}: ${p}`);
+        for (const p of compareAnswers(ours, theirs, { order: inOrder ? "values" : "none", noiseFloor: CANCELLATION_NOISE })) problems.push(`${what}: ${p}`);
       }
       expect(problems.slice(0, 6)).toEqual([]);
     });

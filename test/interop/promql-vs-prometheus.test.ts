@@ -22,22 +22,18 @@
  * | `__name__` kept/dropped per function          | same rules (delayed name removal is off by default) | no difference expected; compared as is                      |
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Hono } from "hono";
-import { Engine } from "../../src/promql/index.ts";
-import { createBlocksFromOpenMetrics, openDB, type DB } from "../../src/tsdb/index.ts";
-import { apiV1 } from "../../src/web/api/index.ts";
-import { generateOpenMetrics } from "./fixtures/promql/dataset.ts";
-import { findPrometheus, promtoolBackfill, startPrometheus, type PrometheusProcess } from "./fixtures/promql/prometheus.ts";
+import { compareAnswers } from "./fixtures/promql/compare.ts";
+import { startDatasetPair, type DatasetPair } from "./fixtures/promql/pair.ts";
+import { findPrometheus } from "./fixtures/promql/prometheus.ts";
+import { peerAvailable, peersRequired } from "../support/peers.ts";
 
 const START = 1_700_000_000;
 const DATA_SECONDS = 7200;
 // Not multiples of any subquery step used (30s, 1m, 2m): see the table above.
 const INSTANT_TIMES = [START + 1007, START + 3613, START + 5555, START + 7190];
 const RANGE = { start: START + 307, end: START + 7200, step: 60 };
-const RELATIVE_TOLERANCE = 1e-6;
 
 interface QueryCase {
   promts: string;
@@ -60,126 +56,21 @@ const queries = loadQueries();
 const peers = findPrometheus();
 
 function available(): boolean {
-  if (peers) return true;
-  if (process.env.PROMTS_REQUIRE_PEERS === "1") throw new Error("prometheus/promtool not installed but PROMTS_REQUIRE_PEERS=1");
-  return false;
+  return peerAvailable(peers, "prometheus/promtool");
 }
 
-if (!peers && process.env.PROMTS_REQUIRE_PEERS !== "1") console.warn("\n*** SKIPPED: prometheus not installed (promql-vs-prometheus interop) ***\n");
+if (!peers && !peersRequired()) console.warn("\n*** SKIPPED: prometheus not installed (promql-vs-prometheus interop) ***\n");
 
-let dir: string;
-let prometheus: PrometheusProcess | undefined;
-let db: DB | undefined;
-let app: Hono;
+let pair: DatasetPair | undefined;
 
 beforeAll(async () => {
   if (!available()) return;
-  dir = mkdtempSync(join(tmpdir(), "promts-promql-interop-"));
-  const dataFile = join(dir, "data.om");
-  writeFileSync(dataFile, generateOpenMetrics({ start: START, seconds: DATA_SECONDS, interval: 15 }));
-  const promDir = join(dir, "prometheus");
-  mkdirSync(promDir);
-  promtoolBackfill(peers!.promtool, dataFile, promDir);
-  prometheus = await startPrometheus(peers!.prometheus, promDir, dir);
-  const promtsDir = join(dir, "promts");
-  await createBlocksFromOpenMetrics(dataFile, promtsDir);
-  db = await openDB({ dir: promtsDir, retentionTime: 0, compactionIntervalMs: 0 });
-  const opened = db;
-  app = apiV1({
-    engine: new Engine(),
-    queryable: (mint, maxt) => opened.querier(mint, maxt),
-    config: () => ({ yaml: "" }),
-    flags: () => ({}),
-    buildInfo: { version: "", revision: "", branch: "", buildUser: "", buildDate: "", goVersion: "" },
-    runtimeInfo: () => ({}),
-  });
+  pair = await startDatasetPair(peers!, "promts-promql-interop-", { start: START, seconds: DATA_SECONDS, interval: 15 });
 }, 120_000);
 
 afterAll(async () => {
-  await prometheus?.stop();
-  await db?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await pair?.stop();
 });
-
-/** Either side's answer to one API call. */
-interface ApiAnswer {
-  status: string;
-  errorType?: string;
-  error?: string;
-  data?: { resultType: string; result: unknown };
-}
-
-async function askPromts(path: string): Promise<ApiAnswer> {
-  return (await app.request(path)).json() as Promise<ApiAnswer>;
-}
-
-async function askPrometheus(path: string): Promise<ApiAnswer> {
-  return (await fetch(`${prometheus!.url}/api/v1${path}`)).json() as Promise<ApiAnswer>;
-}
-
-function sampleValue(s: string): number {
-  if (s === "+Inf") return Infinity;
-  if (s === "-Inf") return -Infinity;
-  return Number(s);
-}
-
-/** Prometheus's promql test comparison: equal, both NaN, or within a relative epsilon. */
-function almostEqual(a: number, b: number): boolean {
-  if (a === b) return true;
-  if (Number.isNaN(a) && Number.isNaN(b)) return true;
-  if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
-  const diff = Math.abs(a - b);
-  if (a === 0 || b === 0 || diff < Number.MIN_VALUE * 2 ** 52) return diff < 1e-300;
-  return diff / (Math.abs(a) + Math.abs(b)) < RELATIVE_TOLERANCE;
-}
-
-type Point = [number, string];
-
-function metricKey(metric: Record<string, string>): string {
-  return JSON.stringify(Object.entries(metric).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-function comparePoints(where: string, ours: Point[], theirs: Point[]): string[] {
-  if (ours.length !== theirs.length) return [`${where}: ${ours.length} points vs Prometheus's ${theirs.length}`];
-  for (let i = 0; i < ours.length; i++) {
-    const [ot, ov] = ours[i]!, [pt, pv] = theirs[i]!;
-    if (ot !== pt) return [`${where}: point ${i} at ${ot} vs Prometheus's ${pt}`];
-    if (!almostEqual(sampleValue(ov), sampleValue(pv))) return [`${where}: at ${ot} ${ov} vs Prometheus's ${pv}`];
-  }
-  return [];
-}
-
-/** Differences between promts's and Prometheus's answers; empty when they agree. */
-function compareAnswers(ours: ApiAnswer, theirs: ApiAnswer, ordered: boolean): string[] {
-  if (ours.status !== theirs.status) return [`status ${ours.status} (${ours.error ?? ""}) vs Prometheus's ${theirs.status} (${theirs.error ?? ""})`];
-  if (ours.status === "error") return ours.errorType === theirs.errorType ? [] : [`errorType ${ours.errorType} vs ${theirs.errorType}`];
-  const od = ours.data!, pd = theirs.data!;
-  if (od.resultType !== pd.resultType) return [`resultType ${od.resultType} vs Prometheus's ${pd.resultType}`];
-  if (od.resultType === "scalar" || od.resultType === "string") {
-    return comparePoints(od.resultType, [od.result as Point], [pd.result as Point]);
-  }
-  const field = od.resultType === "vector" ? "value" : "values";
-  type Row = { metric: Record<string, string>; value?: Point; values?: Point[] };
-  const pointsOf = (r: Row): Point[] => (field === "value" ? [r.value!] : r.values!);
-  const ourRows = od.result as Row[], theirRows = pd.result as Row[];
-  const problems: string[] = [];
-  if (ordered) {
-    const ourOrder = ourRows.map((r) => metricKey(r.metric)), theirOrder = theirRows.map((r) => metricKey(r.metric));
-    if (ourOrder.join("\n") !== theirOrder.join("\n")) problems.push(`order differs: ${ourOrder.join(" ")} vs ${theirOrder.join(" ")}`);
-  }
-  const theirsByKey = new Map(theirRows.map((r) => [metricKey(r.metric), r]));
-  const ourKeys = new Set<string>();
-  for (const r of ourRows) {
-    const key = metricKey(r.metric);
-    if (ourKeys.has(key)) problems.push(`duplicate series ${key}`);
-    ourKeys.add(key);
-    const other = theirsByKey.get(key);
-    if (!other) problems.push(`extra series ${key}`);
-    else problems.push(...comparePoints(key, pointsOf(r), pointsOf(other)));
-  }
-  for (const key of theirsByKey.keys()) if (!ourKeys.has(key)) problems.push(`missing series ${key}`);
-  return problems;
-}
 
 function params(p: Record<string, string | number>): string {
   return new URLSearchParams(Object.entries(p).map(([k, v]) => [k, String(v)])).toString();
@@ -201,17 +92,17 @@ describe("PromQL results agree with Prometheus 2.42", () => {
       let hadData = false;
       for (const time of INSTANT_TIMES) {
         const [ours, theirs] = await Promise.all([
-          askPromts(`/query?${params({ query: q.promts, time })}`),
-          askPrometheus(`/query?${params({ query: q.prometheus, time })}`),
+          pair!.askPromts(`/query?${params({ query: q.promts, time })}`),
+          pair!.askPrometheus(`/query?${params({ query: q.prometheus, time })}`),
         ]);
         if (Array.isArray(theirs.data?.result) && theirs.data.result.length > 0) hadData = true;
-        for (const p of compareAnswers(ours, theirs, ordered)) problems.push(`instant @${time}: ${p}`);
+        for (const p of compareAnswers(ours, theirs, { order: ordered ? "labels" : "none" })) problems.push(`instant @${time}: ${p}`);
       }
       const [ours, theirs] = await Promise.all([
-        askPromts(`/query_range?${params({ query: q.promts, ...RANGE })}`),
-        askPrometheus(`/query_range?${params({ query: q.prometheus, ...RANGE })}`),
+        pair!.askPromts(`/query_range?${params({ query: q.promts, ...RANGE })}`),
+        pair!.askPrometheus(`/query_range?${params({ query: q.prometheus, ...RANGE })}`),
       ]);
-      for (const p of compareAnswers(ours, theirs, false)) problems.push(`range: ${p}`);
+      for (const p of compareAnswers(ours, theirs, { order: "none" })) problems.push(`range: ${p}`);
       if (hadData) queriesWithData++;
       expect(problems.slice(0, 10)).toEqual([]);
     });
@@ -237,7 +128,7 @@ describe("metadata endpoints agree with Prometheus 2.42", () => {
   for (const path of paths) {
     test(path, async () => {
       if (!available()) return;
-      const [ours, theirs] = await Promise.all([askPromts(path), askPrometheus(path)]);
+      const [ours, theirs] = await Promise.all([pair!.askPromts(path), pair!.askPrometheus(path)]);
       expect(ours).toEqual(theirs);
     });
   }
@@ -250,7 +141,7 @@ describe("format_query agrees with Prometheus 2.42", () => {
     for (const q of queries) {
       if (q.promts !== q.prometheus) continue;
       const path = `/format_query?${params({ query: q.promts })}`;
-      const [ours, theirs] = await Promise.all([askPromts(path), askPrometheus(path)]);
+      const [ours, theirs] = await Promise.all([pair!.askPromts(path), pair!.askPrometheus(path)]);
       // Prometheus 3 separates matchers with ", ", 2.42 with "," (see the table above).
       const normalized = typeof ours.data === "string"
         ? { ...ours, data: (ours.data as string).replace(/\{[^{}]*\}/g, (m) => m.replace(/", /g, '",')) }
@@ -280,8 +171,8 @@ describe("raw JSON is byte-identical to Prometheus 2.42 for stored samples", () 
     test(path, async () => {
       if (!available()) return;
       const [ours, theirs] = await Promise.all([
-        Promise.resolve(app.request(path)).then((r: Response) => r.text()),
-        fetch(`${prometheus!.url}/api/v1${path}`).then((r) => r.text()),
+        pair!.requestPromts(path).then((r) => r.text()),
+        pair!.requestPrometheus(path).then((r) => r.text()),
       ]);
       expect(ours).toBe(theirs);
     });

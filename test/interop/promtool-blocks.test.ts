@@ -13,14 +13,12 @@ import { labelsFromRecord, labelsKey, newMatcher, parseOpenMetrics } from "../..
 import { Block, encodeChunks, encodeIndex, isULID, writeBlock } from "../../src/tsdb/block/index.ts";
 import { openDB } from "../../src/tsdb/db.ts";
 import { MAX_TIME, MIN_TIME } from "../../src/tsdb/types.ts";
+import { peerAvailable } from "../support/peers.ts";
 
 const promtool = Bun.which("promtool");
 
 function available(): boolean {
-  if (promtool) return true;
-  if (process.env.PROMTS_REQUIRE_PEERS === "1") throw new Error("promtool not installed but PROMTS_REQUIRE_PEERS=1");
-  console.warn("\n*** SKIPPED: promtool not installed (apt-get install prometheus) ***\n");
-  return false;
+  return peerAvailable(promtool, "promtool", "promtool not installed (apt-get install prometheus)");
 }
 
 function run(args: string[]): string {

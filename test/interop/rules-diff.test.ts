@@ -16,15 +16,13 @@ import { join } from "node:path";
 import { ruleCorpus } from "./fixtures/config-diff/corpus.ts";
 import { compare, runPromtool, runPromts, writeCorpus, type Comparison } from "./fixtures/config-diff/harness.ts";
 import { formatTable, judge, unlocatedMessages, type KnownDifference } from "./fixtures/config-diff/verdicts.ts";
+import { peerAvailable } from "../support/peers.ts";
 
 const promtool = Bun.which("promtool");
 const SEED = Number(process.env.PROMTS_DIFF_SEED ?? 1);
 
 function available(): boolean {
-  if (promtool) return true;
-  if (process.env.PROMTS_REQUIRE_PEERS === "1") throw new Error("promtool not installed but PROMTS_REQUIRE_PEERS=1");
-  console.warn("\n*** SKIPPED: promtool not installed (apt-get install prometheus); rules differential test not run ***\n");
-  return false;
+  return peerAvailable(promtool, "promtool", "promtool not installed (apt-get install prometheus); rules differential test not run");
 }
 
 /**

@@ -26,6 +26,8 @@ import { Engine } from "../../src/promql/index.ts";
 import { alertsAPIData, RuleManager, type APIAlert } from "../../src/rules/index.ts";
 import { groupEvalTimestamp, groupHash } from "../../src/rules/hash.ts";
 import { openDB, type DB } from "../../src/tsdb/index.ts";
+import { peerAvailable } from "../support/peers.ts";
+import { freePort, waitUntil } from "../support/processes.ts";
 
 const prometheusBin = Bun.which("prometheus");
 const INTERVAL = 1000;
@@ -33,31 +35,7 @@ const FOR_SECONDS = 30;
 const GROUP = "interop";
 
 function available(): boolean {
-  if (prometheusBin) return true;
-  if (process.env.PROMTS_REQUIRE_PEERS === "1") throw new Error("prometheus not installed but PROMTS_REQUIRE_PEERS=1");
-  console.warn("\n*** SKIPPED: prometheus not installed (rules-vs-prometheus interop) ***\n");
-  return false;
-}
-
-async function freePort(): Promise<number> {
-  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = l.port;
-  l.stop(true);
-  return port;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch {
-      // not ready yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
+  return peerAvailable(prometheusBin, "prometheus", "prometheus not installed (rules-vs-prometheus interop)");
 }
 
 let dir = "";
@@ -90,7 +68,7 @@ beforeAll(async () => {
     annotations:
       summary: "{{ $labels.service }} is at {{ $value }}"
 `);
-  const port = await freePort();
+  const port = freePort();
   writeFileSync(join(dir, "prometheus.yml"), `global:
   scrape_interval: 250ms
   scrape_timeout: 200ms
@@ -106,7 +84,7 @@ scrape_configs:
     { stdout: "ignore", stderr: "ignore" },
   );
   prom = { proc, url: `http://127.0.0.1:${port}` };
-  await until("prometheus ready", async () => ((await fetch(`${prom!.url}/-/ready`)).ok ? true : undefined));
+  await waitUntil("prometheus ready", async () => ((await fetch(`${prom!.url}/-/ready`)).ok ? true : undefined));
 
   db = await openDB({ dir: join(dir, "promts-data"), compactionIntervalMs: 0 });
   const opened = db;
@@ -128,7 +106,7 @@ scrape_configs:
 /** Waits until promts's group has evaluated `n` more times. */
 async function moreEvaluations(n: number): Promise<void> {
   const base = manager!.groups()[0]!.lastEvaluation;
-  await until(`${n} more evaluations`, () => (manager!.groups()[0]!.lastEvaluation >= base + n * INTERVAL ? true : undefined));
+  await waitUntil(`${n} more evaluations`, () => (manager!.groups()[0]!.lastEvaluation >= base + n * INTERVAL ? true : undefined));
 }
 
 afterAll(async () => {
@@ -175,16 +153,16 @@ async function prometheusAlerts(): Promise<APIAlert[]> {
 test("pending, firing and resolution happen at the same evaluations as in Prometheus", async () => {
   if (!prom) return;
   // Both must have evaluated a few times (ALERTS series are written only after the for-state restore).
-  await until("prometheus evaluations", async () => {
+  await waitUntil("prometheus evaluations", async () => {
     const res = (await (await fetch(`${prom!.url}/api/v1/rules`)).json()) as { data: { groups: { lastEvaluation: string }[] } };
     return res.data.groups[0] && !res.data.groups[0].lastEvaluation.startsWith("0001") ? true : undefined;
   });
-  await until("promts evaluations", () => (manager!.groups()[0]!.lastEvaluation > 0 ? true : undefined));
+  await waitUntil("promts evaluations", () => (manager!.groups()[0]!.lastEvaluation > 0 ? true : undefined));
   await moreEvaluations(3);
 
   const onSlot = await flipBetweenSlots(1);
   const firingSlot = onSlot + FOR_SECONDS * 1000;
-  await until("firing in both", async () => {
+  await waitUntil("firing in both", async () => {
     const theirs = await prometheusAlerts();
     const ours = alertsAPIData(manager!.groups()).alerts;
     return theirs[0]?.state === "firing" && ours[0]?.state === "firing" ? true : undefined;
@@ -200,7 +178,7 @@ test("pending, firing and resolution happen at the same evaluations as in Promet
 
   await moreEvaluations(2);
   const offSlot = await flipBetweenSlots(0);
-  await until("resolved in both", async () => {
+  await waitUntil("resolved in both", async () => {
     const theirs = await prometheusAlerts();
     const ours = alertsAPIData(manager!.groups()).alerts;
     return theirs.length === 0 && ours.length === 0 ? true : undefined;

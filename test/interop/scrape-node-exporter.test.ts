@@ -11,11 +11,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireBinary, startPromts, type PromtsProcess } from "../e2e/promts_process.ts";
-import { checkScrapeOfPeer, findBinary, peerAvailable, scrapeConfig, startPeer, type PeerProcess } from "./fixtures/scrape/peer_scrape.ts";
+import { checkScrapeOfPeer, findBinary, scrapeConfig, startPeer, type PeerProcess } from "./fixtures/scrape/peer_scrape.ts";
+import { peerAvailable } from "../support/peers.ts";
 
 const COLLECTORS = ["cpu", "meminfo", "loadavg", "filesystem", "uname"];
 const nodeExporter = findBinary("/usr/bin/prometheus-node-exporter", "prometheus-node-exporter", "node_exporter");
-const available = peerAvailable(nodeExporter, "prometheus-node-exporter");
+const available = peerAvailable(nodeExporter, "prometheus-node-exporter", "prometheus-node-exporter not installed (scrape interop)");
 
 let dir = "";
 let exporter: PeerProcess | undefined;

@@ -12,10 +12,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { apiData, requireBinary, startPromts, waitFor, type PromtsProcess } from "../e2e/promts_process.ts";
-import { checkScrapeOfPeer, findBinary, peerAvailable, scrapeConfig, startPeer, type PeerProcess } from "./fixtures/scrape/peer_scrape.ts";
+import { checkScrapeOfPeer, findBinary, scrapeConfig, startPeer, type PeerProcess } from "./fixtures/scrape/peer_scrape.ts";
+import { peerAvailable } from "../support/peers.ts";
 
 const prometheusBinary = findBinary("/usr/bin/prometheus", "prometheus");
-const available = peerAvailable(prometheusBinary, "prometheus");
+const available = peerAvailable(prometheusBinary, "prometheus", "prometheus not installed (scrape interop)");
 
 let dir = "";
 let prometheus: PeerProcess | undefined;

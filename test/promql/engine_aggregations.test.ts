@@ -19,18 +19,7 @@ import {
 } from "../../src/promql/aggregations.ts";
 import type { Sample } from "../../src/promql/functions.ts";
 import { MemStorage } from "./promqltest_storage.ts";
-
-/** A deterministic pseudo-random generator (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../support/random.ts";
 
 function randomValue(rand: () => number): number {
   const r = rand();
@@ -119,7 +108,7 @@ describe("aggregateOverSteps", () => {
   });
 
   test("matches per-step aggregate() for every op and grouping", () => {
-    const rand = rng(7);
+    const rand = seededRandom(7);
     const grid: StepGrid = { start: 1_000_000, interval: 15_000, numSteps: 40 };
     for (let round = 0; round < 4; round++) {
       const input = randomInput(rand, 25, grid);
@@ -149,7 +138,7 @@ describe("aggregateOverSteps", () => {
   });
 
   test("matches per-step aggregate() when the groups span several accumulation blocks", () => {
-    const rand = rng(11);
+    const rand = seededRandom(11);
     const grid: StepGrid = { start: 0, interval: 60_000, numSteps: 90 };
     const input = randomInput(rand, 800, grid);
     for (const op of ["sum", "avg", "max", "quantile"] as AggregateOp[]) {
@@ -174,7 +163,7 @@ describe("topBottomKOverSteps", () => {
   const keyOf = (ls: Labels): string => labelsKey(ls);
 
   test("matches per-step aggregate() for topk and bottomk with varying k, ties and NaN", () => {
-    const rand = rng(3);
+    const rand = seededRandom(3);
     const grid: StepGrid = { start: 5_000, interval: 30_000, numSteps: 30 };
     for (let round = 0; round < 4; round++) {
       const input = randomInput(rand, 30, grid);
@@ -192,7 +181,7 @@ describe("topBottomKOverSteps", () => {
   });
 
   test("matches per-step aggregate() when the chosen members span several blocks of steps", () => {
-    const rand = rng(13);
+    const rand = seededRandom(13);
     const grid: StepGrid = { start: 0, interval: 60_000, numSteps: 90 };
     const input = randomInput(rand, 800, grid);
     const ks = Float64Array.from({ length: grid.numSteps }, (_, i) => (i % 3 === 0 ? 1000 : 7));
@@ -235,7 +224,7 @@ describe("range queries through the engine", () => {
   }
 
   test("each step of a range query equals the instant query at that time", async () => {
-    const q = storage(rng(5));
+    const q = storage(seededRandom(5));
     const engine = new Engine();
     for (const query of ["sum by (job) (x)", "avg without (n) (x)", "count(x)", "stddev by (job) (x)", "quantile by (job) (0.3, x)", "topk(2, x)", "bottomk by (job) (1, x)"]) {
       const range = await engine.rangeQuery(q, query, 0, 20 * MIN, MIN);
@@ -255,7 +244,7 @@ describe("range queries through the engine", () => {
 
   test("histogram_quantile over bucket series equals the instant query at each step, warnings included", async () => {
     const st = new MemStorage();
-    const rand = rng(21);
+    const rand = seededRandom(21);
     for (const instance of ["a", "b", "c"]) {
       for (const le of ["0.1", "0.5", "1", "+Inf", "bad"]) {
         const t: number[] = [], v: number[] = [];

@@ -9,25 +9,14 @@ import { describe, expect, test } from "bun:test";
 import { labelsFromRecord, labelsKey } from "../../src/model/index.ts";
 import { Engine, type QueryableFn } from "../../src/promql/index.ts";
 import { MemStorage } from "./promqltest_storage.ts";
+import { seededRandom } from "../support/random.ts";
 
 const MIN = 60_000;
-
-/** A deterministic pseudo-random generator (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Series a{g,n} and b{g,n} (b has fewer n), with gaps longer than the lookback, NaN and zeros. */
 function storage(): QueryableFn {
   const st = new MemStorage();
-  const rand = rng(31);
+  const rand = seededRandom(31);
   for (const [name, count] of [["a", 8], ["b", 6]] as const) {
     for (let n = 0; n < count; n++) {
       const t: number[] = [], v: number[] = [];

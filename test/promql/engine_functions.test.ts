@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { labelsFromRecord } from "../../src/model/index.ts";
-import { ratioOffset, xxhash64 } from "../../src/promql/aggregations.ts";
+import { ratioOffset } from "../../src/promql/aggregations.ts";
 import {
   bucketFraction,
   bucketQuantile,
@@ -12,14 +12,6 @@ import {
   parseGoFloat,
 } from "../../src/promql/functions.ts";
 import { quantileOf } from "../../src/promql/kernels.ts";
-
-test("xxhash64 matches the reference vectors", () => {
-  const enc = new TextEncoder();
-  expect(xxhash64(enc.encode("")).toString(16)).toBe("ef46db3751d8e999");
-  expect(xxhash64(enc.encode("a")).toString(16)).toBe("d24ec4f1a98c6e5b");
-  expect(xxhash64(enc.encode("abc")).toString(16)).toBe("44bc2cf5ad770999");
-  expect(xxhash64(enc.encode("Nobody inspects the spammish repetition")).toString(16)).toBe("fbcea83c8a378bf1");
-});
 
 test("limit_ratio offsets lie in [0, 1] and differ between label sets", () => {
   const a = ratioOffset(labelsFromRecord({ __name__: "x", i: "1" }));

@@ -5,18 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import { JsKernelBatch, kernelWasm, WASM_KERNEL_IDS, WasmKernelBatch, type KernelBatch } from "../../src/promql/kernels.ts";
-
-/** A deterministic pseudo-random generator (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../support/random.ts";
 
 function randomSeries(rand: () => number, n: number): { t: Float64Array; v: Float64Array } {
   const t = new Float64Array(n), v = new Float64Array(n);
@@ -41,7 +30,7 @@ function sameFloat(a: number, b: number): boolean {
 test("WebAssembly and TypeScript kernels agree bit for bit", () => {
   const wasm = kernelWasm();
   expect(wasm).not.toBeNull();
-  const rand = rng(42);
+  const rand = seededRandom(42);
   const steps = 60;
   const refs = Float64Array.from({ length: steps }, (_, i) => 300_000 + i * 60_000);
   const p0 = Float64Array.from({ length: steps }, (_, i) => (i % 7 === 0 ? 0.3 : i % 5 === 0 ? 1.2 : 0.9));
@@ -72,7 +61,7 @@ test("WebAssembly and TypeScript kernels agree bit for bit", () => {
 
 test("rate and increase add the same counter resets when windows jump back and forth", () => {
   const wasm = kernelWasm()!;
-  const rand = rng(9);
+  const rand = seededRandom(9);
   // Windows that move forward, then jump back to the start, then overlap irregularly.
   const refs = Float64Array.from([600_000, 900_000, 1_500_000, 2_400_000, 700_000, 750_000, 3_000_000, 3_000_000, 1_200_000, 6_000_000]);
   for (const name of ["rate", "increase"]) {
@@ -106,7 +95,7 @@ test("rate and increase add the same counter resets when windows jump back and f
 
 test("kernel timing: rate and avg_over_time over 2000 series × 720 samples, 240 steps", () => {
   const wasm = kernelWasm()!;
-  const rand = rng(7);
+  const rand = seededRandom(7);
   const series = Array.from({ length: 2000 }, () => {
     const t = Float64Array.from({ length: 720 }, (_, i) => i * 15_000);
     const v = Float64Array.from({ length: 720 }, (_, i) => i * 10 + rand());

@@ -13,21 +13,10 @@ import { labelsFromRecord, labelsKey, newMatcher, type Labels } from "../../src/
 import { Engine, type QueryableFn, type Value } from "../../src/promql/index.ts";
 import { encodeChunks, openDB, writeBlock, type BlockSeries, type DB } from "../../src/tsdb/index.ts";
 import { MemStorage } from "./promqltest_storage.ts";
+import { seededRandom } from "../support/random.ts";
 
 const HOUR = 3_600_000;
 const STALE_BITS = 0x7ff0000000000002n;
-
-/** A deterministic pseudo-random generator (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface TestSeries {
   labels: Labels;
@@ -37,7 +26,7 @@ interface TestSeries {
 
 /** Counters every 15 s (jittered) over two hours with resets, NaN and staleness markers. */
 function makeSeries(): TestSeries[] {
-  const rand = rng(17);
+  const rand = seededRandom(17);
   const out: TestSeries[] = [];
   for (let n = 0; n < 24; n++) {
     const t: number[] = [];
@@ -101,7 +90,7 @@ describe("the engine over blocks", () => {
   });
 
   test("selected samples are exact, staleness markers included, for ranges cutting chunks anywhere", () => {
-    const rand = rng(99);
+    const rand = seededRandom(99);
     for (let k = 0; k < 12; k++) {
       const mint = Math.floor(rand() * 2 * HOUR), maxt = mint + Math.floor(rand() * (2 * HOUR - mint));
       const selected = db.querier(mint, maxt).select([newMatcher("=", "__name__", "x_total")], mint, maxt);

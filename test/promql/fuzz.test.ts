@@ -1,17 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { type Expr, formatExpr, ParseError, parseExpr, prettyExpr } from "../../src/promql/index.ts";
-
-/** Small deterministic PRNG (mulberry32) so failures reproduce from the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../support/random.ts";
 
 const CORPUS = [
   'sum by (job) (rate(http_requests_total{job="api", code=~"5.."}[5m]))',
@@ -80,7 +69,7 @@ describe("fuzz", () => {
   });
 
   test("10000 mutated queries parse or fail with a ParseError inside the query", () => {
-    const rand = prng(20260101);
+    const rand = seededRandom(20260101);
     let parsed = 0;
     let failed = 0;
     let slowest = 0;
@@ -111,7 +100,7 @@ describe("fuzz", () => {
   });
 
   test("random byte soup never escapes as a non-ParseError", () => {
-    const rand = prng(7);
+    const rand = seededRandom(7);
     for (let i = 0; i < 3000; i++) {
       const len = Math.floor(rand() * 40);
       let q = "";

@@ -12,9 +12,16 @@ import { errorResponse } from "./respond.ts";
 import { labelNameFromPath, labelNames, labelValues, metadata, series } from "./series.ts";
 import { buildInfo, config, flags, runtimeInfo, tsdbStatus } from "./status.ts";
 
-type Handler = (form: RequestForm, c: Context) => Response | Promise<Response>;
+/** An API handler: the request's form (query string and urlencoded body) in, a Response out. */
+export type FormHandler = (form: RequestForm, c: Context) => Response | Promise<Response>;
 
-function handle(fn: Handler): (c: Context) => Promise<Response> {
+/**
+ * Wraps a handler for Hono: reads the form, and turns whatever it throws
+ * (ApiError, PromQL errors, timeouts) into Prometheus's error envelope.
+ *
+ * @example app.get("/rules", handleForm((form) => successValue(rules(form))));
+ */
+export function handleForm(fn: FormHandler): (c: Context) => Promise<Response> {
   return async (c) => {
     try {
       return await fn(await readForm(c.req.raw), c);
@@ -37,22 +44,22 @@ const LABEL_VALUES_PATH = /\/label\/([^/]*)\/values\/?$/;
 export function apiV1(ctx: ApiContext): Hono {
   const app = new Hono();
   const both = ["GET", "POST"];
-  app.on(both, "/query", handle((form) => instantQuery(ctx, form)));
-  app.on(both, "/query_range", handle((form) => rangeQuery(ctx, form)));
-  app.on(both, "/query_exemplars", handle((form) => queryExemplars(form)));
-  app.on(both, "/format_query", handle((form) => formatQuery(form)));
-  app.on(both, "/parse_query", handle((form) => parseQuery(form)));
-  app.on(both, "/series", handle((form) => series(ctx, form)));
-  app.on(both, "/labels", handle((form) => labelNames(ctx, form)));
-  app.get("/label/:name/values", handle((form, c) => {
+  app.on(both, "/query", handleForm((form) => instantQuery(ctx, form)));
+  app.on(both, "/query_range", handleForm((form) => rangeQuery(ctx, form)));
+  app.on(both, "/query_exemplars", handleForm((form) => queryExemplars(form)));
+  app.on(both, "/format_query", handleForm((form) => formatQuery(form)));
+  app.on(both, "/parse_query", handleForm((form) => parseQuery(form)));
+  app.on(both, "/series", handleForm((form) => series(ctx, form)));
+  app.on(both, "/labels", handleForm((form) => labelNames(ctx, form)));
+  app.get("/label/:name/values", handleForm((form, c) => {
     const raw = LABEL_VALUES_PATH.exec(new URL(c.req.url).pathname)?.[1] ?? "";
     return labelValues(ctx, form, labelNameFromPath(raw));
   }));
-  app.get("/metadata", handle((form) => metadata(ctx, form)));
-  app.get("/status/buildinfo", handle(() => buildInfo(ctx)));
-  app.get("/status/runtimeinfo", handle(() => runtimeInfo(ctx)));
-  app.get("/status/flags", handle(() => flags(ctx)));
-  app.get("/status/config", handle(() => config(ctx)));
-  app.get("/status/tsdb", handle((form) => tsdbStatus(ctx, form)));
+  app.get("/metadata", handleForm((form) => metadata(ctx, form)));
+  app.get("/status/buildinfo", handleForm(() => buildInfo(ctx)));
+  app.get("/status/runtimeinfo", handleForm(() => runtimeInfo(ctx)));
+  app.get("/status/flags", handleForm(() => flags(ctx)));
+  app.get("/status/config", handleForm(() => config(ctx)));
+  app.get("/status/tsdb", handleForm((form) => tsdbStatus(ctx, form)));
   return app;
 }

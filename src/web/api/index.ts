@@ -6,7 +6,7 @@
  * @example
  * app.route("/api/v1", apiV1({ engine, queryable: db.querier, config, flags, buildInfo, runtimeInfo }));
  */
-export { apiV1 } from "./app.ts";
+export { apiV1, handleForm, type FormHandler } from "./app.ts";
 export type { ApiContext, BuildInfo, HeadStats, MetricMetadata, TSDBStat, TSDBStatus } from "./context.ts";
 export { formatGoFloatE, formatGoFloatF, formatSampleValue, formatTimestamp, goJSON, jsonString, labelsJSON, queryDataJSON } from "./json.ts";
 export {

@@ -16,7 +16,7 @@ import { main } from "../../../src/cli/main.ts";
 import { startWebhookLogger, summarizeNotification } from "../../../src/cli/webhook_logger.ts";
 import { nopLogger } from "../../../src/log/index.ts";
 import { Registry } from "../../../src/model/index.ts";
-import { freePort, waitUntil } from "./processes.ts";
+import { freePort, waitUntil } from "../../support/processes.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {

@@ -2,8 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { chunkNumSamples, decodeXor, encodeXor, DUPLICATE_IGNORED, HeadChunkStore, MAX_SERIES_REF, wasmExports, type CutChunk } from "../../../src/tsdb/chunkenc/index.ts";
 import type { ChunkMeta } from "../../../src/tsdb/types.ts";
 import {
-  bitsOf, floatsFromBits, loadVectors, seededRandom, STALE_NAN_BITS, vectorChunks, vectorSamples,
+  bitsOf, floatsFromBits, loadVectors, STALE_NAN_BITS, vectorChunks, vectorSamples,
 } from "./helpers.ts";
+import { seededRandom } from "../../support/random.ts";
 
 const HOUR2 = 7_200_000;
 const RANGE_START = 1_699_999_200_000; // a multiple of 2h

@@ -1,17 +1,5 @@
-/** Shared helpers for the chunkenc tests: the Prometheus vectors, deterministic randomness, bit-level values. */
+/** Shared helpers for the chunkenc tests: the Prometheus vectors, bit-level values. */
 import { readFileSync } from "node:fs";
-
-/** A deterministic PRNG (mulberry32) returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A Float64Array whose elements have exactly the given bit patterns. */
 export function floatsFromBits(bits: readonly bigint[]): Float64Array {

@@ -4,8 +4,9 @@ import {
 } from "../../../src/tsdb/chunkenc/index.ts";
 import { MAX_TIME, MIN_TIME } from "../../../src/tsdb/types.ts";
 import {
-  bitsOf, floatsFromBits, GO_NAN_BITS, loadVectors, seededRandom, STALE_NAN_BITS, vectorChunks, vectorSamples,
+  bitsOf, floatsFromBits, GO_NAN_BITS, loadVectors, STALE_NAN_BITS, vectorChunks, vectorSamples,
 } from "./helpers.ts";
+import { seededRandom } from "../../support/random.ts";
 
 const vectors = loadVectors();
 

@@ -1,12 +1,12 @@
 /**
- * Process helpers for the Alertmanager e2e and interop tests: free ports on
+ * Process helpers for end-to-end and interop tests: free ports on
  * 127.0.0.1, children whose output is collected as it arrives, polling with
  * a deadline, and stopping by PID (SIGTERM, then SIGKILL after a deadline).
  */
 import { join } from "node:path";
 
 /** The binary `npx bun build.ts` writes. */
-export const PROMTS_BINARY = join(import.meta.dir, "../../../dist/promts");
+export const PROMTS_BINARY = join(import.meta.dir, "../../dist/promts");
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort(): number {
