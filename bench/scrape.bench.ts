@@ -3,9 +3,9 @@
  *
  * 1. Parse throughput (samples/s, MB/s) on an exporter-like body of 10,000
  *    samples (gauges, counters, histograms, with HELP/TYPE): the text-format
- *    cursor as the scrape loop drives it, the text parser with labels built,
- *    the OpenMetrics parser, and a whole steady-state scrape append
- *    (TargetSeries.appendBody into a storage that discards).
+ *    and OpenMetrics cursors, the whole-body parsers with labels built, and
+ *    a whole steady-state scrape append of each format (TargetSeries.appendBody
+ *    into a storage that discards).
  * 2. CPU seconds per million scraped samples, dist/promts against real
  *    Prometheus (2.42 here), both scraping the same TARGETS × SERIES local
  *    targets every 5s at the same time. The targets are served by a child
@@ -23,7 +23,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { machineInfo, median } from "./machine.ts";
-import { parseOpenMetrics, parseText, TextParser, type Labels } from "../src/model/index.ts";
+import { OpenMetricsParser, parseOpenMetrics, parseText, TextParser, type Labels } from "../src/model/index.ts";
 import { TargetSeries, type AppendSettings } from "../src/scrape/index.ts";
 import type { Appender, AppendResult } from "../src/tsdb/index.ts";
 
@@ -134,6 +134,7 @@ function parseBenchmarks(reps: number): ParseResult[] {
   const om = exporterBody(1, SERIES, 1000, true);
   const targetLabels: Labels = [{ name: "instance", value: "host:9100" }, { name: "job", value: "node" }];
   const series = new TargetSeries(targetLabels, APPEND_SETTINGS);
+  const omSeries = new TargetSeries(targetLabels, APPEND_SETTINGS);
   const app = new DiscardingAppender();
   let ts = 1_700_000_000_000;
   return [
@@ -148,10 +149,26 @@ function parseBenchmarks(reps: number): ParseResult[] {
       return n;
     }),
     measure("text, parseText (labels built)", text, SERIES, reps, () => parseText(text).samples.length),
+    measure("OpenMetrics, cursor", om, SERIES, reps, () => {
+      const p = new OpenMetricsParser(om);
+      let n = 0;
+      for (let e = p.next(); e !== "eof"; e = p.next()) {
+        if (e !== "series") continue;
+        n++;
+        sink += p.series().length + p.value;
+      }
+      return n;
+    }),
     measure("OpenMetrics, parseOpenMetrics", om, SERIES, reps, () => parseOpenMetrics(om).samples.length),
     measure("text, TargetSeries.appendBody (steady state)", text, SERIES, reps, () => {
       ts += SCRAPE_INTERVAL_S * 1000;
       const r = series.appendBody(app, text, "text/plain; version=0.0.4", ts);
+      if (r.error !== null) throw new Error(r.error);
+      return r.scraped;
+    }),
+    measure("OpenMetrics, TargetSeries.appendBody (steady state)", om, SERIES, reps, () => {
+      ts += SCRAPE_INTERVAL_S * 1000;
+      const r = omSeries.appendBody(app, om, "application/openmetrics-text; version=1.0.0", ts);
       if (r.error !== null) throw new Error(r.error);
       return r.scraped;
     }),

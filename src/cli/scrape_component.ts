@@ -11,7 +11,7 @@
 import { Hono } from "hono";
 import type { PrometheusConfig } from "../config/index.ts";
 import { DiscoveryManager, sdConfigsOf, unsupportedSDConfigs } from "../discovery/index.ts";
-import { ScrapeManager, type ActiveTarget, type DroppedTarget } from "../scrape/index.ts";
+import { ScrapeManager, type ActiveTarget, type DroppedTarget, type TargetMetadata } from "../scrape/index.ts";
 import { metricMetadataByName, targetsAPI, type GlobalURLOptions, type TargetsSource } from "../web/index.ts";
 import type { MetricMetadata } from "../web/api/index.ts";
 import type { ServerComponent, ServerContext } from "./server.ts";
@@ -79,6 +79,11 @@ export class ScrapeService implements TargetsSource {
   /** The jobs of the configuration in effect, in config order. */
   scrapePools(): string[] {
     return [...this.poolNames];
+  }
+
+  /** Each scraped target with the metadata of its metrics, for `/targets/metadata` and `/metadata`; none before the component started. */
+  targetsMetadata(): TargetMetadata[] {
+    return this.scrapeManager?.targetsMetadata() ?? [];
   }
 
   /** Metadata of the scraped metrics by name, for the query API's `/metadata`. */

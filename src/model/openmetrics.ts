@@ -5,7 +5,10 @@
  * mandatory `# EOF` line with nothing after it. Malformed input throws an
  * OpenMetricsParseError whose message starts with `line N:`.
  *
- * Label sets of repeated series are parsed once and shared between samples.
+ * `parseOpenMetrics` returns the whole exposition (label sets of repeated
+ * series parsed once and shared between samples); `OpenMetricsParser` is the
+ * cursor underneath it, which scrape loops drive directly so that a series
+ * they saw in the previous scrape costs no label parsing at all.
  *
  * @example
  * const r = parseOpenMetrics('# TYPE up gauge\nup{job="a"} 1 1700000000\n# EOF\n');
@@ -75,6 +78,8 @@ const SUFFIXES: Record<OpenMetricsType, readonly string[]> = {
   unknown: [""],
 };
 
+const SPACE = 32, HASH = 35, QUOTE = 34, BACKSLASH = 92, COMMA = 44, BRACE_OPEN = 123;
+
 const REAL_NUMBER = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 
 function isNameStart(c: number): boolean {
@@ -89,8 +94,19 @@ function describe(s: string): string {
   return s === "" ? "end of line" : JSON.stringify(s.length > 40 ? s.slice(0, 40) + "…" : s);
 }
 
+/** Whether `tok` is digits only (the common case, checked without the regular expression). */
+function isPlainInteger(tok: string): boolean {
+  if (tok.length === 0) return false;
+  for (let i = 0; i < tok.length; i++) {
+    const c = tok.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 /** Parses an OpenMetrics number: a real number, [+-]Inf/Infinity or NaN (case-insensitive); undefined when invalid. */
 function parseNumber(tok: string): number | undefined {
+  if (isPlainInteger(tok)) return Number(tok);
   if (REAL_NUMBER.test(tok)) return Number(tok);
   const lower = tok.toLowerCase();
   if (lower === "nan") return NaN;
@@ -160,13 +176,13 @@ class LineScanner {
     let chunkStart = this.pos;
     for (;;) {
       if (this.pos >= this.text.length) throw new OpenMetricsParseError(this.lineNo, "unterminated label value");
-      const c = this.text[this.pos]!;
-      if (c === '"') {
+      const c = this.text.charCodeAt(this.pos);
+      if (c === QUOTE) {
         out += this.text.slice(chunkStart, this.pos);
         this.pos++;
         return out;
       }
-      if (c === "\\") {
+      if (c === BACKSLASH) {
         out += this.text.slice(chunkStart, this.pos);
         const e = this.text[this.pos + 1];
         if (e === "\\") out += "\\";
@@ -261,106 +277,319 @@ function timestampMs(tok: string, sc: LineScanner, what: string): number {
   return Math.trunc(ts * 1000);
 }
 
-/**
- * Parses a whole OpenMetrics exposition. Throws OpenMetricsParseError for
- * malformed input, a missing `# EOF`, anything after it, or (with
- * `requireTimestamps`) a sample without a timestamp.
- */
-export function parseOpenMetrics(text: string, opts: OpenMetricsParseOptions = {}): OpenMetricsParseResult {
-  const samples: OpenMetricsSample[] = [];
-  const exemplars: OpenMetricsExemplar[] = [];
-  const families = new Map<string, FamilyState>();
-  const labelCache = new Map<string, Labels>();
-  let current: FamilyState | undefined;
-  let eofLine = 0;
-  let lineNo = 0;
-  let start = 0;
+/** What `OpenMetricsParser.next()` stopped on. */
+export type OpenMetricsEntry = "series" | "type" | "help" | "unit" | "eof";
 
-  const family = (name: string): FamilyState => {
-    let f = families.get(name);
+/** An exemplar of the current sample of an `OpenMetricsParser`. */
+export interface OpenMetricsSampleExemplar {
+  labels: Labels;
+  v: number;
+  t?: number;
+}
+
+/**
+ * Cursor over an OpenMetrics exposition, for scrape loops: `next()` stops
+ * on each sample and each TYPE/HELP/UNIT line. It checks everything
+ * `parseOpenMetrics` checks, with the same errors, but builds a sample's
+ * label set only when `labels()` is called, and `nextKnownSeries` skips
+ * even the label scan of a series the caller saw before.
+ *
+ * @example
+ * const p = new OpenMetricsParser('# TYPE up gauge\nup{job="a"} 1\n# EOF\n');
+ * for (let e = p.next(); e !== "eof"; e = p.next()) {
+ *   if (e === "series") console.log(p.series(), p.value, p.timestamp()); // up{job="a"} 1 undefined
+ * }
+ */
+export class OpenMetricsParser {
+  private nextLineStart = 0;
+  private lineNo = 0;
+  private eofLine = 0;
+  private readonly familyStates = new Map<string, FamilyState>();
+  private current: FamilyState | undefined;
+  private readonly labelCache = new Map<string, Labels>();
+  private entry: OpenMetricsEntry = "eof";
+  private lineStart = 0;
+  private lineEnd = 0;
+  private seriesEnd = 0;
+  /** Labels of the current sample; null while `nextKnownSeries` skipped them. */
+  private sampleLabels: Labels | null = null;
+  private sampleTs: number | undefined = undefined;
+  private sampleExemplar: OpenMetricsSampleExemplar | undefined = undefined;
+  private entryFamily: FamilyState | undefined;
+
+  /** Value of the current sample. */
+  value = 0;
+
+  /**
+   * With `shareLabelSets`, a series repeated in the body has its labels
+   * parsed once and the same array returned for every sample of it (what
+   * `parseOpenMetrics` does for backfill files); without, each first-seen
+   * line is parsed on its own, which is cheaper when series do not repeat.
+   */
+  constructor(private readonly text: string, private readonly opts: OpenMetricsParseOptions = {}, private readonly shareLabelSets = false) {}
+
+  /** 1-based line number of the current entry. */
+  get line(): number {
+    return this.lineNo;
+  }
+
+  /**
+   * Advances to the next sample or metadata line; "eof" after `# EOF`.
+   * Throws OpenMetricsParseError on malformed input, a missing `# EOF` or
+   * anything after it (the cursor is then unusable).
+   */
+  next(): OpenMetricsEntry {
+    return this.advance(null);
+  }
+
+  /**
+   * Like `next()`, for a caller that guesses the next series: when the next
+   * line is a plain sample (no exemplar, no timestamp) of exactly the series
+   * text `expected` (what `series()` returned for an earlier body), its label
+   * set is not scanned again; `knownSeries` tells whether that happened.
+   */
+  nextKnownSeries(expected: string): OpenMetricsEntry {
+    return this.advance(expected);
+  }
+
+  /** Whether the current sample matched the text given to `nextKnownSeries`. */
+  get knownSeries(): boolean {
+    return this.entry === "series" && this.sampleLabels === null;
+  }
+
+  /** Raw text of the current sample's series (`name{…}` as written): a stable cache key. */
+  series(): string {
+    return this.text.slice(this.lineStart, this.seriesEnd);
+  }
+
+  /** Label set of the current sample: `__name__` first among sorted names, empty values dropped. */
+  labels(): Labels {
+    if (this.sampleLabels === null) this.parseSampleLine(this.text.slice(this.lineStart, this.lineEnd));
+    return this.sampleLabels!;
+  }
+
+  /** Timestamp of the current sample in ms, or undefined. */
+  timestamp(): number | undefined {
+    return this.sampleTs;
+  }
+
+  /** Exemplar of the current sample, if it has one. */
+  exemplar(): OpenMetricsSampleExemplar | undefined {
+    return this.sampleExemplar;
+  }
+
+  /** The family of the current TYPE/HELP/UNIT line, or of the current sample. */
+  family(): MetricFamilyMetadata {
+    return this.entryFamily!.meta;
+  }
+
+  /** Families seen so far, in order of first appearance. */
+  families(): MetricFamilyMetadata[] {
+    return [...this.familyStates.values()].map((f) => f.meta);
+  }
+
+  private advance(expected: string | null): OpenMetricsEntry {
+    const text = this.text;
+    while (this.nextLineStart <= text.length) {
+      const start = this.nextLineStart;
+      let end = text.indexOf("\n", start);
+      if (end < 0) end = text.length;
+      this.nextLineStart = end + 1;
+      this.lineNo++;
+      if (end === text.length && end === start) break;
+      if (this.eofLine > 0) throw new OpenMetricsParseError(this.lineNo, "unexpected content after # EOF");
+      if (end === start) throw new OpenMetricsParseError(this.lineNo, "unexpected empty line");
+      this.lineStart = start;
+      this.lineEnd = end;
+      if (text.charCodeAt(start) === HASH) {
+        const line = text.slice(start, end);
+        if (line === "# EOF") {
+          this.eofLine = this.lineNo;
+          continue;
+        }
+        this.entry = this.parseMetadataLine(line);
+        return this.entry;
+      }
+      this.entry = "series";
+      if (expected === null || !this.knownSample(start, end, expected)) this.parseSampleLine(text.slice(start, end));
+      return this.entry;
+    }
+    if (this.eofLine === 0) throw new OpenMetricsParseError(this.lineNo, "data does not end with # EOF");
+    this.entry = "eof";
+    return "eof";
+  }
+
+  private familyState(name: string): FamilyState {
+    let f = this.familyStates.get(name);
     if (!f) {
       f = { meta: { name, type: "unknown", help: "", unit: "" }, typeSeen: false, helpSeen: false, unitSeen: false };
-      families.set(name, f);
+      this.familyStates.set(name, f);
     }
     return f;
-  };
+  }
 
-  const belongs = (f: FamilyState, sampleName: string): boolean => {
+  private parseMetadataLine(line: string): OpenMetricsEntry {
+    const lineNo = this.lineNo;
+    const sc = new LineScanner(line, lineNo);
+    if (!line.startsWith("# ")) sc.fail('"# " followed by TYPE, HELP, UNIT or EOF');
+    sc.pos = 2;
+    const keyword = sc.token();
+    if (keyword !== "TYPE" && keyword !== "HELP" && keyword !== "UNIT") {
+      throw new OpenMetricsParseError(lineNo, `expected TYPE, HELP, UNIT or EOF after #, got ${describe(keyword)}`);
+    }
+    sc.space(`metric name after ${keyword}`);
+    const name = sc.metricName();
+    const f = this.familyState(name);
+    this.current = f;
+    this.entryFamily = f;
+    if (keyword === "TYPE") {
+      sc.space("metric type");
+      const type = sc.token();
+      if (!TYPES.has(type)) throw new OpenMetricsParseError(lineNo, `invalid metric type ${describe(type)}`);
+      if (f.typeSeen) throw new OpenMetricsParseError(lineNo, `second TYPE line for metric family ${name}`);
+      f.typeSeen = true;
+      f.meta.type = type as OpenMetricsType;
+      if (!sc.atEnd()) sc.fail("end of line after metric type");
+      return "type";
+    }
+    if (keyword === "HELP") {
+      if (f.helpSeen) throw new OpenMetricsParseError(lineNo, `second HELP line for metric family ${name}`);
+      f.helpSeen = true;
+      if (!sc.atEnd()) {
+        sc.space("help text");
+        f.meta.help = unescapeHelp(sc.rest(), lineNo);
+      }
+      return "help";
+    }
+    if (f.unitSeen) throw new OpenMetricsParseError(lineNo, `second UNIT line for metric family ${name}`);
+    f.unitSeen = true;
+    if (!sc.atEnd()) {
+      sc.space("unit");
+      const unit = sc.token();
+      if (!sc.atEnd()) sc.fail("end of line after unit");
+      if (unit !== "" && !name.endsWith("_" + unit)) {
+        throw new OpenMetricsParseError(lineNo, `unit ${JSON.stringify(unit)} is not a suffix of metric family ${name}`);
+      }
+      f.meta.unit = unit;
+    }
+    return "unit";
+  }
+
+  private belongs(f: FamilyState, sampleName: string): boolean {
     for (const suffix of SUFFIXES[f.meta.type]) {
       if (sampleName.length === f.meta.name.length + suffix.length && sampleName.startsWith(f.meta.name) && sampleName.endsWith(suffix)) return true;
     }
     return false;
-  };
+  }
 
-  while (start <= text.length) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    const line = text.slice(start, end);
-    const isLast = end === text.length;
-    start = end + 1;
-    lineNo++;
-    if (isLast && line === "") break;
-    if (eofLine > 0) throw new OpenMetricsParseError(lineNo, "unexpected content after # EOF");
-    if (line === "") throw new OpenMetricsParseError(lineNo, "unexpected empty line");
-    const sc = new LineScanner(line, lineNo);
-
-    if (line.charCodeAt(0) === 35) {
-      if (line === "# EOF") {
-        eofLine = lineNo;
-        continue;
-      }
-      if (!line.startsWith("# ")) sc.fail('"# " followed by TYPE, HELP, UNIT or EOF');
-      sc.pos = 2;
-      const keyword = sc.token();
-      if (keyword !== "TYPE" && keyword !== "HELP" && keyword !== "UNIT") {
-        throw new OpenMetricsParseError(lineNo, `expected TYPE, HELP, UNIT or EOF after #, got ${describe(keyword)}`);
-      }
-      sc.space(`metric name after ${keyword}`);
-      const name = sc.metricName();
-      const f = family(name);
-      current = f;
-      if (keyword === "TYPE") {
-        sc.space("metric type");
-        const type = sc.token();
-        if (!TYPES.has(type)) throw new OpenMetricsParseError(lineNo, `invalid metric type ${describe(type)}`);
-        if (f.typeSeen) throw new OpenMetricsParseError(lineNo, `second TYPE line for metric family ${name}`);
-        f.typeSeen = true;
-        f.meta.type = type as OpenMetricsType;
-        if (!sc.atEnd()) sc.fail("end of line after metric type");
-      } else if (keyword === "HELP") {
-        if (f.helpSeen) throw new OpenMetricsParseError(lineNo, `second HELP line for metric family ${name}`);
-        f.helpSeen = true;
-        if (!sc.atEnd()) {
-          sc.space("help text");
-          f.meta.help = unescapeHelp(sc.rest(), lineNo);
-        }
-      } else {
-        if (f.unitSeen) throw new OpenMetricsParseError(lineNo, `second UNIT line for metric family ${name}`);
-        f.unitSeen = true;
-        if (!sc.atEnd()) {
-          sc.space("unit");
-          const unit = sc.token();
-          if (!sc.atEnd()) sc.fail("end of line after unit");
-          if (unit !== "" && !name.endsWith("_" + unit)) {
-            throw new OpenMetricsParseError(lineNo, `unit ${JSON.stringify(unit)} is not a suffix of metric family ${name}`);
-          }
-          f.meta.unit = unit;
-        }
-      }
-      continue;
+  /** `belongs` for the sample name at text[start, nameEnd), without slicing it out. */
+  private belongsAt(f: FamilyState, start: number, nameEnd: number): boolean {
+    const text = this.text, family = f.meta.name;
+    for (const suffix of SUFFIXES[f.meta.type]) {
+      if (nameEnd - start === family.length + suffix.length && text.startsWith(family, start) && text.startsWith(suffix, start + family.length)) return true;
     }
+    return false;
+  }
 
-    // A sample: name[{labels}] value [timestamp] [# {labels} value [timestamp]]
+  /** Sets `current` to the family a sample named `name` belongs to (creating an "unknown" one if none). */
+  private resolveFamily(name: string): FamilyState {
+    const cur = this.current;
+    if (cur && this.belongs(cur, name)) return cur;
+    const existing = this.familyStates.get(name);
+    this.current = existing && this.belongs(existing, name) ? existing : this.familyState(name);
+    return this.current;
+  }
+
+  /** Whether the label set in text[from, to) has a label named `le` (the text is a well-formed label set). */
+  private hasLeLabel(from: number, to: number): boolean {
+    const text = this.text;
+    let i = text.indexOf("{", from);
+    if (i < 0 || i >= to) return false;
+    i++;
+    let atName = true;
+    while (i < to) {
+      if (atName && text.startsWith('le="', i)) return true;
+      atName = false;
+      const c = text.charCodeAt(i);
+      if (c === QUOTE) {
+        i++;
+        while (i < to && text.charCodeAt(i) !== QUOTE) i += text.charCodeAt(i) === BACKSLASH ? 2 : 1;
+      } else if (c === COMMA) {
+        atName = true;
+      }
+      i++;
+    }
+    return false;
+  }
+
+  /**
+   * The fast path of `nextKnownSeries`: `expected value` with nothing after it.
+   * Returns false (and the line is parsed in full) for anything else.
+   */
+  private knownSample(start: number, end: number, expected: string): boolean {
+    const text = this.text;
+    if (!text.startsWith(expected, start)) return false;
+    const seriesEnd = start + expected.length;
+    if (text.charCodeAt(seriesEnd) !== SPACE) return false;
+    let i = seriesEnd + 1;
+    const vs = i;
+    let int = 0;
+    let plainInt = true;
+    for (; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c === SPACE) return false;
+      if (c >= 48 && c <= 57) int = int * 10 + (c - 48);
+      else plainInt = false;
+    }
+    if (i === vs || this.opts.requireTimestamps) return false;
+    let v: number | undefined = int;
+    if (!plainInt || i - vs > 15) {
+      v = parseNumber(text.slice(vs, i));
+      if (v === undefined) return false;
+    }
+    let nameEnd = start;
+    while (nameEnd < seriesEnd) {
+      const c = text.charCodeAt(nameEnd);
+      if (!(isNameChar(c) || c === 58)) break;
+      nameEnd++;
+    }
+    const cur = this.current;
+    const f = cur && this.belongsAt(cur, start, nameEnd) ? cur : this.resolveFamily(text.slice(start, nameEnd));
+    if ((f.meta.type === "histogram" || f.meta.type === "gaugehistogram") && text.startsWith("_bucket", nameEnd - 7) &&
+      text.charCodeAt(nameEnd) === BRACE_OPEN && !this.hasLeLabel(nameEnd, seriesEnd)) {
+      return false;
+    }
+    this.entryFamily = f;
+    this.seriesEnd = seriesEnd;
+    this.sampleLabels = null;
+    this.sampleTs = undefined;
+    this.sampleExemplar = undefined;
+    this.value = v;
+    return true;
+  }
+
+  /** A sample: name[{labels}] value [timestamp] [# {labels} value [timestamp]] */
+  private parseSampleLine(line: string): void {
+    const lineNo = this.lineNo;
+    const sc = new LineScanner(line, lineNo);
     const name = sc.metricName();
     let seriesEnd = sc.pos;
     let labels: Labels;
-    if (line[sc.pos] === "{") {
+    if (line[sc.pos] === "{" && !this.shareLabelSets) {
+      const pairs = sc.labelPairs();
+      for (const p of pairs) {
+        if (p.name === "__name__") throw new OpenMetricsParseError(lineNo, "label name __name__ is reserved for the metric name");
+      }
+      labels = sortedLabels(pairs, name);
+      seriesEnd = sc.pos;
+    } else if (line[sc.pos] === "{") {
       const close = line.indexOf("} ", sc.pos);
       const cacheKey = close > 0 ? line.slice(0, close + 1) : "";
-      const cached = cacheKey !== "" ? labelCache.get(cacheKey) : undefined;
+      const cached = cacheKey !== "" ? this.labelCache.get(cacheKey) : undefined;
       if (cached) {
         labels = cached;
         sc.pos = close + 1;
+        seriesEnd = sc.pos;
       } else {
         const pairs = sc.labelPairs();
         for (const p of pairs) {
@@ -368,19 +597,18 @@ export function parseOpenMetrics(text: string, opts: OpenMetricsParseOptions = {
         }
         labels = sortedLabels(pairs, name);
         seriesEnd = sc.pos;
-        labelCache.set(line.slice(0, seriesEnd), labels);
+        this.labelCache.set(line.slice(0, seriesEnd), labels);
       }
+    } else if (this.shareLabelSets) {
+      labels = this.labelCache.get(name) ?? sortedLabels([], name);
+      this.labelCache.set(name, labels);
     } else {
-      const cacheKey = name;
-      labels = labelCache.get(cacheKey) ?? sortedLabels([], name);
-      labelCache.set(cacheKey, labels);
+      labels = sortedLabels([], name);
     }
 
-    if (!current || !belongs(current, name)) {
-      const existing = families.get(name);
-      current = existing && belongs(existing, name) ? existing : family(name);
-    }
-    if ((current.meta.type === "histogram" || current.meta.type === "gaugehistogram") && name.endsWith("_bucket")) {
+    const f = this.resolveFamily(name);
+    this.entryFamily = f;
+    if ((f.meta.type === "histogram" || f.meta.type === "gaugehistogram") && name.endsWith("_bucket")) {
       if (!labels.some((l) => l.name === "le")) throw new OpenMetricsParseError(lineNo, `histogram bucket ${name} without le label`);
     }
 
@@ -388,15 +616,19 @@ export function parseOpenMetrics(text: string, opts: OpenMetricsParseOptions = {
     const valueTok = sc.token();
     const v = parseNumber(valueTok);
     if (v === undefined) throw new OpenMetricsParseError(lineNo, `invalid value ${describe(valueTok)}`);
-    const sample: OpenMetricsSample = { labels, v };
+    let t: number | undefined;
     if (!sc.atEnd() && line[sc.pos + 1] !== "#") {
       sc.space("timestamp");
-      sample.t = timestampMs(sc.token(), sc, "timestamp");
-    } else if (opts.requireTimestamps) {
+      t = timestampMs(sc.token(), sc, "timestamp");
+    } else if (this.opts.requireTimestamps) {
       throw new OpenMetricsParseError(lineNo, `expected timestamp for series ${seriesText(labels)}, got none`);
     }
-    samples.push(sample);
-    if (sc.atEnd()) continue;
+    this.seriesEnd = this.lineStart + seriesEnd;
+    this.sampleLabels = labels;
+    this.value = v;
+    this.sampleTs = t;
+    this.sampleExemplar = undefined;
+    if (sc.atEnd()) return;
 
     sc.space("exemplar");
     sc.expectChar("#", "exemplar or end of line");
@@ -406,14 +638,31 @@ export function parseOpenMetrics(text: string, opts: OpenMetricsParseOptions = {
     const exTok = sc.token();
     const exValue = parseNumber(exTok);
     if (exValue === undefined) throw new OpenMetricsParseError(lineNo, `invalid exemplar value ${describe(exTok)}`);
-    const exemplar: OpenMetricsExemplar = { sampleIndex: samples.length - 1, labels: exLabels, v: exValue };
+    const exemplar: OpenMetricsSampleExemplar = { labels: exLabels, v: exValue };
     if (!sc.atEnd()) {
       sc.space("exemplar timestamp");
       exemplar.t = timestampMs(sc.token(), sc, "exemplar timestamp");
       if (!sc.atEnd()) sc.fail("end of line after exemplar");
     }
-    exemplars.push(exemplar);
+    this.sampleExemplar = exemplar;
   }
-  if (eofLine === 0) throw new OpenMetricsParseError(lineNo, "data does not end with # EOF");
-  return { samples, exemplars, families: [...families.values()].map((f) => f.meta) };
+}
+
+/**
+ * Parses a whole OpenMetrics exposition. Throws OpenMetricsParseError for
+ * malformed input, a missing `# EOF`, anything after it, or (with
+ * `requireTimestamps`) a sample without a timestamp.
+ */
+export function parseOpenMetrics(text: string, opts: OpenMetricsParseOptions = {}): OpenMetricsParseResult {
+  const samples: OpenMetricsSample[] = [];
+  const exemplars: OpenMetricsExemplar[] = [];
+  const p = new OpenMetricsParser(text, opts, true);
+  for (let e = p.next(); e !== "eof"; e = p.next()) {
+    if (e !== "series") continue;
+    const t = p.timestamp();
+    samples.push(t === undefined ? { labels: p.labels(), v: p.value } : { labels: p.labels(), v: p.value, t });
+    const ex = p.exemplar();
+    if (ex) exemplars.push({ sampleIndex: samples.length - 1, ...ex });
+  }
+  return { samples, exemplars, families: p.families() };
 }

@@ -151,6 +151,8 @@ export class TextParser {
   private tsValue = 0;
   private hasTs = false;
   private metricTypeValue: MetricType = "untyped";
+  /** False while the current series' labels were skipped by `nextKnownSeries`. */
+  private labelsScanned = true;
 
   /** Value of the current series entry. */
   value = 0;
@@ -167,6 +169,31 @@ export class TextParser {
    * Throws `TextParseError` on malformed input (the cursor is then unusable).
    */
   next(): TextEntry {
+    return this.advance(null);
+  }
+
+  /**
+   * Like `next()`, for a caller that guesses the next series: when the next
+   * entry is a series whose text (`series()`) is exactly `expected` — text
+   * this parser type accepted before, e.g. from the previous scrape of the
+   * same target — its label set is not scanned again, only its value and
+   * timestamp; `knownSeries` tells whether that happened. `labels()` and
+   * `metricName()` still work (they rescan the series on demand).
+   *
+   * @example
+   * const p = new TextParser('a{x="1"} 5\n');
+   * p.nextKnownSeries('a{x="1"}'); // "series", p.knownSeries === true, p.value === 5
+   */
+  nextKnownSeries(expected: string): TextEntry {
+    return this.advance(expected);
+  }
+
+  /** Whether the current series entry matched the text given to `nextKnownSeries`. */
+  get knownSeries(): boolean {
+    return this.entry === "series" && !this.labelsScanned;
+  }
+
+  private advance(expected: string | null): TextEntry {
     const b = this.body, n = b.length;
     let i = this.pos;
     for (;;) {
@@ -190,7 +217,9 @@ export class TextParser {
         continue;
       }
       this.entryStart = i;
-      this.entry = c === HASH ? this.parseComment(i) : this.parseSeries(i);
+      if (c === HASH) this.entry = this.parseComment(i);
+      else if (expected !== null && this.matchesKnown(i, expected)) this.entry = this.parseSample(i + expected.length);
+      else this.entry = this.parseSeries(i);
       return this.entry;
     }
   }
@@ -207,6 +236,7 @@ export class TextParser {
 
   /** Metric name of the current series, or the family name of a HELP/TYPE entry. */
   metricName(): string {
+    this.scanLabels();
     if (this.nameStart < 0) return "";
     const raw = this.body.slice(this.nameStart, this.nameEnd);
     return this.nameEscaped ? unescapeQuoted(raw) : raw;
@@ -233,6 +263,7 @@ export class TextParser {
    * name repeats.
    */
   labels(): Labels {
+    this.scanLabels();
     const b = this.body, sp = this.spans;
     const out: Label[] = [{ name: METRIC_NAME, value: this.metricName() }];
     for (let k = 0; k < this.labelCount; k++) {
@@ -257,6 +288,31 @@ export class TextParser {
     let empty = 0;
     for (const l of out) if (l.value === "") empty++;
     return empty === 0 ? out : out.filter((l) => l.value !== "");
+  }
+
+  /**
+   * Whether the line at `i` starts with the series text `expected` followed
+   * by blanks and a value (not by a label set, as `a {x="1"}` after `a` would).
+   */
+  private matchesKnown(i: number, expected: string): boolean {
+    const b = this.body;
+    if (!b.startsWith(expected, i)) return false;
+    let j = i + expected.length;
+    if (!isBlank(b.charCodeAt(j))) return false;
+    while (isBlank(b.charCodeAt(j))) j++;
+    if (b.charCodeAt(j) === BRACE_OPEN) return false;
+    this.seriesEnd = i + expected.length;
+    this.labelsScanned = false;
+    this.hasTs = false;
+    return true;
+  }
+
+  /** Scans the current series' name and labels when `nextKnownSeries` skipped them. */
+  private scanLabels(): void {
+    if (this.labelsScanned || this.entry !== "series") return;
+    const pos = this.pos;
+    this.parseSeries(this.entryStart);
+    this.pos = pos;
   }
 
   // ---- errors -----------------------------------------------------------
@@ -399,6 +455,7 @@ export class TextParser {
     this.nameEscaped = false;
     this.labelCount = 0;
     this.hasTs = false;
+    this.labelsScanned = true;
     let c = b.charCodeAt(i);
     if (isMetricNameStart(c)) {
       while (i < n && isMetricNameChar(b.charCodeAt(i))) i++;
@@ -420,18 +477,34 @@ export class TextParser {
     if (this.nameStart < 0 || this.nameEnd === this.nameStart) this.fail("metric name not set", i);
     // Value.
     if (i < n && !isBlank(b.charCodeAt(i)) && i === this.seriesEnd) this.expected("expected value after metric", i);
+    return this.parseSample(i);
+  }
+
+  /** Parses the value, optional timestamp and line end of a series entry, from the blanks after the series text at `i`. */
+  private parseSample(i: number): TextEntry {
+    const b = this.body, n = b.length;
+    let c: number;
     while (i < n && isBlank(b.charCodeAt(i))) i++;
     const vs = i;
+    // Plain integers (most counters and gauges) are read as they are scanned; anything else goes through parseGoFloat.
+    let int = 0;
+    let plainInt = true;
     while (i < n) {
       c = b.charCodeAt(i);
       if (c === SP || c === TAB || c === NL || (c === CR && b.charCodeAt(i + 1) === NL)) break;
+      if (c >= 48 && c <= 57) int = int * 10 + (c - 48);
+      else plainInt = false;
       i++;
     }
     if (i === vs) this.expected("expected value after metric", i);
-    try {
-      this.value = parseGoFloat(b.slice(vs, i));
-    } catch (msg) {
-      this.fail(msg as string, i - 1);
+    if (plainInt && i - vs <= 15) {
+      this.value = int;
+    } else {
+      try {
+        this.value = parseGoFloat(b.slice(vs, i));
+      } catch (msg) {
+        this.fail(msg as string, i - 1);
+      }
     }
     // Optional timestamp.
     while (i < n && isBlank(b.charCodeAt(i))) i++;

@@ -14,8 +14,10 @@
 export { ScrapeManager, staticTargetGroups, type ScrapeManagerOptions } from "./manager.ts";
 export { acceptHeader } from "./loop.ts";
 export { populateTargetLabels, targetURL, type PopulatedTarget } from "./target.ts";
-export { mergeTargetLabels, REPORT_SERIES, TargetSeries, type AppendSettings, type BodyAppendResult, type ScrapeReport } from "./series.ts";
+export {
+  mergeTargetLabels, REPORT_SERIES, TargetSeries, type AppendSettings, type BodyAppendResult, type ScrapedMetricMetadata, type ScrapeReport,
+} from "./series.ts";
 export type {
   ActiveTarget, DroppedTarget, ScrapeAuthorization, ScrapeBasicAuth, ScrapeJobConfig, ScrapeManagerConfig,
-  ScrapeStaticConfig, ScrapeTLSConfig, TargetGroup, TargetHealth,
+  ScrapeStaticConfig, ScrapeTLSConfig, TargetGroup, TargetHealth, TargetMetadata,
 } from "./types.ts";

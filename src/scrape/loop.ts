@@ -286,6 +286,15 @@ export class ScrapeLoop {
       throw new Error(`server returned HTTP status ${res.status} ${res.statusText}`.trimEnd());
     }
     const limit = this.cfg.body_size_limit;
+    const contentType = res.headers.get("content-type") ?? "";
+    if (limit <= 0) {
+      // Without a limit the body is read in one native call: cheaper than pulling chunks through a reader.
+      try {
+        return { body: await res.text(), contentType };
+      } catch (e) {
+        throw new Error(`Get ${JSON.stringify(url)}: ${timeout.aborted ? "context deadline exceeded" : (e as Error).message}`);
+      }
+    }
     const chunks: Uint8Array[] = [];
     let size = 0;
     try {
@@ -295,7 +304,7 @@ export class ScrapeLoop {
           const { done, value } = await reader.read();
           if (done) break;
           size += value.byteLength;
-          if (limit > 0 && size > limit) {
+          if (size > limit) {
             await reader.cancel().catch(() => {});
             throw new BodySizeLimitError();
           }
@@ -307,6 +316,6 @@ export class ScrapeLoop {
       throw new Error(`Get ${JSON.stringify(url)}: ${timeout.aborted ? "context deadline exceeded" : (e as Error).message}`);
     }
     const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    return { body: new TextDecoder().decode(buf), contentType: res.headers.get("content-type") ?? "" };
+    return { body: new TextDecoder().decode(buf), contentType };
   }
 }

@@ -20,7 +20,7 @@ import type { Appender } from "../tsdb/index.ts";
 import type { LoopDeps, ScrapeLoop } from "./loop.ts";
 import { registerScrapeMetrics } from "./metrics.ts";
 import { ScrapePool } from "./pool.ts";
-import type { ActiveTarget, DroppedTarget, ScrapeJobConfig, ScrapeManagerConfig, TargetGroup } from "./types.ts";
+import type { ActiveTarget, DroppedTarget, ScrapeJobConfig, ScrapeManagerConfig, TargetGroup, TargetMetadata } from "./types.ts";
 
 /** Dependencies of a `ScrapeManager`. */
 export interface ScrapeManagerOptions {
@@ -145,6 +145,17 @@ export class ScrapeManager {
   activeTargets(): ActiveTarget[] {
     const out: ActiveTarget[] = [];
     for (const pool of this.pools.values()) out.push(...pool.activeTargets());
+    return out;
+  }
+
+  /**
+   * Every scraped target with the metadata (`# TYPE`, `# HELP`, `# UNIT`) of
+   * the metric families it exposed in its recent scrapes, pool by pool: what
+   * `/api/v1/targets/metadata` and `/api/v1/metadata` serve.
+   */
+  targetsMetadata(): TargetMetadata[] {
+    const out: TargetMetadata[] = [];
+    for (const pool of this.pools.values()) out.push(...pool.targetsMetadata());
     return out;
   }
 

@@ -7,7 +7,7 @@
 import type { Logger } from "../log/index.ts";
 import { ScrapeLoop, type LoopDeps, type StopMode } from "./loop.ts";
 import { populateTargetLabels, Target } from "./target.ts";
-import type { ActiveTarget, DroppedTarget, ScrapeJobConfig, TargetGroup } from "./types.ts";
+import type { ActiveTarget, DroppedTarget, ScrapeJobConfig, TargetGroup, TargetMetadata } from "./types.ts";
 
 /** The targets and loops of one scrape job. */
 export class ScrapePool {
@@ -105,6 +105,14 @@ export class ScrapePool {
     const out: ActiveTarget[] = [];
     for (const loop of this.loops.values()) out.push(loop.target.info());
     for (const t of this.limitedTargets) out.push(t.info());
+    return out;
+  }
+
+  /** Each scraped target with the metric metadata of its recent scrapes (targets held back by target_limit have none). */
+  targetsMetadata(): TargetMetadata[] {
+    const out: TargetMetadata[] = [];
+    for (const loop of this.loops.values()) out.push({ target: loop.target.info(), metadata: loop.series.metadata() });
+    for (const t of this.limitedTargets) out.push({ target: t.info(), metadata: [] });
     return out;
   }
 

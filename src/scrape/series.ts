@@ -6,7 +6,14 @@
  * - Series cache: raw series text (`name{…}` as the target wrote it) → ref
  *   and final labels. A series seen before costs one Map lookup; its labels
  *   are not parsed, merged or relabeled again. Series dropped by
- *   metric_relabel_configs are cached as dropped.
+ *   metric_relabel_configs are cached as dropped. Targets mostly expose the
+ *   same series in the same order, so the parser (text or OpenMetrics) is
+ *   first asked whether the next line starts with the series that came next
+ *   in the previous scrape: on a match neither the Map lookup nor the label
+ *   scan happens.
+ * - Metadata: `# TYPE`, `# HELP` and `# UNIT` per metric family, kept (as in
+ *   Prometheus's scrape cache) until the family has been missing for more
+ *   than 10 scrapes.
  * - All-or-nothing: new series refs are created and the batch is appended
  *   only after the whole body parsed and passed the limits, so a failed
  *   scrape appends nothing of its body.
@@ -16,8 +23,8 @@
  *   scrape marks every series of the previous one stale.
  */
 import {
-  METRIC_NAME, relabel, TextParser, parseOpenMetrics,
-  type Label, type Labels, type NameValidation, type RelabelRule,
+  METRIC_NAME, OpenMetricsParser, relabel, TextParser,
+  type Label, type Labels, type MetricType, type NameValidation, type RelabelRule,
 } from "../model/index.ts";
 import { AppendStatus, STALE_NAN_BITS, type Appender } from "../tsdb/index.ts";
 
@@ -70,6 +77,10 @@ export const REPORT_SERIES = [
 ] as const;
 
 interface CacheEntry {
+  /** The raw series text this entry is cached under. */
+  key: string;
+  /** Index in the body order of the last scrape that saw it. */
+  pos: number;
   /** Storage ref; -1 until assigned (new series) or when dropped. */
   ref: number;
   /** Final labels; null when metric relabeling dropped the series. */
@@ -79,6 +90,22 @@ interface CacheEntry {
   /** Scrape iteration that last tracked the series for staleness. */
   tracked: number;
 }
+
+/** The metadata of one metric family as a target exposed it; type is "unknown" until declared. */
+export interface ScrapedMetricMetadata {
+  metric: string;
+  type: string;
+  help: string;
+  unit: string;
+}
+
+interface MetadataEntry extends ScrapedMetricMetadata {
+  /** Scrape iteration that last saw a TYPE, HELP or UNIT line of the family. */
+  iter: number;
+}
+
+/** Scrapes a family's metadata outlives its last TYPE/HELP/UNIT line, as in Prometheus. */
+const METADATA_KEEP_SCRAPES = 10;
 
 /** A sample-level failure that fails the whole scrape. */
 class ScrapeBodyError extends Error {
@@ -150,9 +177,24 @@ function checkLabelLimits(ls: Labels, s: AppendSettings): void {
   }
 }
 
-/** Source of a new series' labels: the text parser's cursor, or labels already built. */
+/** How `/api/v1/metadata` names the text format's types: `untyped` is Prometheus's "unknown". */
+const TEXT_TYPE_NAMES: Readonly<Record<MetricType, string>> = {
+  counter: "counter", gauge: "gauge", histogram: "histogram", summary: "summary", untyped: "unknown",
+};
+
+/** Source of a new series' labels. */
 interface LabelSource {
   labels(): Labels;
+}
+
+/** What `TextParser` and `OpenMetricsParser` have in common: a cursor over series entries. */
+interface SeriesCursor extends LabelSource {
+  next(): string;
+  nextKnownSeries(expected: string): string;
+  readonly knownSeries: boolean;
+  series(): string;
+  readonly value: number;
+  timestamp(): number | undefined;
 }
 
 /**
@@ -169,6 +211,10 @@ export class TargetSeries {
   private prevTracked: CacheEntry[] = [];
   private curTracked: CacheEntry[] = [];
   private reportEntries = new Map<string, CacheEntry>();
+  /** Series entries of the last successful scrape in body order, and those of the current one. */
+  private order: CacheEntry[] = [];
+  private nextOrder: CacheEntry[] = [];
+  private readonly metadataByFamily = new Map<string, MetadataEntry>();
   // Batch buffers; `vBits` aliases `v` so staleness markers keep their payload.
   private refs = new Uint32Array(256);
   private t = new Float64Array(256);
@@ -187,7 +233,29 @@ export class TargetSeries {
     this.targetLabels = targetLabels;
     this.settings = settings;
     this.cache.clear();
+    this.order = [];
     this.reportEntries.clear();
+  }
+
+  /**
+   * Metadata of the metric families seen in recent scrapes, in order of
+   * first appearance. The synthetic report series have none, as in
+   * Prometheus 2.x.
+   */
+  metadata(): ScrapedMetricMetadata[] {
+    const out: ScrapedMetricMetadata[] = [];
+    for (const m of this.metadataByFamily.values()) out.push({ metric: m.metric, type: m.type, help: m.help, unit: m.unit });
+    return out;
+  }
+
+  private familyMetadata(name: string): MetadataEntry {
+    let m = this.metadataByFamily.get(name);
+    if (m === undefined) {
+      m = { metric: name, type: "unknown", help: "", unit: "", iter: this.iter };
+      this.metadataByFamily.set(name, m);
+    }
+    m.iter = this.iter;
+    return m;
   }
 
   /** Whether the previous scrape left series that an end-of-run would mark stale. */
@@ -231,28 +299,35 @@ export class TargetSeries {
     this.entries[i] = e;
   }
 
-  private addSample(key: string, src: LabelSource, value: number, sampleTs: number | undefined): void {
+  /** The entry of a series text: cached, pending (new in this scrape), or created now from `src`'s labels. */
+  private entryFor(key: string, src: LabelSource): CacheEntry {
+    const cached = this.cache.get(key) ?? this.pendingByKey.get(key);
+    if (cached !== undefined) return cached;
+    const s = this.settings;
+    const merged = mergeTargetLabels(src.labels(), this.targetLabels, s.honorLabels);
+    const final = s.metricRelabel.length > 0 ? relabel(merged, s.metricRelabel, { nameValidation: s.nameValidation }) : merged;
+    if (final === null || final.length === 0) {
+      const dropped: CacheEntry = { key, pos: -1, ref: -1, labels: null, iter: 0, tracked: 0 };
+      this.cache.set(key, dropped);
+      return dropped;
+    }
+    if (!final.some((l) => l.name === METRIC_NAME)) throw new ScrapeBodyError(`missing metric name (${METRIC_NAME} label)`);
+    checkLabelLimits(final, s);
+    const e: CacheEntry = { key, pos: -1, ref: -1, labels: final, iter: 0, tracked: 0 };
+    this.pendingByKey.set(key, e);
+    return e;
+  }
+
+  private addSample(e: CacheEntry, value: number, sampleTs: number | undefined): void {
     const s = this.settings;
     const explicit = s.honorTimestamps && sampleTs !== undefined;
     const t = explicit ? sampleTs! : this.scrapeTs;
-    let e = this.cache.get(key) ?? this.pendingByKey.get(key);
-    if (e === undefined) {
-      const merged = mergeTargetLabels(src.labels(), this.targetLabels, s.honorLabels);
-      const final = s.metricRelabel.length > 0 ? relabel(merged, s.metricRelabel, { nameValidation: s.nameValidation }) : merged;
-      if (final === null || final.length === 0) {
-        this.cache.set(key, { ref: -1, labels: null, iter: this.iter, tracked: 0 });
-        this.seen++;
-        return;
-      }
-      if (!final.some((l) => l.name === METRIC_NAME)) throw new ScrapeBodyError(`missing metric name (${METRIC_NAME} label)`);
-      checkLabelLimits(final, s);
-      e = { ref: -1, labels: final, iter: 0, tracked: 0 };
-      this.pendingByKey.set(key, e);
-    }
     if (e.iter !== this.iter) {
       e.iter = this.iter;
+      e.pos = this.nextOrder.length;
       this.seen++;
     }
+    this.nextOrder.push(e);
     if (e.labels === null) return;
     this.push(e, t, value);
     if ((!explicit || s.trackTimestampsStaleness) && e.tracked !== this.iter) {
@@ -264,21 +339,51 @@ export class TargetSeries {
   /** Parses the body into the batch, counting samples in `this.scraped` as it goes (so a failure still reports them). */
   private parseBody(body: string, contentType: string): void {
     if (contentType.startsWith("application/openmetrics-text")) {
-      const r = parseOpenMetrics(body);
-      for (const smp of r.samples) {
-        this.scraped++;
-        const labels = smp.labels;
-        let key = "";
-        for (const l of labels) key += l.name + "\u0000" + l.value + "\u0000";
-        this.addSample(key, { labels: () => labels }, smp.v, smp.t);
+      const p = new OpenMetricsParser(body);
+      this.parseEntries(p, (e) => {
+        if (e === "series") return;
+        const f = p.family();
+        const m = this.familyMetadata(f.name);
+        m.type = f.type;
+        m.help = f.help;
+        m.unit = f.unit;
+      });
+      return;
+    }
+    const p = new TextParser(body);
+    this.parseEntries(p, (e) => {
+      if (e === "type") this.familyMetadata(p.metricName()).type = TEXT_TYPE_NAMES[p.type()];
+      else if (e === "help") this.familyMetadata(p.metricName()).help = p.help();
+    });
+  }
+
+  /**
+   * Drives a parser over a body: each series goes to the batch, each other
+   * entry to `onMetadata`. The series that came next in the previous scrape
+   * is offered to the parser as a guess.
+   */
+  private parseEntries(p: SeriesCursor, onMetadata: (entry: string) => void): void {
+    const order = this.order;
+    let k = 0;
+    for (;;) {
+      const guess = k < order.length ? order[k]! : undefined;
+      const e = guess !== undefined ? p.nextKnownSeries(guess.key) : p.next();
+      if (e === "eof") return;
+      if (e !== "series") {
+        onMetadata(e);
+        continue;
       }
-    } else {
-      const p = new TextParser(body);
-      for (let e = p.next(); e !== "eof"; e = p.next()) {
-        if (e !== "series") continue;
-        this.scraped++;
-        this.addSample(p.series(), p, p.value, p.timestamp());
+      this.scraped++;
+      let entry: CacheEntry;
+      if (guess !== undefined && p.knownSeries) {
+        entry = guess;
+        k++;
+      } else {
+        entry = this.entryFor(p.series(), p);
+        // Resynchronise the guesses after a series was added or removed.
+        if (entry.iter !== this.iter && entry.pos >= 0) k = entry.pos + 1;
       }
+      this.addSample(entry, p.value, p.timestamp());
     }
   }
 
@@ -295,6 +400,7 @@ export class TargetSeries {
     this.n = 0;
     this.curTracked.length = 0;
     this.pendingByKey.clear();
+    this.nextOrder.length = 0;
     this.scraped = 0;
     try {
       this.parseBody(body, contentType);
@@ -331,6 +437,10 @@ export class TargetSeries {
     this.curTracked.length = 0;
     const res = this.flush(app);
     if (this.cache.size > this.seen) for (const [key, e] of this.cache) if (e.iter !== this.iter) this.cache.delete(key);
+    const order = this.order;
+    this.order = this.nextOrder;
+    this.nextOrder = order;
+    for (const [name, m] of this.metadataByFamily) if (this.iter - m.iter > METADATA_KEEP_SCRAPES) this.metadataByFamily.delete(name);
     return { scraped, postRelabel, added, error: null, ...res };
   }
 
@@ -366,7 +476,7 @@ export class TargetSeries {
     let e = this.reportEntries.get(name);
     if (e === undefined) {
       const labels = mergeTargetLabels([{ name: METRIC_NAME, value: name }], this.targetLabels, false);
-      e = { ref: app.ref(labels), labels, iter: 0, tracked: 0 };
+      e = { key: name, pos: -1, ref: app.ref(labels), labels, iter: 0, tracked: 0 };
       this.reportEntries.set(name, e);
     }
     return e;

@@ -5,6 +5,7 @@
  * ms, sizes in bytes), so a loaded config is passed in as it is.
  */
 import type { Labels, RelabelRule } from "../model/index.ts";
+import type { ScrapedMetricMetadata } from "./series.ts";
 
 /** Basic auth credentials; a `*_file` is read on every scrape, as Prometheus does. */
 export interface ScrapeBasicAuth {
@@ -119,4 +120,10 @@ export interface ActiveTarget {
 export interface DroppedTarget {
   discoveredLabels: Labels;
   scrapePool: string;
+}
+
+/** An active target with the metadata of the metric families it exposed recently, for `/api/v1/targets/metadata`. */
+export interface TargetMetadata {
+  target: ActiveTarget;
+  metadata: ScrapedMetricMetadata[];
 }

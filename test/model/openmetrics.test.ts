@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { labelsKey } from "../../src/model/labels.ts";
-import { OpenMetricsParseError, parseOpenMetrics } from "../../src/model/openmetrics.ts";
+import { OpenMetricsParseError, OpenMetricsParser, parseOpenMetrics } from "../../src/model/openmetrics.ts";
 
 function errorOf(text: string): string {
   try {
@@ -113,5 +113,68 @@ describe("parseOpenMetrics", () => {
     expect(errorOf("# UNIT a_seconds bytes\n# EOF")).toBe('line 1: unit "bytes" is not a suffix of metric family a_seconds');
     expect(errorOf("a 1 # {x=1} 1\n# EOF")).toBe('line 1: expected label value, got "1} 1"');
     expect(errorOf("{} 1\n# EOF")).toBe('line 1: expected metric name, got "{} 1"');
+  });
+});
+
+/** Drives a cursor with guesses (series texts in the order given) and returns samples or the error message. */
+function driveWithGuesses(text: string, guesses: readonly string[]): string[] | string {
+  const p = new OpenMetricsParser(text);
+  const out: string[] = [];
+  let k = 0;
+  try {
+    for (let e = k < guesses.length ? p.nextKnownSeries(guesses[k]!) : p.next(); e !== "eof"; e = k < guesses.length ? p.nextKnownSeries(guesses[k]!) : p.next()) {
+      if (e !== "series") continue;
+      k++;
+      out.push(`${labelsKey(p.labels())} ${p.value} ${p.timestamp()} ${p.exemplar() ? labelsKey(p.exemplar()!.labels) : "-"}`);
+    }
+  } catch (err) {
+    expect(err).toBeInstanceOf(OpenMetricsParseError);
+    return (err as Error).message;
+  }
+  return out;
+}
+
+describe("OpenMetricsParser", () => {
+  test("a known series skips the label scan; labels, family and value stay right", () => {
+    const p = new OpenMetricsParser('# TYPE h histogram\n# HELP h Latency.\nh_bucket{le="1"} 3\nh_count 3\n# EOF\n');
+    expect(() => p.next()).not.toThrow();
+    expect(p.family().type).toBe("histogram");
+    expect(p.nextKnownSeries('h_bucket{le="1"}')).toBe("help");
+    expect(p.nextKnownSeries('h_bucket{le="1"}')).toBe("series");
+    expect(p.knownSeries).toBe(true);
+    expect(p.value).toBe(3);
+    expect(p.family().name).toBe("h");
+    expect(p.labels()).toEqual([{ name: "__name__", value: "h_bucket" }, { name: "le", value: "1" }]);
+    expect(p.nextKnownSeries("h_bucket")).toBe("series");
+    expect(p.knownSeries).toBe(false);
+    expect(p.series()).toBe("h_count");
+    expect(p.next()).toBe("eof");
+  });
+
+  test("a known bucket series still needs its le label when its family became a histogram", () => {
+    const text = '# TYPE h histogram\nh_bucket{x="le=\\"1\\""} 1\n# EOF\n';
+    expect(driveWithGuesses(text, ['h_bucket{x="le=\\"1\\""}'])).toBe("line 2: histogram bucket h_bucket without le label");
+  });
+
+  test("guessed and unguessed parsing agree on samples and errors", () => {
+    const lines = [
+      "# TYPE a counter", "a_total 1", 'a_total{x="1"} 2', 'a_total{x="1"} 2 17', "# TYPE h histogram", 'h_bucket{le="+Inf"} 4',
+      'h_bucket{le="1"} 3 # {t="x"} 1', "h_count 4", "h_sum 1.5e3", 'g{y="a} b"} -Inf', "g 12345678901234567", "g 0012", "g one", "",
+      'a_total{x="1",x="2"} 1', "# HELP a again", "u_total NaN",
+    ];
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let round = 0; round < 400; round++) {
+      const body: string[] = [];
+      for (let i = 0, n = 1 + rand(8); i < n; i++) body.push(lines[rand(lines.length)]!);
+      const text = body.join("\n") + (rand(5) === 0 ? "\n" : "\n# EOF\n");
+      const plain = driveWithGuesses(text, []);
+      const series = body.filter((l) => l !== "" && !l.startsWith("#")).map((l) => l.slice(0, l.indexOf(" ") < 0 ? l.length : l.indexOf(" ")));
+      expect(driveWithGuesses(text, series)).toEqual(plain);
+      expect(driveWithGuesses(text, series.slice(1))).toEqual(plain);
+    }
   });
 });

@@ -204,3 +204,87 @@ describe("TextParser fuzz", () => {
     expect(failed).toBeGreaterThan(0);
   });
 });
+
+describe("TextParser.nextKnownSeries", () => {
+  test("a matching series skips the label scan but keeps value, timestamp and labels", () => {
+    const p = new TextParser('# TYPE a gauge\na{x="1",y="2"} 17 1700000000000\na{x="1"} 3\n');
+    expect(p.nextKnownSeries('a{x="1",y="2"}')).toBe("type");
+    expect(p.knownSeries).toBe(false);
+    expect(p.nextKnownSeries('a{x="1",y="2"}')).toBe("series");
+    expect(p.knownSeries).toBe(true);
+    expect(p.value).toBe(17);
+    expect(p.timestamp()).toBe(1700000000000);
+    expect(p.series()).toBe('a{x="1",y="2"}');
+    expect(rec(p.labels())).toEqual({ __name__: "a", x: "1", y: "2" });
+    expect(p.metricName()).toBe("a");
+    expect(p.nextKnownSeries('a{x="1",y="2"}')).toBe("series");
+    expect(p.knownSeries).toBe(false);
+    expect(p.series()).toBe('a{x="1"}');
+    expect(p.value).toBe(3);
+    expect(p.next()).toBe("eof");
+  });
+
+  test("a prefix of a longer series or of a name with labels does not match", () => {
+    const p = new TextParser('ab 1\na {x="1"} 2\n');
+    expect(p.nextKnownSeries("a")).toBe("series");
+    expect(p.knownSeries).toBe(false);
+    expect(p.metricName()).toBe("ab");
+    expect(p.nextKnownSeries("a")).toBe("series");
+    expect(p.knownSeries).toBe(false);
+    expect(rec(p.labels())).toEqual({ __name__: "a", x: "1" });
+    expect(p.value).toBe(2);
+  });
+
+  test("values of known series are parsed like any other, errors included", () => {
+    const values = ["0", "00012", "123456789012345", "1234567890123456789", "-3", "1.5e3", "NaN", "+Inf"];
+    for (const v of values) {
+      const p = new TextParser(`m{a="b"} ${v}\n`);
+      expect(p.nextKnownSeries('m{a="b"}')).toBe("series");
+      expect(p.knownSeries).toBe(true);
+      expect(Object.is(p.value, Number(v === "+Inf" ? "Infinity" : v))).toBe(true);
+    }
+    expect(() => new TextParser('m{a="b"} 1x\n').nextKnownSeries('m{a="b"}')).toThrow(TextParseError);
+    expect(() => new TextParser('m{a="b"} 1 2 3\n').nextKnownSeries('m{a="b"}')).toThrow(TextParseError);
+  });
+});
+
+describe("TextParser guessed and unguessed parsing agree", () => {
+  /** Samples (labels, value, timestamp) or the error message, with series guesses offered in order. */
+  function drive(text: string, guesses: readonly string[]): string[] | string {
+    const p = new TextParser(text);
+    const out: string[] = [];
+    let k = 0;
+    try {
+      for (let e = k < guesses.length ? p.nextKnownSeries(guesses[k]!) : p.next(); e !== "eof"; e = k < guesses.length ? p.nextKnownSeries(guesses[k]!) : p.next()) {
+        if (e !== "series") continue;
+        k++;
+        out.push(`${JSON.stringify(rec(p.labels()))} ${p.value} ${p.timestamp()} ${p.series()}`);
+      }
+    } catch (err) {
+      expect(err).toBeInstanceOf(TextParseError);
+      return (err as Error).message;
+    }
+    return out;
+  }
+
+  test("on random bodies", () => {
+    const lines = [
+      "# TYPE a counter", "a 1", 'a{x="1"} 2', 'a{x="1"}   2   17', 'a {x="1"} 3', "a\t4", 'b{y="a} b"} -Inf', "b 12345678901234567",
+      "b 0012", "b one", "", '{"c.d", e="f"} 5', 'a{x="1",x="2"} 1', "a 1 2 3", "a 1\r",
+    ];
+    let seed = 11;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let round = 0; round < 400; round++) {
+      const body: string[] = [];
+      for (let i = 0, n = 1 + rand(8); i < n; i++) body.push(lines[rand(lines.length)]!);
+      const text = body.join("\n") + "\n";
+      const plain = drive(text, []);
+      const series = typeof plain === "string" ? body.map((l) => l.split(/[ \t]/)[0]!) : plain.map((s) => s.slice(s.lastIndexOf(" ") + 1));
+      expect(drive(text, series)).toEqual(plain);
+      expect(drive(text, ["a", ...series])).toEqual(plain);
+    }
+  });
+});

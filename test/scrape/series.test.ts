@@ -150,3 +150,71 @@ describe("mergeTargetLabels", () => {
     );
   });
 });
+
+describe("TargetSeries series-order guesses", () => {
+  test("reordered, inserted and removed series keep their own refs and values", () => {
+    const app = new RecordingAppender();
+    const ts = new TargetSeries(TARGET, settings());
+    ts.appendBody(app, 'a{x="1"} 1\na{x="2"} 2\nb 3\nc 4\n', "", 1000);
+    const r = ts.appendBody(app, 'c 40\nz 9\na{x="1"} 10\nb 30\n', "", 2000);
+    expect(r.added).toBe(1);
+    expect(app.series(key({ __name__: "a", x: "1" })).map((s) => s.v)).toEqual([1, 10]);
+    expect(app.series(key({ __name__: "b" })).map((s) => s.v)).toEqual([3, 30]);
+    expect(app.series(key({ __name__: "c" })).map((s) => s.v)).toEqual([4, 40]);
+    expect(app.series(key({ __name__: "z" })).map((s) => s.v)).toEqual([9]);
+    expect(app.series(key({ __name__: "a", x: "2" })).map((s) => s.stale)).toEqual([false, true]);
+    ts.appendBody(app, 'c 41\nz 91\na{x="1"} 11\nb 31\n', "", 3000);
+    expect(app.series(key({ __name__: "z" })).map((s) => s.v)).toEqual([9, 91]);
+    expect(ts.cacheSize()).toBe(4);
+  });
+
+  test("a name that prefixes the next series is not mistaken for it", () => {
+    const app = new RecordingAppender();
+    const ts = new TargetSeries(TARGET, settings());
+    ts.appendBody(app, "a 1\n", "", 1000);
+    ts.appendBody(app, 'a {x="1"} 2\n', "", 2000);
+    expect(app.series(key({ __name__: "a", x: "1" })).map((s) => s.v)).toEqual([2]);
+    expect(app.series(key({ __name__: "a" })).map((s) => s.stale)).toEqual([false, true]);
+  });
+
+  test("a failed scrape does not leave uncommitted series behind as guesses", () => {
+    const app = new RecordingAppender();
+    const ts = new TargetSeries(TARGET, settings());
+    ts.appendBody(app, "a 1\n", "", 1000);
+    expect(ts.appendBody(app, "new 1\nbroken{\n", "", 2000).error).not.toBeNull();
+    const r = ts.appendBody(app, "new 5\na 2\n", "", 3000);
+    expect(r.error).toBeNull();
+    expect(app.series(key({ __name__: "new" })).map((s) => s.v)).toEqual([5]);
+    expect(app.series(key({ __name__: "a" })).map((s) => s.v)).toEqual([1, NaN, 2]);
+  });
+});
+
+describe("TargetSeries.metadata", () => {
+  test("text format TYPE and HELP per family; untyped is reported as unknown", () => {
+    const ts = new TargetSeries(TARGET, settings());
+    const body = "# HELP a_total Things done.\\n\n# TYPE a_total counter\na_total 1\n# TYPE u untyped\nu 2\n# HELP h Only help.\nh 3\nplain 4\n";
+    expect(ts.appendBody(new RecordingAppender(), body, "text/plain", 1000).error).toBeNull();
+    expect(ts.metadata()).toEqual([
+      { metric: "a_total", type: "counter", help: "Things done.\n", unit: "" },
+      { metric: "u", type: "unknown", help: "", unit: "" },
+      { metric: "h", type: "unknown", help: "Only help.", unit: "" },
+    ]);
+  });
+
+  test("OpenMetrics TYPE, HELP and UNIT; undeclared families are not listed", () => {
+    const ts = new TargetSeries(TARGET, settings());
+    const body = "# TYPE req_seconds histogram\n# UNIT req_seconds seconds\n# HELP req_seconds Latency.\nreq_seconds_count 1\nreq_seconds_sum 2\nother 3\n# EOF\n";
+    expect(ts.appendBody(new RecordingAppender(), body, "application/openmetrics-text; version=1.0.0", 1000).error).toBeNull();
+    expect(ts.metadata()).toEqual([{ metric: "req_seconds", type: "histogram", help: "Latency.", unit: "seconds" }]);
+  });
+
+  test("a family's metadata outlives its last scrape by 10 scrapes, then goes", () => {
+    const app = new RecordingAppender();
+    const ts = new TargetSeries(TARGET, settings());
+    ts.appendBody(app, "# TYPE old gauge\nold 1\n# TYPE keep gauge\nkeep 1\n", "", 1000);
+    for (let i = 1; i <= 10; i++) ts.appendBody(app, "# TYPE keep gauge\nkeep 1\n", "", 1000 + i * 1000);
+    expect(ts.metadata().map((m) => m.metric)).toEqual(["old", "keep"]);
+    ts.appendBody(app, "# TYPE keep gauge\nkeep 1\n", "", 20_000);
+    expect(ts.metadata()).toEqual([{ metric: "keep", type: "gauge", help: "", unit: "" }]);
+  });
+});
