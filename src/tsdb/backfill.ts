@@ -14,7 +14,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { nopLogger, type Logger } from "../log/index.ts";
 import { labelsKey, parseOpenMetrics, type Labels } from "../model/index.ts";
-import { encodeChunks, writeBlock, type BlockSeries } from "./block/index.ts";
+import { encodeChunksLikeHead, writeBlock, type BlockSeries } from "./block/index.ts";
 import { DEFAULT_BLOCK_DURATION } from "./db.ts";
 
 /** Options of a backfill run. */
@@ -109,7 +109,7 @@ export async function createBlocksFromOpenMetrics(inputPath: string, outDir: str
       samples += b.length;
       mint = Math.min(mint, b.t[0]!);
       maxt = Math.max(maxt, b.t[b.length - 1]!);
-      series.push({ labels: e.labels, chunks: encodeChunks(b) });
+      series.push({ labels: e.labels, chunks: encodeChunksLikeHead(b, blockDuration) });
     }
     const meta = writeBlock(outDir, series, { minTime: mint, maxTime: maxt + 1 });
     logger.info("backfill: wrote block", { ulid: meta.ulid, mint, maxt: maxt + 1, series: meta.stats.numSeries, samples: meta.stats.numSamples });

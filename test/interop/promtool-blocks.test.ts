@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { labelsFromRecord, labelsKey, newMatcher, parseOpenMetrics } from "../../src/model/index.ts";
 import { Block, encodeChunks, encodeIndex, isULID, writeBlock } from "../../src/tsdb/block/index.ts";
 import { openDB } from "../../src/tsdb/db.ts";
+import { createBlocksFromOpenMetrics } from "../../src/tsdb/backfill.ts";
 import { MAX_TIME, MIN_TIME } from "../../src/tsdb/types.ts";
 import { peerAvailable } from "../support/peers.ts";
 
@@ -113,6 +114,41 @@ describe("promtool interop", () => {
     const dumped = parseDump(run(["tsdb", "dump", dir]));
     expect([...dumped.keys()].sort()).toEqual([...expected.keys()].sort());
     for (const [key, rows] of expected) expect(dumped.get(key)).toEqual(rows);
+  });
+
+  test("backfill writes the same chunks as promtool on the same input, so the same bytes per sample", async () => {
+    if (!available()) return;
+    // Host-metric-like series over more than one block: counters, jittered gauges, constants.
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const lines: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      lines.push(`# TYPE c${i} counter`);
+      let v = 0;
+      for (let k = 0; k < 480; k++) lines.push(`c${i}_total{instance="h${i}"} ${(v += Math.floor(rnd() * 100))} ${(1_700_000_000 + k * 15 + rnd() - 0.5).toFixed(3)}`);
+      lines.push(`# TYPE g${i} gauge`);
+      for (let k = 0; k < 480; k++) lines.push(`g${i}{instance="h${i}"} ${(50 + rnd() * 10).toFixed(2)} ${(1_700_000_000 + k * 15 + rnd() - 0.5).toFixed(3)}`);
+    }
+    lines.push("# EOF");
+    writeFileSync(join(dir, "host.om"), lines.join("\n") + "\n");
+    run(["tsdb", "create-blocks-from", "openmetrics", join(dir, "host.om"), join(dir, "theirs")]);
+    await createBlocksFromOpenMetrics(join(dir, "host.om"), join(dir, "ours"));
+
+    const chunksOf = (d: string) => {
+      const out = new Map<string, string[]>();
+      for (const u of readdirSync(d).filter(isULID)) {
+        const block = Block.open(join(d, u));
+        for (const s of block.series()) {
+          const key = `${labelsKey(s.labels)}@${block.meta.minTime}`;
+          out.set(key, [...(out.get(key) ?? []), ...s.chunks.map((c) => `${c.mint}-${c.maxt}:${Buffer.from(c.data).toString("hex")}`)]);
+        }
+      }
+      return out;
+    };
+    const theirs = chunksOf(join(dir, "theirs")), ours = chunksOf(join(dir, "ours"));
+    expect(ours.size).toBe(120); // 60 series in each of the 2 blocks
+    expect([...ours.keys()].sort()).toEqual([...theirs.keys()].sort());
+    for (const [k, v] of theirs) expect(ours.get(k)).toEqual(v);
   });
 
   test("promts reads blocks made by promtool create-blocks-from openmetrics", async () => {

@@ -23,6 +23,7 @@ export {
   decodeChunks,
   emptyBatch,
   encodeChunks,
+  encodeChunksLikeHead,
   mergeSampleBatches,
   mergeSeriesLists,
   normalizeChunks,

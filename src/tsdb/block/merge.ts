@@ -5,7 +5,7 @@
  * samples — the pieces behind the DB querier and vertical compaction.
  */
 import { compareLabels, type Labels } from "../../model/index.ts";
-import { decodeXor, encodeXor, WasmSamples, wasmExports } from "../chunkenc/index.ts";
+import { decodeXor, encodeXor, HeadChunkStore, WasmSamples, wasmExports } from "../chunkenc/index.ts";
 import type { ChunkMeta, SampleBatch, StoredSeries } from "../types.ts";
 
 /** Prometheus's target number of samples per chunk. */
@@ -147,6 +147,32 @@ export function encodeChunks(batch: SampleBatch, perChunk = SAMPLES_PER_CHUNK): 
     out.push({ mint: t[0]!, maxt: t[end - i - 1]!, data: encodeXor(t, v, end - i) });
   }
   return out;
+}
+
+/** One store reused by {@link encodeChunksLikeHead}, per chunk range. */
+const headCutters = new Map<number, HeadChunkStore>();
+
+/**
+ * Encodes a series' samples (sorted, unique timestamps) into chunks cut
+ * exactly as Prometheus's head cuts them — sized so each chunk range fills
+ * with chunks of about 120 samples, never crossing a range boundary — so a
+ * backfilled block holds the same chunks as promtool's on the same input.
+ */
+export function encodeChunksLikeHead(batch: SampleBatch, chunkRange: number): ChunkMeta[] {
+  let store = headCutters.get(chunkRange);
+  if (!store) headCutters.set(chunkRange, (store = new HeadChunkStore({ chunkRange })));
+  const ref = 1, n = batch.length;
+  store.ensure(ref);
+  try {
+    const status = new Uint8Array(n);
+    store.appendBatch(new Uint32Array(n).fill(ref), batch.t.subarray(0, n), batch.v.subarray(0, n), n, status);
+    const bad = status.findIndex((s) => s !== 0);
+    if (bad >= 0) throw new Error(`encodeChunksLikeHead: sample ${bad} at ${batch.t[bad]} not appendable (status ${status[bad]})`);
+    store.cutOpen(ref);
+    return store.drainCut().map((c) => ({ mint: c.mint, maxt: c.maxt, data: c.data }));
+  } finally {
+    store.release(ref);
+  }
 }
 
 /**
