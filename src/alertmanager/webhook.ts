@@ -7,8 +7,7 @@
  * const hook = new WebhookIntegration(config.receivers[0].webhook_configs[0], 0, { externalURL, version: "0.27.0" });
  * const result = await hook.notify(ctx, alerts, Date.now());
  */
-import { readFileSync } from "node:fs";
-import type { WebhookConfig, AlertmanagerHTTPConfig } from "../config/index.ts";
+import { httpRequestInit, readSecretFile, type WebhookConfig } from "../config/index.ts";
 import { labelsToRecord, type Labels } from "../model/index.ts";
 import type { Integration, NotifyContext, NotifyResult } from "./pipeline.ts";
 import { alertStatus, fingerprint, formatTime, type Alert } from "./types.ts";
@@ -94,36 +93,6 @@ export interface WebhookOptions {
   fetch?: typeof fetch;
 }
 
-function readSecretFile(path: string): string {
-  return readFileSync(path, "utf8").trim();
-}
-
-/** Request headers and TLS options from an http_config; files are read on every request. */
-function requestSettings(http: AlertmanagerHTTPConfig): { headers: Record<string, string>; tls: Record<string, unknown> } {
-  const headers: Record<string, string> = {};
-  if (http.basic_auth) {
-    const b = http.basic_auth;
-    const user = b.username_file ? readSecretFile(b.username_file) : b.username ?? "";
-    const pass = b.password_file ? readSecretFile(b.password_file) : b.password ?? "";
-    headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
-  } else if (http.authorization) {
-    const a = http.authorization;
-    const credentials = a.credentials_file ? readSecretFile(a.credentials_file) : a.credentials ?? "";
-    headers.authorization = `${a.type || "Bearer"} ${credentials}`;
-  }
-  const t = http.tls_config;
-  const tls: Record<string, unknown> = {};
-  if (t?.insecure_skip_verify) tls.rejectUnauthorized = false;
-  if (t?.ca_file) tls.ca = readFileSync(t.ca_file, "utf8");
-  else if (t?.ca) tls.ca = t.ca;
-  if (t?.cert_file) tls.cert = readFileSync(t.cert_file, "utf8");
-  else if (t?.cert) tls.cert = t.cert;
-  if (t?.key_file) tls.key = readFileSync(t.key_file, "utf8");
-  else if (t?.key) tls.key = t.key;
-  if (t?.server_name) tls.serverName = t.server_name;
-  return { headers, tls };
-}
-
 /** A configured webhook; see the module comment. */
 export class WebhookIntegration implements Integration {
   readonly name = "webhook";
@@ -138,28 +107,21 @@ export class WebhookIntegration implements Integration {
     const kept = max > 0 && alerts.length > max ? alerts.slice(0, max) : alerts;
     const message = buildWebhookMessage(ctx, kept, now, this.opts.externalURL, alerts.length - kept.length);
     let url: string;
-    let settings: ReturnType<typeof requestSettings>;
+    let init: RequestInit;
     try {
-      url = this.conf.url ?? readSecretFile(this.conf.url_file!);
-      settings = requestSettings(this.conf.http_config);
+      url = this.conf.url ?? readSecretFile(this.conf.url_file!, "url");
+      init = httpRequestInit(this.conf.http_config, {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": `Alertmanager/${this.opts.version}` },
+        body: JSON.stringify(message),
+        signal: ctx.signal,
+      });
     } catch (e) {
       return { error: new Error(`webhook: ${(e as Error).message}`), retry: false };
     }
     const doFetch = this.opts.fetch ?? fetch;
     try {
-      const res = await doFetch(url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "user-agent": `Alertmanager/${this.opts.version}`,
-          ...settings.headers,
-        },
-        body: JSON.stringify(message),
-        signal: ctx.signal,
-        redirect: this.conf.http_config.follow_redirects ? "follow" : "manual",
-        ...(Object.keys(settings.tls).length > 0 ? { tls: settings.tls } : {}),
-        ...(this.conf.http_config.proxy_url ? { proxy: this.conf.http_config.proxy_url } : {}),
-      } as RequestInit);
+      const res = await doFetch(url, init);
       await res.arrayBuffer().catch(() => undefined);
       if (res.status >= 200 && res.status < 300) return { retry: false };
       const error = new Error(`unexpected status code ${res.status}`);

@@ -64,3 +64,4 @@ export type {
   TimeIntervalSpec,
   WebhookConfig,
 } from "./alertmanager_types.ts";
+export { authorizationHeader, httpRequestInit, readSecretFile, tlsFetchOptions, type HTTPClientSettings, type HTTPRequestInit } from "./http_client.ts";

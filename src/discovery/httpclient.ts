@@ -4,29 +4,15 @@
  * Credential files are read on every request, as Prometheus does, so a
  * rotated secret is picked up without a reload.
  */
-import { readFileSync } from "node:fs";
-import type { Authorization, BasicAuth, TLSConfig } from "../config/index.ts";
+import { authorizationHeader, httpRequestInit, type HTTPClientSettings, type HTTPRequestInit } from "../config/index.ts";
 
-/** The subset of the config room's `HTTPClientConfig` discovery honours. */
-export interface SDHTTPClientConfig {
-  basic_auth?: BasicAuth;
-  authorization?: Authorization;
-  oauth2?: unknown;
-  tls_config?: Partial<TLSConfig>;
-  proxy_url?: string;
-  follow_redirects?: boolean;
-}
+export { authorizationHeader };
+
+/** The HTTP client settings discovery honours (the config room's, shared with scraping and notifications). */
+export type SDHTTPClientConfig = HTTPClientSettings;
 
 /** fetch options plus Bun's `tls` and `proxy` extensions. */
-export type SDRequestInit = RequestInit & { tls?: Record<string, unknown>; proxy?: string };
-
-function readSecret(path: string, what: string): string {
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch (e) {
-    throw new Error(`unable to read ${what} file ${path}: ${(e as Error).message}`);
-  }
-}
+export type SDRequestInit = HTTPRequestInit;
 
 /**
  * Rejects client settings discovery cannot honour, naming the mechanism;
@@ -37,28 +23,6 @@ export function checkHTTPClientConfig(cfg: SDHTTPClientConfig, mechanism: string
 }
 
 /**
- * The `Authorization` header value for `cfg`, or undefined when it has no
- * credentials. Reads `*_file` secrets now.
- *
- * @example
- * authorizationHeader({ basic_auth: { username: "u", password: "p" } }) // "Basic dTpw"
- */
-export function authorizationHeader(cfg: SDHTTPClientConfig): string | undefined {
-  if (cfg.basic_auth) {
-    const a = cfg.basic_auth;
-    const user = a.username_file ? readSecret(a.username_file, "username") : a.username ?? "";
-    const pass = a.password_file ? readSecret(a.password_file, "password") : a.password ?? "";
-    return "Basic " + Buffer.from(`${user}:${pass}`).toString("base64");
-  }
-  if (cfg.authorization) {
-    const a = cfg.authorization;
-    const cred = a.credentials_file ? readSecret(a.credentials_file, "credentials") : a.credentials ?? "";
-    return `${a.type || "Bearer"} ${cred}`;
-  }
-  return undefined;
-}
-
-/**
  * fetch options for one request under `cfg`: the given headers plus
  * Authorization, TLS, proxy and redirect handling.
  *
@@ -66,28 +30,7 @@ export function authorizationHeader(cfg: SDHTTPClientConfig): string | undefined
  * const res = await fetch(url, sdRequestInit(cfg, { Accept: "application/json" }, signal));
  */
 export function sdRequestInit(cfg: SDHTTPClientConfig, headers: Record<string, string>, signal: AbortSignal): SDRequestInit {
-  const h = new Headers(headers);
-  const auth = authorizationHeader(cfg);
-  if (auth !== undefined) h.set("Authorization", auth);
-  const init: SDRequestInit = { method: "GET", headers: h, signal, redirect: cfg.follow_redirects === false ? "manual" : "follow" };
-  const tls = tlsOptions(cfg.tls_config);
-  if (tls) init.tls = tls;
-  if (cfg.proxy_url) init.proxy = cfg.proxy_url;
-  return init;
-}
-
-function tlsOptions(t: Partial<TLSConfig> | undefined): Record<string, unknown> | undefined {
-  if (!t) return undefined;
-  const o: Record<string, unknown> = {};
-  if (t.insecure_skip_verify) o.rejectUnauthorized = false;
-  const ca = t.ca ?? (t.ca_file ? readSecret(t.ca_file, "CA") : undefined);
-  const cert = t.cert ?? (t.cert_file ? readSecret(t.cert_file, "certificate") : undefined);
-  const key = t.key ?? (t.key_file ? readSecret(t.key_file, "key") : undefined);
-  if (ca) o.ca = ca;
-  if (cert) o.cert = cert;
-  if (key) o.key = key;
-  if (t.server_name) o.serverName = t.server_name;
-  return Object.keys(o).length > 0 ? o : undefined;
+  return httpRequestInit(cfg, { method: "GET", headers, signal });
 }
 
 /**

@@ -9,7 +9,7 @@
  * scrapes would have happened, as Prometheus does, so a target that comes
  * straight back does not flap. Stopping for shutdown writes no markers.
  */
-import { readFileSync } from "node:fs";
+import { httpRequestInit } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Appender } from "../tsdb/index.ts";
 import type { ScrapeMetrics } from "./metrics.ts";
@@ -72,10 +72,6 @@ export function appendSettings(cfg: ScrapeJobConfig): AppendSettings {
     metricRelabel: cfg.metric_relabel_configs,
     nameValidation: cfg.metric_name_validation_scheme ?? "utf8",
   };
-}
-
-function readSecretFile(path: string): string {
-  return readFileSync(path, "utf8").trim();
 }
 
 class BodySizeLimitError extends Error {
@@ -234,32 +230,7 @@ export class ScrapeLoop {
       "X-Prometheus-Scrape-Timeout-Seconds": String(this.target.timeout / 1000),
     });
     if (cfg.enable_compression === false) h.set("Accept-Encoding", "identity");
-    if (cfg.basic_auth) {
-      const a = cfg.basic_auth;
-      const user = a.username_file ? readSecretFile(a.username_file) : a.username ?? "";
-      const pass = a.password_file ? readSecretFile(a.password_file) : a.password ?? "";
-      h.set("Authorization", "Basic " + Buffer.from(`${user}:${pass}`).toString("base64"));
-    } else if (cfg.authorization) {
-      const a = cfg.authorization;
-      const cred = a.credentials_file ? readSecretFile(a.credentials_file) : a.credentials ?? "";
-      h.set("Authorization", `${a.type || "Bearer"} ${cred}`);
-    }
     return h;
-  }
-
-  private tlsOptions(): Record<string, unknown> | undefined {
-    const t = this.cfg.tls_config;
-    if (!t) return undefined;
-    const o: Record<string, unknown> = {};
-    if (t.insecure_skip_verify) o.rejectUnauthorized = false;
-    const ca = t.ca ?? (t.ca_file ? readFileSync(t.ca_file, "utf8") : undefined);
-    const cert = t.cert ?? (t.cert_file ? readFileSync(t.cert_file, "utf8") : undefined);
-    const key = t.key ?? (t.key_file ? readFileSync(t.key_file, "utf8") : undefined);
-    if (ca) o.ca = ca;
-    if (cert) o.cert = cert;
-    if (key) o.key = key;
-    if (t.server_name) o.serverName = t.server_name;
-    return Object.keys(o).length > 0 ? o : undefined;
   }
 
   /** Fetches the target; throws an Error whose message is what the targets page shows. */
@@ -269,15 +240,7 @@ export class ScrapeLoop {
     const signal = AbortSignal.any([this.abort.signal, timeout]);
     let res: Response;
     try {
-      const init: RequestInit & { tls?: Record<string, unknown>; proxy?: string } = {
-        headers: this.requestHeaders(),
-        signal,
-        redirect: this.cfg.follow_redirects === false ? "manual" : "follow",
-      };
-      if (this.cfg.proxy_url) init.proxy = this.cfg.proxy_url;
-      const tls = this.tlsOptions();
-      if (tls) init.tls = tls;
-      res = await fetch(url, init);
+      res = await fetch(url, httpRequestInit(this.cfg, { headers: this.requestHeaders(), signal }));
     } catch (e) {
       throw new Error(`Get ${JSON.stringify(url)}: ${timeout.aborted ? "context deadline exceeded" : (e as Error).message}`);
     }
