@@ -26,13 +26,21 @@ function setup(name: string) {
   return { file, write, reloader, ctx, gauge };
 }
 
+/** Lets pending promise chains and I/O callbacks run once. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Yields until `cond` holds, at most `turns` times. */
+async function turnsUntil(cond: () => boolean, turns = 200): Promise<void> {
+  for (let i = 0; i < turns && !cond(); i++) await turn();
+}
+
 describe("ConfigReloader", () => {
   test("reloads requested before attach() wait for it", async () => {
     const { write, reloader, ctx, gauge } = setup("early.yml");
     let done = false;
     const pending = reloader.reload().then(() => { done = true; });
     write(20);
-    await Bun.sleep(0);
+    await turnsUntil(() => done, 20);
     expect(done).toBe(false);
     expect(gauge("prometheus_config_last_reload_successful")).toBe(0);
     reloader.attach(ctx);
@@ -45,19 +53,24 @@ describe("ConfigReloader", () => {
   test("reloads run one at a time, in order", async () => {
     const { write, reloader, ctx } = setup("serial.yml");
     const events: string[] = [];
-    let active = 0;
+    const gates: (() => void)[] = [];
     ctx.reloadHooks.push(async (config) => {
-      active++;
-      expect(active).toBe(1);
       events.push(`start ${config.global.scrape_interval}`);
-      await Bun.sleep(5);
+      await new Promise<void>((open) => gates.push(open));
       events.push(`end ${config.global.scrape_interval}`);
-      active--;
     });
     reloader.attach(ctx);
     write(30);
     const first = reloader.reload();
     const second = reloader.reload();
+    await turnsUntil(() => gates.length === 1);
+    // While the first reload's hook is held open, the second must not start.
+    await turnsUntil(() => gates.length > 1, 50);
+    expect(events).toEqual(["start 30000"]);
+    gates[0]!();
+    await turnsUntil(() => gates.length === 2);
+    expect(events).toEqual(["start 30000", "end 30000", "start 30000"]);
+    gates[1]!();
     await Promise.all([first, second]);
     expect(events).toEqual(["start 30000", "end 30000", "start 30000", "end 30000"]);
   });
