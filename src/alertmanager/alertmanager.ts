@@ -23,7 +23,7 @@ import { AlertStore, normalizeAlert, validateAlert, type PostableAlert } from ".
 import { systemClock, type Clock, type Timer } from "./clock.ts";
 import { Dispatcher, type AlertGroup, type GroupInfo } from "./dispatch.ts";
 import { Inhibitor } from "./inhibit.ts";
-import { matchesAll } from "./matchers.ts";
+import { matchesAll } from "../model/index.ts";
 import { NotificationLog } from "./nflog.ts";
 import {
   dedupStage, inhibitStage, recordStage, retryStage, runReceiverPipeline, silenceStage, timeIntervalStage, waitStage,
@@ -31,7 +31,7 @@ import {
 } from "./pipeline.ts";
 import { buildRouteTree, type Route } from "./route.ts";
 import { Silences, silenceState, type PostableSilence, type Silence, type SilenceState } from "./silences.ts";
-import { parseTimeInterval, type TimeInterval } from "./timeinterval.ts";
+import { parseTimeInterval, type TimeInterval } from "../model/index.ts";
 import { fingerprint, isResolved, type Alert } from "./types.ts";
 import { WebhookIntegration } from "./webhook.ts";
 

@@ -20,7 +20,8 @@ export {
   type AlertGroup, type FlushFn, type GroupInfo,
 } from "./dispatch.ts";
 export { Inhibitor, InhibitRule } from "./inhibit.ts";
-export { compareMatchers, formatMatcher, formatMatchers, matchesAll, parseMatcher, parseMatchers } from "./matchers.ts";
+// The matcher and time-interval parsers live in the model room (config validates with them); re-exported here.
+export { compareMatchers, formatMatcher, formatMatchers, matchesAll, parseMatcher, parseMatchers } from "../model/index.ts";
 export { NotificationLog, receiverKeyString, type NflogEntry, type NotificationLogOptions, type ReceiverKey } from "./nflog.ts";
 export {
   dedupStage, inhibitStage, needsUpdate, recordStage, retryDelay, retryStage, runReceiverPipeline, runStages,
@@ -32,7 +33,7 @@ export {
   SilenceError, Silences, silenceState, toMatcher, validateSilence,
   type PostableSilence, type Silence, type SilenceMatcher, type SilencesOptions, type SilenceState,
 } from "./silences.ts";
-export { parseTimeInterval, timeIntervalContains, type TimeInterval, type TimeIntervalConfig } from "./timeinterval.ts";
+export { parseTimeInterval, timeIntervalContains, type TimeInterval, type TimeIntervalConfig } from "../model/index.ts";
 export { alertStatus, fingerprint, fingerprintOf, formatTime, isResolved, type Alert } from "./types.ts";
 export {
   buildWebhookMessage, WebhookIntegration,

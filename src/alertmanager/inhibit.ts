@@ -12,7 +12,7 @@
  */
 import type { InhibitRuleConfig } from "../config/index.ts";
 import { getLabel, type Labels, type Matcher } from "../model/index.ts";
-import { matchesAll } from "./matchers.ts";
+import { matchesAll } from "../model/index.ts";
 import { routeMatchers } from "./route.ts";
 import { isResolved, type Alert } from "./types.ts";
 

@@ -18,7 +18,7 @@ import { sleep, type Clock } from "./clock.ts";
 import type { Inhibitor } from "./inhibit.ts";
 import { receiverKeyString, type NflogEntry, type NotificationLog, type ReceiverKey } from "./nflog.ts";
 import type { Silences } from "./silences.ts";
-import { timeIntervalContains, type TimeInterval } from "./timeinterval.ts";
+import { timeIntervalContains, type TimeInterval } from "../model/index.ts";
 import { fingerprint, isResolved, type Alert } from "./types.ts";
 
 /** What every stage knows about the flush it is part of. */

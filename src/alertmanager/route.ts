@@ -17,7 +17,7 @@
 import type { RouteConfig } from "../config/index.ts";
 import { DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL } from "../config/index.ts";
 import { newMatcher, type Labels, type Matcher } from "../model/index.ts";
-import { compareMatchers, formatMatchers, matchesAll, parseMatchers } from "./matchers.ts";
+import { compareMatchers, formatMatchers, matchesAll, parseMatchers } from "../model/index.ts";
 
 /** A route's effective options after inheritance. */
 export interface RouteOpts {

@@ -19,7 +19,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { LABEL_NAME_RE, newMatcher, type Labels, type Matcher } from "../model/index.ts";
-import { matchesAll } from "./matchers.ts";
+import { matchesAll } from "../model/index.ts";
 
 /** A silence matcher as the API v2 spells it. */
 export interface SilenceMatcher {

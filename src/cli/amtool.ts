@@ -18,7 +18,8 @@
 import { userInfo } from "node:os";
 import { parseMatcher } from "../alertmanager/index.ts";
 import { goJSON, parseDateTime, type GettableAlert, type GettableSilence } from "../alertmanager/api/index.ts";
-import { checkAlertmanagerConfigFiles, parseDuration } from "../config/index.ts";
+import { parseDuration } from "../config/index.ts";
+import { checkAlertmanagerConfigFiles } from "./check_alertmanager.ts";
 import type { Matcher } from "../model/index.ts";
 import { boolFlag, command, customFlag, enumFlag, stringFlag, type Command } from "./flags.ts";
 import type { RunRequest } from "./role.ts";

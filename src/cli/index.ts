@@ -44,6 +44,8 @@ export {
   type FlagValues,
   type ParsedCommandLine,
 } from "./flags.ts";
+export { checkConfigFiles } from "./check_config.ts";
+export { checkAlertmanagerConfigFiles } from "./check_alertmanager.ts";
 export { ConfigReloader } from "./config_reloader.ts";
 export { lockDataDir, LOCK_FILE } from "./lockfile.ts";
 export { serverAPIContext, retentionText, type ServerAPISources } from "./server_api.ts";

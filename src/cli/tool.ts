@@ -6,7 +6,8 @@
  *   promts tool check rules rules.yml [more.yml …]
  *   promts tool tsdb create-blocks-from openmetrics data.om [data/]
  */
-import { checkConfigFiles, loadConfigFile } from "../config/index.ts";
+import { loadConfigFile } from "../config/index.ts";
+import { checkConfigFiles } from "./check_config.ts";
 import { checkRuleFiles, ruleFilePaths } from "../rules/index.ts";
 import { createBlocksFromOpenMetrics } from "../tsdb/index.ts";
 import { amtoolCommands, checkAlertmanagerConfigCommand, runAmtoolCommand } from "./amtool.ts";

@@ -1,16 +1,13 @@
 /**
  * Loading `alertmanager.yml`: YAML with positions, schema decoding,
- * printing the effective config back, and amtool's `check-config`.
+ * printing the effective config back. amtool's `check-config` is in the
+ * cli room (src/cli/check_alertmanager.ts).
  */
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
 import { stringify } from "yaml";
 import { AlertmanagerConfigType } from "./alertmanager_schema.ts";
 import type { AlertmanagerConfigFile } from "./alertmanager_types.ts";
-import { expandGlob } from "./load.ts";
 import { encodeObject } from "./schema.ts";
 import { decodeYAMLFile, readConfigText } from "./yaml_file.ts";
-import { alertmanagerFuncs, TemplateSet } from "../template/index.ts";
 
 /** A parsed `alertmanager.yml` plus what callers report on it. */
 export interface LoadedAlertmanagerConfig {
@@ -68,53 +65,4 @@ function addAlwaysWrittenFields(encoded: Encoded): void {
   for (const receiver of (encoded.receivers as Encoded[] | undefined) ?? []) {
     for (const webhook of (receiver.webhook_configs as Encoded[] | undefined) ?? []) webhook.max_alerts ??= 0;
   }
-}
-
-/** Every template file named by the globs must read and parse (as Alertmanager's template.FromGlobs). */
-function checkTemplates(globs: string[]): void {
-  const set = new TemplateSet(alertmanagerFuncs());
-  for (const pattern of globs) {
-    for (const file of expandGlob(pattern)) set.parse(basename(file), readFileSync(file, "utf8"));
-  }
-}
-
-/**
- * amtool's `check-config`: for each file, `Checking 'FILE'  SUCCESS` (or
- * `  FAILED: <error>`), then what was found, then a blank line. Returns
- * the exit code: 0 when every file is valid, 1 otherwise.
- *
- * @example
- * process.exitCode = checkAlertmanagerConfigFiles(["alertmanager.yml"], console.log);
- */
-export function checkAlertmanagerConfigFiles(paths: string[], out: (line: string) => void): number {
-  let failed = 0;
-  for (const path of paths) {
-    let config: AlertmanagerConfigFile | undefined;
-    try {
-      config = loadAlertmanagerConfigFile(path).config;
-      out(`Checking '${path}'  SUCCESS`);
-    } catch (e) {
-      out(`Checking '${path}'  FAILED: ${(e as Error).message}`);
-      failed++;
-    }
-    if (config) {
-      out("Found:");
-      out(" - global config");
-      out(" - route");
-      out(` - ${config.inhibit_rules.length} inhibit rules`);
-      out(` - ${config.receivers.length} receivers`);
-      out(` - ${config.templates.length} templates`);
-      if (config.templates.length > 0) {
-        try {
-          checkTemplates(config.templates);
-          out("  SUCCESS");
-        } catch (e) {
-          out(`  FAILED: ${(e as Error).message}`);
-          failed++;
-        }
-      }
-    }
-    out("");
-  }
-  return failed > 0 ? 1 : 0;
 }

@@ -4,9 +4,7 @@
  * with Alertmanager's defaults and validation messages. The decoder in
  * schema.ts walks the YAML against these descriptions.
  */
-import { parseMatchers } from "../alertmanager/matchers.ts";
-import { parseTimeInterval } from "../alertmanager/timeinterval.ts";
-import { compileRE2 } from "../model/index.ts";
+import { compileRE2, parseMatchers, parseTimeInterval } from "../model/index.ts";
 import { atMostOne, HTTPClientConfigType, TLSConfigType } from "./http_schema.ts";
 import type { Field, Kind, ObjectType, Validation } from "./schema.ts";
 

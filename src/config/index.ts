@@ -1,6 +1,7 @@
 /**
  * The config room's door: `prometheus.yml` loading and validation,
- * Prometheus durations and sizes, and `check config`.
+ * Prometheus durations and sizes (from the base room). `check config` is
+ * the cli room's (src/cli/check_config.ts).
  *
  * @example
  * const { config, warnings } = loadConfigFile("prometheus.yml");
@@ -8,9 +9,8 @@
  * config.global.scrape_interval; // ms
  */
 export { ConfigError } from "./error.ts";
-export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
+export { formatDuration, formatSize, parseDuration, parseSize } from "../base/index.ts";
 export { configToYAML, expandGlob, loadConfigFile, parseConfig, type LoadedConfig } from "./load.ts";
-export { checkConfigFiles } from "./check.ts";
 export { decodeYAMLFile, readConfigText } from "./yaml_file.ts";
 export type { ObjectType, Validation } from "./schema.ts";
 export { parseGoURL, type GoURL } from "./url.ts";
@@ -47,7 +47,6 @@ export type {
 } from "./types.ts";
 export {
   alertmanagerConfigToYAML,
-  checkAlertmanagerConfigFiles,
   loadAlertmanagerConfigFile,
   parseAlertmanagerConfig,
   type LoadedAlertmanagerConfig,

@@ -10,7 +10,7 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, visit, type Document, type Node, type Pair } from "yaml";
 import { ConfigError } from "./error.ts";
-import { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
+import { formatDuration, formatSize, parseDuration, parseSize } from "../base/index.ts";
 import { join, isAbsolute } from "node:path";
 
 /**

@@ -4,7 +4,7 @@
  * `$labels`/`$externalLabels`/`$externalURL`/`$value` preamble.
  */
 
-import { parseDuration as parseModelDuration } from "../config/index.ts";
+import { parseDuration as parseModelDuration } from "../base/index.ts";
 import { labelsToRecord, type Labels } from "../model/index.ts";
 import { TemplateError } from "./errors.ts";
 import { formatFloat } from "./fmt.ts";

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  alertmanagerConfigToYAML, checkAlertmanagerConfigFiles, ConfigError, loadAlertmanagerConfigFile, parseAlertmanagerConfig,
+  alertmanagerConfigToYAML, ConfigError, loadAlertmanagerConfigFile, parseAlertmanagerConfig,
 } from "../../src/config/index.ts";
+import { checkAlertmanagerConfigFiles } from "../../src/cli/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "promts-amconfig-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkConfigFiles, expandGlob } from "../../src/config/index.ts";
+import { checkConfigFiles } from "../../src/cli/index.ts";
+import { expandGlob } from "../../src/config/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "promts-config-check-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,7 +7,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkConfigFiles, ConfigError, parseConfig } from "../../src/config/index.ts";
+import { checkConfigFiles } from "../../src/cli/index.ts";
+import { ConfigError, parseConfig } from "../../src/config/index.ts";
 
 function reason(text: string): string | undefined {
   try {

@@ -9,10 +9,18 @@
  * const spec = parseTimeInterval({ weekdays: ["monday:friday"], times: [{ start_time: "09:00", end_time: "17:00" }] });
  * timeIntervalContains(spec, Date.UTC(2024, 0, 1, 10)); // true (a Monday, 10:00 UTC)
  */
-import type { TimeIntervalSpec } from "../config/index.ts";
-
-/** A time interval as written in the config, before parsing: the config room's {@link TimeIntervalSpec}. */
-export type TimeIntervalConfig = TimeIntervalSpec;
+/**
+ * A time interval as written in `alertmanager.yml`, before parsing (the
+ * config room's TimeIntervalSpec has this shape).
+ */
+export interface TimeIntervalConfig {
+  times?: { start_time: string; end_time: string }[];
+  weekdays?: string[];
+  days_of_month?: string[];
+  months?: string[];
+  years?: string[];
+  location?: string;
+}
 
 interface Range {
   begin: number;

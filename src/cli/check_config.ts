@@ -5,10 +5,8 @@
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { getLabel, labelsFromRecord, relabel } from "../model/index.ts";
-import { ConfigError } from "./error.ts";
-import { expandGlob, loadConfigFile } from "./load.ts";
-import type { FileSDConfig, ScrapeConfig, TLSConfig } from "./types.ts";
-import { formatDuration } from "./units.ts";
+import { formatDuration } from "../base/index.ts";
+import { ConfigError, expandGlob, loadConfigFile, type FileSDConfig, type ScrapeConfig, type TLSConfig } from "../config/index.ts";
 
 /**
  * A problem found after decoding, when YAML positions are gone: `field` is

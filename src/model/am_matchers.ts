@@ -9,7 +9,8 @@
  * const ms = parseMatchers('{severity=~"critical|page", team!=ops}');
  * ms.every((m) => m.matches(getLabel(labels, m.name)));
  */
-import { newMatcher, type Labels, type Matcher, type MatchType } from "../model/index.ts";
+import type { Labels } from "./labels.ts";
+import { newMatcher, type Matcher, type MatchType } from "./matchers.ts";
 
 const OPERATORS: readonly MatchType[] = ["=~", "!~", "!=", "="];
 

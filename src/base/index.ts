@@ -1,0 +1,7 @@
+/**
+ * The base room's door: a leaf every other room may import (it imports no
+ * room). It holds the spellings shared across rooms: Prometheus durations
+ * and byte sizes, Go's float formatting (strconv.FormatFloat), RE2's
+ * QuoteMeta and `$1` expansion, and bounded reading of HTTP bodies.
+ */
+export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
