@@ -21,8 +21,7 @@ import { goJSON, parseDateTime, type GettableAlert, type GettableSilence } from 
 import { parseDuration } from "../config/index.ts";
 import { checkAlertmanagerConfigFiles } from "./check_alertmanager.ts";
 import type { Matcher } from "../model/index.ts";
-import { boolFlag, command, customFlag, enumFlag, stringFlag, type Command } from "./flags.ts";
-import type { RunRequest } from "./role.ts";
+import { boolFlag, command, customFlag, enumFlag, stringFlag, type Command, type RunRequest } from "../flags/index.ts";
 
 /** Where amtool commands write: `out` for results, `err` for errors (one line each). */
 export interface AmtoolOutput {

@@ -1,5 +1,7 @@
 /**
  * The promts executable: parses the command line and runs the chosen role.
+ * The long-running roles (the server, `alertmanager`) are the server room's;
+ * this room only parses and picks.
  *
  *   promts [server flags]                 the Prometheus server (default)
  *   promts tool check config FILE…        promtool and amtool equivalents
@@ -9,13 +11,9 @@
  * Exit codes follow Prometheus: 0 success, 1 runtime failure (bad config,
  * storage error), 2 bad command line.
  */
-import { alertmanagerRole } from "./alertmanager_role.ts";
-import { command, parseCommandLine, renderUsage, UsageError } from "./flags.ts";
-import type { MainIO, Role } from "./role.ts";
-import { runServer } from "./server.ts";
-import { serverFlags, type ServerFlags } from "./server_flags.ts";
+import { command, parseCommandLine, renderUsage, UsageError, type MainIO, type Role } from "../flags/index.ts";
+import { alertmanagerRole, runServer, serverFlags, versionText, type ServerFlags } from "../server/index.ts";
 import { toolRole } from "./tool.ts";
-import { versionText } from "./version.ts";
 import { webhookLoggerRole } from "./webhook_logger.ts";
 
 /** The program name in messages, as kingpin prints it. */

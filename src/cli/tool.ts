@@ -11,8 +11,7 @@ import { checkConfigFiles } from "./check_config.ts";
 import { checkRuleFiles, ruleFilePaths } from "../rules/index.ts";
 import { createBlocksFromOpenMetrics } from "../tsdb/index.ts";
 import { amtoolCommands, checkAlertmanagerConfigCommand, runAmtoolCommand } from "./amtool.ts";
-import { command, type Command } from "./flags.ts";
-import type { Role } from "./role.ts";
+import { command, type Command, type Role } from "../flags/index.ts";
 
 /** Where a tool command writes lines: `out` for results, `err` for errors. */
 export interface ToolOutput {

@@ -11,9 +11,8 @@
  *   promts webhook-logger --listen-address=127.0.0.1:5001
  */
 import { readBodyText } from "../alertmanager/api/index.ts";
-import { command, enumFlag, stringFlag, type Command } from "./flags.ts";
-import type { MainIO, Role } from "./role.ts";
-import { parseListenAddress } from "./server_flags.ts";
+import { command, enumFlag, stringFlag, type Command, type MainIO, type Role } from "../flags/index.ts";
+import { parseListenAddress } from "../server/index.ts";
 
 /** Largest notification accepted (Alertmanager's payloads are far smaller). */
 const MAX_BODY_BYTES = 16 << 20;

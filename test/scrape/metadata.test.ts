@@ -1,6 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { ScrapeService } from "../../src/cli/scrape_component.ts";
-import type { ServerContext } from "../../src/cli/server.ts";
+import { ScrapeService, type ServerContext } from "../../src/server/index.ts";
 import { parseConfig } from "../../src/config/index.ts";
 import { nopLogger } from "../../src/log/index.ts";
 import { Registry } from "../../src/model/index.ts";

@@ -1,13 +1,12 @@
 /**
  * The Alertmanager API room's door: the API v2 Hono sub-app over the
  * Alertmanager core (mounted under `/api/v2` by the standalone role and by
- * the server's built-in Alertmanager), the standalone role's whole web
- * app, and the JSON shapes and decoders clients (the amtool-like tool
- * commands) share.
+ * the server's built-in Alertmanager; the standalone role's whole app is
+ * src/server/alertmanager_app.ts), and the JSON shapes and decoders clients
+ * (the amtool-like tool commands) share.
  *
  * @example
- * const app = alertmanagerWebApp({ alertmanager: () => am, versionInfo, registry, reload });
- * Bun.serve({ port: 9093, fetch: app.fetch });
+ * const app = new Hono().route("/api/v2", alertmanagerAPIv2({ alertmanager: () => am, versionInfo }));
  */
 export { alertmanagerAPIv2, MAX_BODY_BYTES, readBodyText, type AlertmanagerAPIOptions } from "./app.ts";
 export {
@@ -19,4 +18,3 @@ export {
   type AlertmanagerStatus, type APIAlertGroup, type APIMatcher, type APIReceiver, type ClusterStatus,
   type GettableAlert, type GettableSilence, type PeerStatus, type VersionInfo,
 } from "./json.ts";
-export { alertmanagerWebApp, type AlertmanagerWebOptions } from "./standalone.ts";

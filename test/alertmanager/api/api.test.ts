@@ -5,9 +5,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Alertmanager, fingerprint, ManualClock } from "../../../src/alertmanager/index.ts";
 import {
-  alertmanagerAPIv2, alertmanagerWebApp, APIError, parseDateTime, parseFilterMatcher, readBodyText,
+  alertmanagerAPIv2, APIError, parseDateTime, parseFilterMatcher, readBodyText,
   type GettableAlert, type GettableSilence, type VersionInfo,
 } from "../../../src/alertmanager/api/index.ts";
+import { alertmanagerWebApp } from "../../../src/server/index.ts";
 import { parseAlertmanagerConfig } from "../../../src/config/index.ts";
 import { labelsFromRecord, Registry } from "../../../src/model/index.ts";
 

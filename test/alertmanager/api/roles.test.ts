@@ -2,7 +2,7 @@
  * The cli pieces around the API, in process: amtool-style parsing and
  * tables (src/cli/amtool.ts), the webhook logger (src/cli/webhook_logger.ts)
  * and the Alertmanager role's start, reload and stop
- * (src/cli/alertmanager_role.ts), on 127.0.0.1 with free ports.
+ * (src/server/alertmanager.ts), on 127.0.0.1 with free ports.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -10,8 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GettableAlert, GettableSilence } from "../../../src/alertmanager/api/index.ts";
 import { formatAlerts, formatDate, formatSilences, parseMatcherGroups, tabulate } from "../../../src/cli/amtool.ts";
-import { alertmanagerExternalURL, alertmanagerFlags, reloadWithAlertmanager, runAlertmanager, startAlertmanager, type AlertmanagerFlags } from "../../../src/cli/alertmanager_role.ts";
-import { parseCommandLine, command } from "../../../src/cli/flags.ts";
+import { alertmanagerComponent, alertmanagerExternalURL, alertmanagerFlags, runAlertmanager, type AlertmanagerFlags } from "../../../src/server/index.ts";
+import { loadAlertmanagerConfigFile } from "../../../src/config/index.ts";
+import { parseCommandLine, command } from "../../../src/flags/index.ts";
 import { main } from "../../../src/cli/main.ts";
 import { startWebhookLogger, summarizeNotification } from "../../../src/cli/webhook_logger.ts";
 import { nopLogger } from "../../../src/log/index.ts";
@@ -135,19 +136,21 @@ describe("alertmanager role", () => {
     const dir = tempDir();
     const path = join(dir, "am.yml");
     writeFileSync(path, CONFIG);
-    const running = startAlertmanager({
-      configFile: path, storagePath: join(dir, "data"), retention: 3_600_000, externalURL: "http://am", peerTimeout: 15_000,
-      logger: nopLogger, registry: new Registry(),
-    });
-    cleanups.push(() => running.stop());
+    const registry = new Registry();
+    // As the server's built-in Alertmanager uses it: the component re-reads its own file.
+    const am = alertmanagerComponent<unknown>({
+      storagePath: join(dir, "data"), retention: 3_600_000, externalURL: "http://am", peerTimeout: 15_000,
+      logger: nopLogger, registry,
+    }, () => loadAlertmanagerConfigFile(path));
+    await am.component.start!(undefined);
+    cleanups.push(async () => { await am.component.stop!(); });
     writeFileSync(path, CONFIG.replaceAll("a\n", "b\n"));
-    await running.reload();
-    expect(running.alertmanager.receivers()).toEqual([{ name: "b" }]);
+    await am.component.reload!(undefined);
+    expect(am.alertmanager()!.receivers()).toEqual([{ name: "b" }]);
     writeFileSync(path, "route: {receiver: nobody}\nreceivers: []\n");
-    await expect(running.reload()).rejects.toThrow();
-    expect(running.alertmanager.receivers()).toEqual([{ name: "b" }]);
-    await expect(reloadWithAlertmanager(async () => {}, running)).rejects.toThrow();
-    await expect(reloadWithAlertmanager(async () => { throw new Error("prometheus.yml broken"); }, undefined)).rejects.toThrow("prometheus.yml broken");
+    await expect(Promise.resolve().then(() => am.component.reload!(undefined))).rejects.toThrow();
+    expect(am.alertmanager()!.receivers()).toEqual([{ name: "b" }]);
+    expect(registry.render()).toMatch(/^alertmanager_config_last_reload_successful 0$/m);
   });
 
   test("runs, serves the API, keeps silences on disk and stops when asked", async () => {

@@ -7,8 +7,8 @@
 import { configToYAML, formatDuration, formatSize } from "../config/index.ts";
 import type { Engine } from "../promql/index.ts";
 import type { ApiContext, MetricMetadata } from "../web/api/index.ts";
-import type { ConfigReloader } from "./config_reloader.ts";
-import type { ServerContext } from "./server.ts";
+import type { ServerContext } from "./prometheus.ts";
+import type { ReloadStatus } from "./reloader.ts";
 import { effectiveRetention, type ServerFlags } from "./server_flags.ts";
 import type { BuildInfo } from "./version.ts";
 
@@ -19,7 +19,7 @@ export interface ServerAPISources {
   /** Flag values as text (given or default), for /status/flags. */
   flagText: Readonly<Record<string, string>>;
   info: BuildInfo;
-  reloader: ConfigReloader;
+  reloader: ReloadStatus;
   startTime: Date;
   /** The server context; the API runs only once it exists. */
   current(): ServerContext;

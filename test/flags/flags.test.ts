@@ -11,7 +11,7 @@ import {
   stringsFlag,
   UsageError,
   type ParsedCommandLine,
-} from "../../src/cli/flags.ts";
+} from "../../src/flags/index.ts";
 
 function parseMs(text: string): number {
   const m = /^(\d+)(ms|s|m|h)$/.exec(text);

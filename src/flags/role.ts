@@ -1,8 +1,9 @@
 /**
- * A role of the promts executable besides the server (`tool`, and later
- * `alertmanager`, `pushgateway`, `webhook-logger`): its command tree and how
- * to run one parsed invocation. Adding a role = declaring one of these and
- * listing it in ROLES in main.ts.
+ * A role of the promts executable (the server, `alertmanager`, `tool`,
+ * `webhook-logger`, later `pushgateway`): its command tree and how to run
+ * one parsed invocation. Adding a role = declaring one of these and listing
+ * it in src/cli/main.ts; a long-running role runs on the server room's
+ * runtime (docs/architecture.md, "Adding a role").
  */
 import type { Command, ParsedCommandLine } from "./flags.ts";
 

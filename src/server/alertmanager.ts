@@ -1,13 +1,15 @@
 /**
  * `promts alertmanager`: the Alertmanager role, with Alertmanager's flags
  * (--config.file, --storage.path, --data.retention, --web.listen-address,
- * --web.external-url, --web.route-prefix, --cluster.*, --log.*). It serves
- * the API v2, /metrics and the lifecycle endpoints; SIGHUP and
+ * --web.external-url, --web.route-prefix, --cluster.*, --log.*), run by the
+ * runtime (src/server/runtime.ts) with one component, the Alertmanager. It
+ * serves the API v2, /metrics and the lifecycle endpoints; SIGHUP and
  * `POST /-/reload` reload the config (a bad file is logged and the old
  * config keeps running); SIGTERM/SIGINT stop it cleanly.
  *
- * {@link startAlertmanager} is also what the server uses for its built-in
- * Alertmanager (--alertmanager.config.file).
+ * The same component, {@link alertmanagerComponent}, is the server's
+ * built-in Alertmanager (--alertmanager.config.file): there it reads its own
+ * file at start and at every reload of the server.
  *
  * Clustering flags are accepted so existing command lines work; gossip is
  * not wired in yet, so the API reports the cluster as `disabled`.
@@ -17,13 +19,14 @@ import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import type { Hono } from "hono";
 import { Alertmanager, ALERTMANAGER_VERSION } from "../alertmanager/index.ts";
-import { alertmanagerAPIv2, alertmanagerWebApp, type VersionInfo } from "../alertmanager/api/index.ts";
-import { loadAlertmanagerConfigFile, parseDuration } from "../config/index.ts";
+import { alertmanagerAPIv2, type VersionInfo } from "../alertmanager/api/index.ts";
+import { loadAlertmanagerConfigFile, parseDuration, type LoadedAlertmanagerConfig } from "../config/index.ts";
+import { boolFlag, command, customFlag, enumFlag, intFlag, stringFlag, stringsFlag, type Command, type FlagValues, type MainIO, type Role } from "../flags/index.ts";
 import { newLogger, type Logger } from "../log/index.ts";
 import { Registry } from "../model/index.ts";
-import { loadWebConfig, registerProcessMetrics, serveTLSOptions, type ServeTLSOptions, type WebConfig } from "../web/index.ts";
-import { boolFlag, command, customFlag, enumFlag, intFlag, stringFlag, stringsFlag, type Command, type FlagValues } from "./flags.ts";
-import type { MainIO, Role } from "./role.ts";
+import { registerProcessMetrics } from "../web/index.ts";
+import { alertmanagerWebApp } from "./alertmanager_app.ts";
+import { runRole, type Component } from "./runtime.ts";
 import { externalURL, parseListenAddress, routePrefix, type ServerFlags } from "./server_flags.ts";
 import { buildInfo } from "./version.ts";
 
@@ -83,9 +86,8 @@ export function alertmanagerVersionInfo(): VersionInfo {
   };
 }
 
-/** Settings of {@link startAlertmanager}. */
-export interface StartAlertmanagerOptions {
-  configFile: string;
+/** Settings of {@link alertmanagerComponent}. */
+export interface AlertmanagerSettings {
   /** Directory for the `silences` and `nflog` snapshots; created if missing. */
   storagePath: string;
   retention: number;
@@ -95,60 +97,62 @@ export interface StartAlertmanagerOptions {
   registry: Registry;
 }
 
-/** A running Alertmanager plus its config file's reload. */
-export interface RunningAlertmanager {
-  readonly alertmanager: Alertmanager;
-  /**
-   * Re-reads the config file and applies it; reloads run one at a time. On
-   * error the old config keeps running and the promise rejects with the reason.
-   */
-  reload(): Promise<void>;
-  /** Stops the Alertmanager (timers, running notifications). */
-  stop(): Promise<void>;
+/** The Alertmanager component and the running Alertmanager it holds. */
+export interface AlertmanagerComponent<C> {
+  readonly component: Component<C>;
+  /** The running Alertmanager; undefined before start and after stop. */
+  alertmanager(): Alertmanager | undefined;
 }
 
 /**
- * Loads the config file and starts an Alertmanager with it. Throws (with
- * the config error, `FILE:LINE:COL: …`) when the file is unusable.
+ * The Alertmanager as a component of a role. `configOf` turns the role's
+ * configuration into the alertmanager.yml to apply (the standalone role's
+ * config is that file; the server's built-in one re-reads its own file);
+ * throwing there fails the start or the reload, and on a reload the
+ * Alertmanager keeps its config and reports the failure
+ * (alertmanager_config_last_reload_successful 0).
  *
  * @example
- * const running = startAlertmanager({ configFile: "alertmanager.yml", storagePath: "data", ... });
- * process.on("SIGHUP", () => running.reload().catch(() => {}));
+ * const am = alertmanagerComponent(settings, (loaded: LoadedAlertmanagerConfig) => loaded);
+ * runRole({ ..., components: [am.component] });
  */
-export function startAlertmanager(opts: StartAlertmanagerOptions): RunningAlertmanager {
-  const logger = opts.logger;
-  logger.info("Loading configuration file", { file: opts.configFile });
-  const loaded = loadAlertmanagerConfigFile(opts.configFile);
-  for (const warning of loaded.warnings) logger.warn("Config warning", { file: opts.configFile, warning });
-  mkdirSync(opts.storagePath, { recursive: true });
-  const alertmanager = new Alertmanager({
-    config: loaded.config, configText: loaded.text, storagePath: opts.storagePath, retention: opts.retention,
-    logger, registry: opts.registry, externalURL: opts.externalURL, peerTimeout: opts.peerTimeout,
-  });
-  logger.info("Completed loading of configuration file", { file: opts.configFile });
-  let chain: Promise<void> = Promise.resolve();
-  const reloadOnce = async () => {
-    logger.info("Loading configuration file", { file: opts.configFile });
-    try {
-      const next = loadAlertmanagerConfigFile(opts.configFile);
-      for (const warning of next.warnings) logger.warn("Config warning", { file: opts.configFile, warning });
-      alertmanager.applyConfig(next.config, next.text);
-    } catch (err) {
-      logger.error("Loading configuration file failed", { file: opts.configFile, err });
-      alertmanager.reloadFailed();
-      throw err;
-    }
-    logger.info("Completed loading of configuration file", { file: opts.configFile });
-  };
+export function alertmanagerComponent<C>(settings: AlertmanagerSettings, configOf: (config: C) => LoadedAlertmanagerConfig): AlertmanagerComponent<C> {
+  let running: Alertmanager | undefined;
   return {
-    alertmanager,
-    reload: () => {
-      const run = chain.then(reloadOnce);
-      chain = run.catch(() => undefined);
-      return run;
+    alertmanager: () => running,
+    component: {
+      name: "alertmanager",
+      start: (config) => {
+        const loaded = configOf(config);
+        mkdirSync(settings.storagePath, { recursive: true });
+        running = new Alertmanager({
+          config: loaded.config, configText: loaded.text, storagePath: settings.storagePath, retention: settings.retention,
+          logger: settings.logger, registry: settings.registry, externalURL: settings.externalURL, peerTimeout: settings.peerTimeout,
+        });
+      },
+      reload: (config) => {
+        let loaded: LoadedAlertmanagerConfig;
+        try {
+          loaded = configOf(config);
+        } catch (err) {
+          running?.reloadFailed();
+          throw err;
+        }
+        running?.applyConfig(loaded.config, loaded.text);
+      },
+      stop: async () => {
+        await running?.stop();
+        running = undefined;
+      },
     },
-    stop: () => alertmanager.stop(),
   };
+}
+
+/** Reads an alertmanager.yml, logging its warnings. */
+function loadAlertmanagerConfigLogged(file: string, logger: Logger): LoadedAlertmanagerConfig {
+  const loaded = loadAlertmanagerConfigFile(file);
+  for (const warning of loaded.warnings) logger.warn("Config warning", { file, warning });
+  return loaded;
 }
 
 /**
@@ -172,76 +176,35 @@ export interface AlertmanagerRunOptions {
   stop?: AbortSignal;
 }
 
-function readWebConfig(path: string, logger: Logger): { web?: WebConfig; tls?: ServeTLSOptions } | undefined {
-  if (path === "") return {};
-  try {
-    const web = loadWebConfig(path);
-    return { web, tls: web.tls && serveTLSOptions(web.tls) };
-  } catch (err) {
-    logger.error("Unable to load web configuration file", { file: path, err });
-    return undefined;
-  }
-}
-
 /** Runs the role until stopped; resolves with the exit code (1 when startup failed). */
 export async function runAlertmanager(flags: AlertmanagerFlags, opts: AlertmanagerRunOptions = {}): Promise<number> {
   const logger = opts.logger ?? newLogger({ level: flags["log.level"], format: flags["log.format"] });
   const info = buildInfo();
   logger.info("Starting Alertmanager", { version: `(version=${ALERTMANAGER_VERSION}, promts=${info.version}, revision=${info.revision})` });
   if (flags["cluster.peer"].length > 0) logger.warn("Clustering is not available yet; running alone", { peers: flags["cluster.peer"].join(",") });
-  const webFiles = readWebConfig(flags["web.config.file"], logger);
-  if (!webFiles) return 1;
 
   const registry = new Registry();
   registerProcessMetrics(registry);
-  const externalURL = alertmanagerExternalURL(flags);
-  let running: RunningAlertmanager;
-  try {
-    running = startAlertmanager({
-      configFile: flags["config.file"], storagePath: flags["storage.path"], retention: flags["data.retention"],
-      externalURL, peerTimeout: flags["cluster.peer-timeout"], logger, registry,
-    });
-  } catch (err) {
-    logger.error("Loading configuration file failed", { file: flags["config.file"], err });
-    return 1;
-  }
-
-  const prefix = flags["web.route-prefix"] !== "" ? flags["web.route-prefix"] : new URL(externalURL).pathname;
-  const app = alertmanagerWebApp({
-    alertmanager: () => running.alertmanager, versionInfo: alertmanagerVersionInfo(), registry, routePrefix: prefix,
-    reload: () => running.reload(), logger: logger.with({ component: "api" }),
-    basicAuthUsers: webFiles.web?.basicAuthUsers, headers: webFiles.web?.headers,
+  const external = alertmanagerExternalURL(flags);
+  const am = alertmanagerComponent<LoadedAlertmanagerConfig>({
+    storagePath: flags["storage.path"], retention: flags["data.retention"],
+    externalURL: external, peerTimeout: flags["cluster.peer-timeout"], logger, registry,
+  }, (loaded) => loaded);
+  const prefix = flags["web.route-prefix"] !== "" ? flags["web.route-prefix"] : new URL(external).pathname;
+  return runRole<LoadedAlertmanagerConfig>({
+    logger,
+    listen: { ...flags["web.listen-address"], webConfigFile: flags["web.config.file"], idleTimeoutS: 120 },
+    config: { file: flags["config.file"], load: (file) => { const loaded = loadAlertmanagerConfigFile(file); return { config: loaded, warnings: loaded.warnings }; } },
+    components: [am.component],
+    app: (control) => alertmanagerWebApp({
+      alertmanager: am.alertmanager, versionInfo: alertmanagerVersionInfo(), registry, routePrefix: prefix,
+      reload: control.reload, isReady: control.isReady, logger: logger.with({ component: "api" }),
+    }),
+    onConfigLoaded: (ok) => { if (!ok) am.alertmanager()?.reloadFailed(); },
+    onListening: opts.onListening,
+    handleSignals: opts.handleSignals,
+    stop: opts.stop,
   });
-  const { hostname, port } = flags["web.listen-address"];
-  let server: ReturnType<typeof Bun.serve>;
-  try {
-    server = Bun.serve({ hostname, port, fetch: app.fetch, tls: webFiles.tls, idleTimeout: 120 });
-  } catch (err) {
-    logger.error("Unable to start web listener", { address: `${hostname}:${port}`, err });
-    await running.stop();
-    return 1;
-  }
-  const address = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`;
-  logger.info("Listening", { address, component: "web" });
-  opts.onListening?.(`${webFiles.tls ? "https" : "http"}://${address}`);
-
-  let requestStop!: (reason: string) => void;
-  const stopped = new Promise<string>((resolve) => { requestStop = resolve; });
-  const handlers: [NodeJS.Signals, () => void][] = [
-    ["SIGTERM", () => requestStop("SIGTERM")],
-    ["SIGINT", () => requestStop("SIGINT")],
-    ["SIGHUP", () => { void running.reload().catch(() => undefined); }],
-  ];
-  const handleSignals = opts.handleSignals ?? true;
-  if (handleSignals) for (const [signal, handler] of handlers) process.on(signal, handler);
-  opts.stop?.addEventListener("abort", () => requestStop("stop requested"), { once: true });
-  const reason = await stopped;
-  logger.info("Received shutdown signal, exiting gracefully...", { reason });
-  if (handleSignals) for (const [signal, handler] of handlers) process.off(signal, handler);
-  await server.stop();
-  await running.stop();
-  logger.info("See you next time!");
-  return 0;
 }
 
 /** `promts alertmanager` as a role of the executable. */
@@ -257,32 +220,39 @@ export const BUILTIN_STORAGE_DIR = "alertmanager";
 const BUILTIN_RETENTION_MS = 120 * 3_600_000;
 
 /**
- * Starts the server's built-in Alertmanager when --alertmanager.config.file
- * is set, and mounts its API v2 on the server's app under
- * `<route prefix>/api/v2`; undefined when the flag is empty. Silences and
- * the nflog live in `<storage.tsdb.path>/alertmanager`. Throws when the
- * config file is unusable.
+ * The server's built-in Alertmanager when --alertmanager.config.file is
+ * set (undefined when empty): the {@link alertmanagerComponent} reading that
+ * file at start and at every reload, and `mount`, which puts its API v2 on
+ * the server's app under `<route prefix>/api/v2`. Silences and the nflog
+ * live in `<storage.tsdb.path>/alertmanager`.
  */
-export function attachBuiltinAlertmanager(app: Hono, flags: ServerFlags, registry: Registry, logger: Logger): RunningAlertmanager | undefined {
+export function builtinAlertmanagerComponent(
+  flags: ServerFlags,
+  registry: Registry,
+  logger: Logger,
+): { component: Component<unknown>; mount(app: Hono): void } | undefined {
   const configFile = flags["alertmanager.config.file"];
   if (configFile === "") return undefined;
   const amLogger = logger.with({ component: "alertmanager" });
-  const running = startAlertmanager({
-    configFile, storagePath: join(flags["storage.tsdb.path"], BUILTIN_STORAGE_DIR), retention: BUILTIN_RETENTION_MS,
+  const am = alertmanagerComponent<unknown>({
+    storagePath: join(flags["storage.tsdb.path"], BUILTIN_STORAGE_DIR), retention: BUILTIN_RETENTION_MS,
     externalURL: externalURL(flags), peerTimeout: flags["cluster.peer-timeout"], logger: amLogger, registry,
+  }, () => {
+    amLogger.info("Loading configuration file", { file: configFile });
+    try {
+      return loadAlertmanagerConfigLogged(configFile, amLogger);
+    } catch (err) {
+      amLogger.error(`Error loading Alertmanager config (--alertmanager.config.file=${configFile})`, { file: configFile, err });
+      throw err;
+    }
   });
-  const prefix = routePrefix(flags);
-  app.route(`${prefix === "/" ? "" : prefix}/api/v2`, alertmanagerAPIv2({
-    alertmanager: () => running.alertmanager, versionInfo: alertmanagerVersionInfo(), logger: amLogger,
-  }));
-  return running;
-}
-
-/**
- * The server's reload with a built-in Alertmanager: reloads both configs
- * (each keeps its old config on error) and rejects with the first failure.
- */
-export async function reloadWithAlertmanager(reloadServer: () => Promise<void>, builtin: RunningAlertmanager | undefined): Promise<void> {
-  const results = await Promise.allSettled([reloadServer(), builtin?.reload()]);
-  for (const r of results) if (r.status === "rejected") throw r.reason;
+  return {
+    component: am.component,
+    mount: (app) => {
+      const prefix = routePrefix(flags);
+      app.route(`${prefix === "/" ? "" : prefix}/api/v2`, alertmanagerAPIv2({
+        alertmanager: am.alertmanager, versionInfo: alertmanagerVersionInfo(), logger: amLogger,
+      }));
+    },
+  };
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LOCK_FILE, lockDataDir } from "../../src/cli/lockfile.ts";
+import { LOCK_FILE, lockDataDir } from "../../src/server/index.ts";
 
 let dir = "";
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), "promts-lock-")); });

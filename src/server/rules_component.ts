@@ -15,19 +15,18 @@
  * once), so {@link RulesService} is also the API's view of rules: no groups
  * and no Alertmanagers until the component has started.
  */
-import { Hono } from "hono";
 import { parseConfig, type AlertingConfig, type AlertmanagerConfig, type PrometheusConfig } from "../config/index.ts";
 import { Notifier, type AlertmanagersData } from "../notifier/index.ts";
 import { RuleManager, type GroupStatus } from "../rules/index.ts";
-import { rulesAPI, type RulesSource } from "../web/index.ts";
-import type { ServerComponent, ServerContext } from "./server.ts";
+import type { RulesSource } from "../web/index.ts";
+import type { ServerComponent, ServerContext } from "./prometheus.ts";
 
 /**
  * Owns the rule manager and the notifier of a running server.
  *
  * @example
  * const rules = new RulesService();                      // runServer does this
- * const v1 = rules.withRulesAPI(apiV1(apiContext));
+ * rulesAPI(rules);                                       // apiV1Routes mounts it under /api/v1
  * components.push(rules.component);                      // started once storage is open
  * rules.ruleGroups();                                    // what /api/v1/rules shows
  */
@@ -108,13 +107,6 @@ export class RulesService implements RulesSource {
     return this.notifier?.alertmanagers() ?? { activeAlertmanagers: [], droppedAlertmanagers: [] };
   }
 
-  /** The /api/v1 app: `/rules`, `/alerts` and `/alertmanagers` beside the routes of `api`. */
-  withRulesAPI(api: Hono): Hono {
-    const v1 = new Hono();
-    v1.route("/", rulesAPI(this));
-    v1.route("/", api);
-    return v1;
-  }
 }
 
 /**

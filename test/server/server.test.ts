@@ -2,10 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseCommandLine } from "../../src/cli/flags.ts";
+import { parseCommandLine } from "../../src/flags/index.ts";
 import { rootCommand } from "../../src/cli/main.ts";
-import { runServer, type OpenStorage, type ServerComponent, type ServerOptions } from "../../src/cli/server.ts";
-import type { ServerFlags } from "../../src/cli/server_flags.ts";
+import { runServer, type OpenStorage, type ServerComponent, type ServerFlags, type ServerOptions } from "../../src/server/index.ts";
 import type { PrometheusConfig } from "../../src/config/index.ts";
 import { newLogger } from "../../src/log/index.ts";
 import type { DB } from "../../src/tsdb/index.ts";
@@ -206,5 +205,27 @@ describe("server role", () => {
     } finally {
       busy.stop(true);
     }
+  });
+  test("remote_write and remote_read are not used yet: a warning at load and at every reload says so", async () => {
+    const remote = `${GOOD_CONFIG}remote_write:\n  - url: http://127.0.0.1:1/write\n  - url: http://127.0.0.1:2/write\nremote_read:\n  - url: http://127.0.0.1:3/read\n`;
+    const { flags, configPath } = serverFlags(remote, ["--web.enable-lifecycle"]);
+    const storage = fakeStorage();
+    storage.finishOpen();
+    const h = start(flags, { openStorage: storage.open });
+    const url = await h.url;
+    await until(async () => (await fetch(`${url}/-/ready`)).status === 200);
+    const warnings = () => h.logs.filter((l) => l.includes("level=warn") && l.includes("is not implemented yet"));
+    expect(warnings().length).toBe(2);
+    expect(warnings()[0]).toContain("section=remote_write");
+    expect(warnings()[0]).toContain("endpoints=2");
+    expect(warnings()[1]).toContain("section=remote_read");
+    writeFileSync(configPath, GOOD_CONFIG);
+    expect((await fetch(`${url}/-/reload`, { method: "POST" })).status).toBe(200);
+    expect(warnings().length).toBe(2);
+    writeFileSync(configPath, remote);
+    expect((await fetch(`${url}/-/reload`, { method: "POST" })).status).toBe(200);
+    expect(warnings().length).toBe(4);
+    await fetch(`${url}/-/quit`, { method: "POST" });
+    expect(await h.exit).toBe(0);
   });
 });

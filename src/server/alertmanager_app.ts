@@ -1,9 +1,11 @@
 /**
  * The HTTP application of the standalone Alertmanager role (`promts
  * alertmanager`), answering like Alertmanager's own web server, all under
- * --web.route-prefix:
+ * --web.route-prefix. Basic auth and the web config's headers are the
+ * runtime's (src/server/runtime.ts), around every route.
  *
- * - `GET /-/healthy`, `GET /-/ready` → 200 "OK";
+ * - `GET /-/healthy` → 200 "OK"; `GET /-/ready` → 200 "OK" once the
+ *   Alertmanager runs, 503 before;
  * - `POST /-/reload` → 200, or 500 `failed to reload config: …` (and
  *   alertmanager_config_last_reload_successful drops to 0);
  * - `GET /metrics` → the registry in the text format;
@@ -11,13 +13,13 @@
  * - `/api/v1/…` → 410 Gone, as Alertmanager 0.27 answers for the removed v1 API.
  *
  * @example
- * Bun.serve({ port: 9093, fetch: alertmanagerWebApp({ alertmanager: () => am, versionInfo, registry, reload }).fetch });
+ * const app = alertmanagerWebApp({ alertmanager: () => am, versionInfo, registry, reload });
+ * await app.request("/-/ready");
  */
 import { Hono } from "hono";
-import type { Registry } from "../../model/index.ts";
-import { basicAuth, normalizeRoutePrefix, responseHeaders, TEXT_FORMAT_CONTENT_TYPE } from "../../web/index.ts";
-import { alertmanagerAPIv2, type AlertmanagerAPIOptions } from "./app.ts";
-import { goJSON } from "./json.ts";
+import { alertmanagerAPIv2, goJSON, type AlertmanagerAPIOptions } from "../alertmanager/api/index.ts";
+import type { Registry } from "../model/index.ts";
+import { normalizeRoutePrefix, TEXT_FORMAT_CONTENT_TYPE } from "../web/index.ts";
 
 /** What the standalone web app needs besides the API's options. */
 export interface AlertmanagerWebOptions extends AlertmanagerAPIOptions {
@@ -26,10 +28,8 @@ export interface AlertmanagerWebOptions extends AlertmanagerAPIOptions {
   routePrefix?: string;
   /** Re-reads the config file; rejects with the reason it failed (the old config stays). */
   reload(): Promise<void>;
-  /** Basic-auth users (name → bcrypt hash) from --web.config.file; every route requires one when set. */
-  basicAuthUsers?: ReadonlyMap<string, string>;
-  /** Headers added to every response (--web.config.file). */
-  headers?: Readonly<Record<string, string>>;
+  /** Whether the Alertmanager runs (default: whenever `alertmanager()` gives one). */
+  isReady?: () => boolean;
 }
 
 const V1_GONE = {
@@ -42,7 +42,8 @@ export function alertmanagerWebApp(opts: AlertmanagerWebOptions): Hono {
   const prefix = normalizeRoutePrefix(opts.routePrefix ?? "/");
   const routes = new Hono();
   routes.get("/-/healthy", (c) => c.text("OK"));
-  routes.get("/-/ready", (c) => c.text("OK"));
+  const isReady = opts.isReady ?? (() => opts.alertmanager() !== undefined);
+  routes.get("/-/ready", (c) => (isReady() ? c.text("OK") : c.text("Service Unavailable", 503)));
   routes.post("/-/reload", async (c) => {
     try {
       await opts.reload();
@@ -63,8 +64,6 @@ export function alertmanagerWebApp(opts: AlertmanagerWebOptions): Hono {
     opts.logger?.error("HTTP handler failed", { path: c.req.path, err });
     return c.text("Internal Server Error", 500);
   });
-  if (opts.headers && Object.keys(opts.headers).length > 0) app.use("*", responseHeaders(opts.headers));
-  if (opts.basicAuthUsers && opts.basicAuthUsers.size > 0) app.use("*", basicAuth(opts.basicAuthUsers));
   if (prefix !== "/") app.get("/", (c) => c.redirect(prefix, 302));
   app.route(prefix, routes);
   return app;

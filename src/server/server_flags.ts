@@ -14,7 +14,7 @@ import {
   stringFlag,
   stringsFlag,
   type FlagValues,
-} from "./flags.ts";
+} from "../flags/index.ts";
 
 /** A host and port to listen on; hostname "0.0.0.0" when the address gave none. */
 export interface ListenAddress {

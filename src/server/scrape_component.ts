@@ -8,13 +8,12 @@
  * once), so {@link ScrapeService} is also the API's view of scraping: empty
  * until the component has started.
  */
-import { Hono } from "hono";
 import type { PrometheusConfig } from "../config/index.ts";
 import { DiscoveryManager, sdConfigsOf, unsupportedSDConfigs } from "../discovery/index.ts";
 import { ScrapeManager, type ActiveTarget, type DroppedTarget, type TargetMetadata } from "../scrape/index.ts";
-import { metricMetadataByName, targetsAPI, type GlobalURLOptions, type TargetsSource } from "../web/index.ts";
+import { metricMetadataByName, type GlobalURLOptions, type TargetsSource } from "../web/index.ts";
 import type { MetricMetadata } from "../web/api/index.ts";
-import type { ServerComponent, ServerContext } from "./server.ts";
+import type { ServerComponent, ServerContext } from "./prometheus.ts";
 import { externalURL, type ServerFlags } from "./server_flags.ts";
 
 /**
@@ -23,7 +22,7 @@ import { externalURL, type ServerFlags } from "./server_flags.ts";
  *
  * @example
  * const scraping = new ScrapeService();                 // runServer does this
- * const v1 = scraping.withTargetsAPI(apiV1(apiContext), flags);
+ * targetsAPI(scraping, opts);                           // apiV1Routes mounts it under /api/v1
  * components.push(scraping.component);                  // started once storage is open
  * scraping.activeTargets();                             // what /api/v1/targets shows
  */
@@ -91,16 +90,6 @@ export class ScrapeService implements TargetsSource {
     return metricMetadataByName(this);
   }
 
-  /**
-   * The /api/v1 app: the target routes (`/targets`, `/targets/metadata`,
-   * `/scrape_pools`) beside the query API's routes.
-   */
-  withTargetsAPI(api: Hono, flags: ServerFlags): Hono {
-    const v1 = new Hono();
-    v1.route("/", targetsAPI(this, { globalURL: globalURLOptions(flags) }));
-    v1.route("/", api);
-    return v1;
-  }
 }
 
 /** Prometheus's GlobalURLOptions from the server flags. */

@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { parseCommandLine } from "../../src/cli/flags.ts";
+import { parseCommandLine } from "../../src/flags/index.ts";
 import { rootCommand } from "../../src/cli/main.ts";
-import { retentionText } from "../../src/cli/server_api.ts";
-import { effectiveRetention, externalURL, parseListenAddress, routePrefix, type ServerFlags } from "../../src/cli/server_flags.ts";
+import { effectiveRetention, externalURL, parseListenAddress, retentionText, routePrefix, type ServerFlags } from "../../src/server/index.ts";
 
 function flags(argv: string[]): ServerFlags {
   const parsed = parseCommandLine(rootCommand, argv);

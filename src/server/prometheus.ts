@@ -1,0 +1,316 @@
+/**
+ * The server role (`promts` with no subcommand), declared for the runtime
+ * (src/server/runtime.ts) as one ordered list of components:
+ *
+ *   alertmanager   the built-in Alertmanager, with --alertmanager.config.file
+ *                  (its API v2 under /api/v2 on the same listener; reloads
+ *                  re-read its own file)
+ *   storage        locks the data directory, opens the TSDB (WAL replay)
+ *   scrape         scrape + discovery managers (src/server/scrape_component.ts)
+ *   rules          rule manager + notifier (src/server/rules_component.ts)
+ *   remote storage remote_write / remote_read: warns that they are not used yet
+ *   …              then the components given by {@link ServerOptions}
+ *
+ * HTTP answers at once (so /-/healthy answers, and /-/ready and /api/v1
+ * say 503 until every component started). Every /api/v1 route is
+ * registered in {@link apiV1Routes}.
+ *
+ * Components given as {@link ServerComponent}s (the older shape: a function
+ * of the {@link ServerContext} that registers reload and close hooks) run as
+ * components of their own, after storage.
+ */
+import { Hono } from "hono";
+import { loadConfigFile, type PrometheusConfig } from "../config/index.ts";
+import { newLogger, type Logger } from "../log/index.ts";
+import { Registry } from "../model/index.ts";
+import { Engine } from "../promql/index.ts";
+import { openDB, type DB } from "../tsdb/index.ts";
+import { newWebApp, registerBuildInfo, registerProcessMetrics, rulesAPI, targetsAPI } from "../web/index.ts";
+import { apiV1 } from "../web/api/index.ts";
+import { builtinAlertmanagerComponent } from "./alertmanager.ts";
+import { lockDataDir } from "./lockfile.ts";
+import { ReloadStatus } from "./reloader.ts";
+import { RulesService } from "./rules_component.ts";
+import { runRole, type Component } from "./runtime.ts";
+import { globalURLOptions, ScrapeService } from "./scrape_component.ts";
+import { serverAPIContext, type ServerAPISources } from "./server_api.ts";
+import { effectiveRetention, externalURL, KNOWN_FEATURES, routePrefix, type ServerFlags } from "./server_flags.ts";
+import { buildInfo, type BuildInfo } from "./version.ts";
+
+/** Applies a new configuration; throwing fails the reload (the old config stays in effect). */
+export type ReloadHook = (config: PrometheusConfig) => void | Promise<void>;
+
+/** Releases what a component holds; run at shutdown in reverse registration order. */
+export type CloseHook = () => void | Promise<void>;
+
+/** What components share: the configuration in effect, storage, metrics, logging. */
+export interface ServerContext {
+  readonly flags: ServerFlags;
+  /** See {@link externalURL}: e.g. "http://host:9090" or "https://example.com/prometheus". */
+  readonly externalURL: string;
+  /** The configuration in effect; replaced after every successful reload. */
+  config: PrometheusConfig;
+  readonly db: DB;
+  /** The PromQL engine the API uses; rules evaluate with it too. */
+  readonly engine: Engine;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** This component's reload hooks, called in order with the initial configuration and on every reload. */
+  readonly reloadHooks: ReloadHook[];
+  /** This component's close hooks, run in reverse order when it stops. */
+  readonly closeHooks: CloseHook[];
+}
+
+/**
+ * A component in the older shape: started once storage is open, it
+ * registers reload and close hooks on the context it is given. Run as a
+ * {@link Component} by {@link hookComponent}.
+ */
+export type ServerComponent = (ctx: ServerContext) => void | Promise<void>;
+
+/** How the server opens storage: the tsdb room's openDB, or a test's fake. */
+export type OpenStorage = typeof openDB;
+
+/** Knobs for embedding and testing the server. */
+export interface ServerOptions {
+  /** Components run after the built-in ones, in order. */
+  components?: readonly ServerComponent[];
+  /** Opens storage; tests pass a fake. Defaults to the tsdb room's openDB. */
+  openStorage?: OpenStorage;
+  /** Replaces the logger built from --log.level/--log.format. */
+  logger?: Logger;
+  /** Whether to handle SIGTERM, SIGINT and SIGHUP (default true). */
+  handleSignals?: boolean;
+  /** Called with the base URL once the HTTP server listens (port 0 picks a free one). */
+  onListening?: (url: string) => void;
+  /** Flag values as text, shown by /api/v1/status/flags (ParsedCommandLine.flagText). */
+  flagText?: Readonly<Record<string, string>>;
+  /** Aborting it stops the server as SIGTERM does. */
+  stop?: AbortSignal;
+}
+
+/** The state the server's components share once storage is open. */
+interface SharedState {
+  base?: Omit<ServerContext, "reloadHooks" | "closeHooks">;
+}
+
+/**
+ * Runs the server until it is asked to stop; resolves with the process exit
+ * code: 0 after an orderly shutdown, 1 when startup or shutdown failed.
+ */
+export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): Promise<number> {
+  const startTime = new Date();
+  const logger = opts.logger ?? newLogger({ level: flags["log.level"], format: flags["log.format"] });
+  const info = buildInfo();
+  logStartup(logger, info, flags);
+
+  const registry = newServerRegistry(info);
+  const status = new ReloadStatus(registry);
+  const engine = new Engine({
+    lookbackDelta: flags["query.lookback-delta"],
+    timeout: flags["query.timeout"],
+    maxSamples: flags["query.max-samples"],
+    maxConcurrency: flags["query.max-concurrency"],
+  });
+  const state: SharedState = {};
+  const current = (): ServerContext => {
+    if (!state.base) throw new Error("server is not ready");
+    return state.base as ServerContext;
+  };
+  const scraping = new ScrapeService();
+  const rules = new RulesService();
+  const builtinAM = builtinAlertmanagerComponent(flags, registry, logger);
+
+  const components: Component<PrometheusConfig>[] = [
+    ...(builtinAM ? [builtinAM.component] : []),
+    storageComponent(flags, engine, registry, logger, opts, state),
+    hookComponent("scrape", scraping.component, state),
+    hookComponent("rules", rules.component, state),
+    remoteStorageComponent(logger),
+    ...(opts.components ?? []).map((c, i) => hookComponent(`component ${i + 1}`, c, state)),
+  ];
+
+  return runRole<PrometheusConfig>({
+    logger,
+    listen: {
+      ...flags["web.listen-address"],
+      webConfigFile: flags["web.config.file"],
+      idleTimeoutS: flags["web.read-timeout"] / 1000,
+    },
+    config: { file: flags["config.file"], load: loadConfigFile },
+    components,
+    app: (control) => {
+      const app = newWebApp({
+        registry,
+        enableLifecycle: flags["web.enable-lifecycle"],
+        isReady: control.isReady,
+        quit: () => control.quit("Received termination request via web service, exiting gracefully..."),
+        reload: control.reload,
+        routePrefix: routePrefix(flags),
+        pageTitle: flags["web.page-title"],
+        version: info.version,
+        apiV1: apiV1Routes({
+          engine, flags, flagText: opts.flagText ?? {}, info, reloader: status, startTime, current,
+          metadata: () => scraping.metricMetadata(),
+        }, scraping, rules),
+        corsOrigin: flags["web.cors.origin"],
+        logger: logger.with({ component: "web" }),
+      });
+      builtinAM?.mount(app);
+      return app;
+    },
+    onListening: (url) => {
+      if (builtinAM) rules.sendToBuiltinAlertmanager(new URL(url), routePrefix(flags), url.startsWith("https:"));
+      opts.onListening?.(url);
+    },
+    onConfigLoaded: (ok, config) => {
+      status.record(ok);
+      if (ok && config && state.base) state.base.config = config;
+    },
+    reloadLog: {
+      loading: "Loading configuration file",
+      loaded: "Completed loading of configuration file",
+      failed: `Error reloading config (--config.file=${flags["config.file"]})`,
+    },
+    handleSignals: opts.handleSignals,
+    stop: opts.stop,
+  });
+}
+
+/**
+ * Every /api/v1 route of the server, registered here and nowhere else: the
+ * rules API (`/rules`, `/alerts`, `/alertmanagers`), the targets API
+ * (`/targets`, `/targets/metadata`, `/scrape_pools`) and the query and
+ * status API of the web room.
+ */
+export function apiV1Routes(sources: ServerAPISources, scraping: ScrapeService, rules: RulesService): Hono {
+  const v1 = new Hono();
+  v1.route("/", rulesAPI(rules));
+  v1.route("/", targetsAPI(scraping, { globalURL: globalURLOptions(sources.flags) }));
+  v1.route("/", apiV1(serverAPIContext(sources)));
+  return v1;
+}
+
+function logStartup(logger: Logger, info: BuildInfo, flags: ServerFlags): void {
+  logger.info("Starting promts", { version: `(version=${info.version}, branch=${info.branch}, revision=${info.revision})` });
+  logger.info("Build context", { build_context: `(bun=${info.runtimeVersion}, platform=${info.platform}, user=${info.buildUser}, date=${info.buildDate})` });
+  for (const feature of flags["enable-feature"]) {
+    if (!KNOWN_FEATURES.has(feature)) logger.warn("Unknown option for --enable-feature", { option: feature });
+  }
+}
+
+/** A registry with promts's process and build metrics. */
+function newServerRegistry(info: BuildInfo): Registry {
+  const registry = new Registry();
+  registerProcessMetrics(registry);
+  const [goos, goarch] = info.platform.split("/");
+  registerBuildInfo(registry, {
+    version: info.version, revision: info.revision, branch: info.branch,
+    goversion: info.runtimeVersion, goos: goos ?? "", goarch: goarch ?? "", tags: "",
+  });
+  return registry;
+}
+
+/**
+ * Locks the data directory and opens storage (WAL replay); at stop, closes
+ * storage and then unlocks. Once open, the components after it share the
+ * {@link ServerContext} built here.
+ */
+function storageComponent(
+  flags: ServerFlags,
+  engine: Engine,
+  registry: Registry,
+  logger: Logger,
+  opts: ServerOptions,
+  state: SharedState,
+): Component<PrometheusConfig> {
+  let releaseLock: (() => void) | undefined;
+  let db: DB | undefined;
+  return {
+    name: "storage",
+    start: async (config) => {
+      const dir = flags["storage.tsdb.path"];
+      const retention = effectiveRetention(flags);
+      logger.info("Starting TSDB ...", { path: dir });
+      if (!flags["storage.tsdb.no-lockfile"]) releaseLock = lockDataDir(dir);
+      try {
+        db = await (opts.openStorage ?? openDB)({
+          dir,
+          retentionTime: retention.timeMs,
+          retentionSize: retention.sizeBytes,
+          blockDuration: flags["storage.tsdb.min-block-duration"],
+          logger: logger.with({ component: "tsdb" }),
+          registry,
+        });
+      } catch (err) {
+        releaseLock?.();
+        throw err;
+      }
+      logger.info("TSDB started");
+      state.base = { flags, externalURL: externalURL(flags), config, db, engine, registry, logger };
+    },
+    stop: async () => {
+      try {
+        await db?.close();
+      } catch (err) {
+        logger.error("Error closing storage", { err });
+        throw err;
+      } finally {
+        releaseLock?.();
+      }
+    },
+  };
+}
+
+/**
+ * Runs a {@link ServerComponent} as a component: it gets a context of its
+ * own (shared state, its own hook lists), its reload hooks get the startup
+ * configuration right after it starts and every reloaded one later, and its
+ * close hooks run (newest first) when it stops.
+ */
+export function hookComponent(name: string, fn: ServerComponent, state: SharedState): Component<PrometheusConfig> {
+  const reloadHooks: ReloadHook[] = [];
+  const closeHooks: CloseHook[] = [];
+  const context = (): ServerContext => {
+    if (!state.base) throw new Error(`${name} needs storage, which is not open`);
+    const ctx = Object.create(state.base) as ServerContext;
+    Object.defineProperty(ctx, "reloadHooks", { value: reloadHooks });
+    Object.defineProperty(ctx, "closeHooks", { value: closeHooks });
+    return ctx;
+  };
+  return {
+    name,
+    start: async (config) => {
+      await fn(context());
+      for (const hook of reloadHooks) await hook(config);
+    },
+    reload: async (config) => {
+      for (const hook of reloadHooks) await hook(config);
+    },
+    stop: async () => {
+      let first: unknown;
+      for (const close of [...closeHooks].reverse()) {
+        try {
+          await close();
+        } catch (err) {
+          first ??= err;
+        }
+      }
+      if (first !== undefined) throw first;
+    },
+  };
+}
+
+/**
+ * `remote_write` and `remote_read` are parsed and checked but not used yet:
+ * say so at every load instead of ignoring them silently.
+ */
+function remoteStorageComponent(logger: Logger): Component<PrometheusConfig> {
+  const warn = (config: PrometheusConfig) => {
+    for (const section of ["remote_write", "remote_read"] as const) {
+      const n = config[section].length;
+      if (n > 0) logger.warn(`${section} is not implemented yet; the configured endpoints receive nothing`, { section, endpoints: n });
+    }
+  };
+  return { name: "remote storage", start: warn, reload: warn };
+}
