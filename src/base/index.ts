@@ -5,3 +5,4 @@
  * QuoteMeta and `$1` expansion, and bounded reading of HTTP bodies.
  */
 export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
+export { formatGoFloat, formatGoFloatE, formatGoFloatF, formatGoFloatG, type GoFloatFormat } from "./gofloat.ts";

@@ -7,6 +7,7 @@
  * @example
  * SIMPLE_FUNCTIONS.abs!(-2); // 2
  */
+import { formatGoFloatF, formatGoFloatG } from "../base/index.ts";
 import { compareLabels, getLabel, METRIC_NAME, type Label, type Labels } from "../model/index.ts";
 
 /**
@@ -193,25 +194,8 @@ export function parseGoFloat(s: string): number | null {
   return null;
 }
 
-/**
- * Formats a float as Go's strconv.FormatFloat(f, 'f', -1, 64): the shortest
- * decimal that round-trips, never in exponent form.
- */
-export function formatFloatPlain(f: number): string {
-  if (Number.isNaN(f)) return "NaN";
-  if (f === Infinity) return "+Inf";
-  if (f === -Infinity) return "-Inf";
-  const s = String(f);
-  if (!/e/i.test(s)) return s;
-  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
-  if (!m) return s;
-  const sign = m[1]!, digits = m[2]! + (m[3] ?? ""), exp = Number(m[4]);
-  if (exp >= 0) {
-    const intLen = exp + 1;
-    return sign + (digits.length <= intLen ? digits + "0".repeat(intLen - digits.length) : digits.slice(0, intLen) + "." + digits.slice(intLen));
-  }
-  return sign + "0." + "0".repeat(-exp - 1) + digits;
-}
+/** Formats a float as Go's strconv.FormatFloat(f, 'f', -1, 64) (the base room's formatGoFloatF). */
+export const formatFloatPlain: (f: number) => string = formatGoFloatF;
 
 /** Formats a float as Prometheus's FormatOpenMetricsFloat: integers get ".0" ("1.0"), infinities are "+Inf"/"-Inf". */
 export function formatOpenMetricsFloat(f: number): string {
@@ -222,18 +206,8 @@ export function formatOpenMetricsFloat(f: number): string {
   return /[.eE]/.test(s) ? s : `${s}.0`;
 }
 
-/** Formats a float as Go's %g would for annotation messages ("1.1", "-1", "NaN", "+Inf", "1e+06"). */
-export function formatFloatG(f: number): string {
-  if (Number.isNaN(f)) return "NaN";
-  if (f === Infinity) return "+Inf";
-  if (f === -Infinity) return "-Inf";
-  const exp = f === 0 ? 0 : Number(f.toExponential().split("e")[1]);
-  if (exp < -4 || exp >= 6) {
-    const s = f.toExponential();
-    return s.replace(/e([+-])(\d)$/, "e$10$2");
-  }
-  return String(f);
-}
+/** Formats a float as Go's %g would for annotation messages (the base room's formatGoFloatG). */
+export const formatFloatG: (f: number) => string = formatGoFloatG;
 
 /** One classic histogram bucket: cumulative count up to and including `upperBound`. */
 export interface Bucket {

@@ -10,6 +10,7 @@
  * @example
  * formatExpr(parseExpr("sum(rate(x{a='b'}[90m]))by(job)")); // 'sum by (job) (rate(x{a="b"}[1h30m]))'
  */
+import { formatGoFloatG } from "../base/index.ts";
 import type { Matcher } from "../model/index.ts";
 import type { Expr, SubqueryExpr, VectorMatching, VectorSelector } from "./ast.ts";
 import { goQuote } from "./lexer.ts";
@@ -131,29 +132,9 @@ export function formatDuration(ms: number): string {
 
 /**
  * Formats a float as Go's `%v` does (strconv 'g', shortest): `1`, `0.5`,
- * `1e+06`, `1.5e-05`, `+Inf`, `NaN`.
- *
- * @example
- * formatFloat(1e6); // "1e+06"
+ * `1e+06`, `1.5e-05`, `+Inf`, `NaN` (the base room's formatGoFloatG).
  */
-export function formatFloat(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  if (v === 0) return Object.is(v, -0) ? "-0" : "0";
-  const sign = v < 0 ? "-" : "";
-  const [mantissa, expText] = Math.abs(v).toExponential().split("e");
-  const exp = Number(expText);
-  const digits = mantissa.replace(".", "");
-  if (exp < -4 || exp >= 6) {
-    const frac = digits.length > 1 ? `.${digits.slice(1)}` : "";
-    const absExp = Math.abs(exp);
-    return `${sign}${digits[0]}${frac}e${exp < 0 ? "-" : "+"}${absExp < 10 ? "0" : ""}${absExp}`;
-  }
-  if (exp < 0) return `${sign}0.${"0".repeat(-exp - 1)}${digits}`;
-  if (digits.length <= exp + 1) return `${sign}${digits}${"0".repeat(exp + 1 - digits.length)}`;
-  return `${sign}${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
-}
+export const formatFloat: (v: number) => string = formatGoFloatG;
 
 /** Longest line `prettyExpr` leaves unsplit, as in Prometheus's prettifier. */
 export const PRETTY_MAX_LINE = 100;

@@ -3,6 +3,7 @@
  * from {@link RuleManager.groups} as pure functions: same fields, order,
  * units (seconds as floats, Go RFC 3339 times) and filtering rules.
  */
+import { formatGoFloatE } from "../base/index.ts";
 import type { Labels } from "../model/index.ts";
 import type { AlertStatus, GroupStatus } from "./manager.ts";
 
@@ -83,17 +84,13 @@ export function formatGoTime(ms: number): string {
 }
 
 /**
- * A float as Go's strconv.FormatFloat(v, 'e', -1, 64): shortest digits,
- * exponent with at least two digits.
+ * A float as Go's strconv.FormatFloat(v, 'e', -1, 64) (the base room's
+ * formatGoFloatE).
  *
  * @example formatGoExp(1) // "1e+00"
  */
-export function formatGoExp(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  return v.toExponential().replace(/e([+-])(\d)$/, "e$10$2");
-}
+export const formatGoExp: (v: number) => string = formatGoFloatE;
+
 
 function toRecord(ls: Labels): Record<string, string> {
   const out: Record<string, string> = {};

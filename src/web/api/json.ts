@@ -15,58 +15,12 @@
  * formatGoFloatF(1e21);             // "1000000000000000000000"
  * formatTimestamp(1700000000120);   // "1700000000.120"
  */
+import { formatGoFloatE, formatGoFloatF } from "../../base/index.ts";
 import type { Labels } from "../../model/index.ts";
 import type { MatrixSeries, Value, VectorSample } from "../../promql/index.ts";
 
-function special(v: number): string | null {
-  if (v !== v) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  if (v === 0) return Object.is(v, -0) ? "-0" : "0";
-  return null;
-}
-
-/**
- * Formats a float as Go's `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest
- * digits that round-trip, never in exponent form; `NaN`, `+Inf`, `-Inf`, `-0`.
- *
- * @example
- * formatGoFloatF(1e-7); // "0.0000001"
- */
-export function formatGoFloatF(v: number): string {
-  const sp = special(v);
-  if (sp !== null) return sp;
-  const text = String(v);
-  const e = text.indexOf("e");
-  if (e < 0) return text;
-  const negative = v < 0;
-  const mantissa = text.slice(negative ? 1 : 0, e);
-  const exp = Number(text.slice(e + 1));
-  const point = mantissa.indexOf(".");
-  const digits = point < 0 ? mantissa : mantissa.slice(0, point) + mantissa.slice(point + 1);
-  const intLen = (point < 0 ? mantissa.length : point) + exp;
-  let out: string;
-  if (intLen <= 0) out = `0.${"0".repeat(-intLen)}${digits}`;
-  else if (intLen >= digits.length) out = digits + "0".repeat(intLen - digits.length);
-  else out = `${digits.slice(0, intLen)}.${digits.slice(intLen)}`;
-  return negative ? `-${out}` : out;
-}
-
-/**
- * Formats a float as Go's `strconv.FormatFloat(v, 'e', -1, 64)`: shortest
- * digits, exponent with a sign and at least two digits.
- *
- * @example
- * formatGoFloatE(3.5e-8); // "3.5e-08"
- */
-export function formatGoFloatE(v: number): string {
-  const sp = special(v);
-  if (sp !== null) return sp === "0" || sp === "-0" ? `${sp}e+00` : sp;
-  const [mantissa, expText] = v.toExponential().split("e") as [string, string];
-  const sign = expText.startsWith("-") ? "-" : "+";
-  const digits = expText.replace(/^[+-]/, "");
-  return `${mantissa}e${sign}${digits.padStart(2, "0")}`;
-}
+/** Go's strconv.FormatFloat 'f' and 'e' forms, shortest (written once, in the base room). */
+export { formatGoFloatE, formatGoFloatF };
 
 /**
  * Formats a vector or matrix sample value as Prometheus's API does
