@@ -7,6 +7,7 @@
  * const hook = new WebhookIntegration(config.receivers[0].webhook_configs[0], 0, { externalURL, version: "0.27.0" });
  * const result = await hook.notify(ctx, alerts, Date.now());
  */
+import { quoteMeta } from "../base/index.ts";
 import { httpRequestInit, readSecretFile, type WebhookConfig } from "../config/index.ts";
 import { labelsToRecord, type Labels } from "../model/index.ts";
 import type { Integration, NotifyContext, NotifyResult } from "./pipeline.ts";
@@ -37,10 +38,6 @@ export interface WebhookMessage {
   truncatedAlerts: number;
 }
 
-/** Go's regexp.QuoteMeta, which Alertmanager applies to the receiver name in template data. */
-function quoteMeta(s: string): string {
-  return s.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&");
-}
 
 /** The label pairs every alert shares (same name and value). */
 function commonOf(sets: Labels[]): Record<string, string> {

@@ -15,6 +15,7 @@
  * ]); // [{name:"__address__",…}, {name:"host", value:"host"}]
  */
 import { createHash } from "node:crypto";
+import { expandRegexpTemplate } from "../base/index.ts";
 import { LABEL_NAME_RE, type Label, type Labels } from "./labels.ts";
 import { compileRE2 } from "./re2.ts";
 
@@ -121,69 +122,9 @@ export function validateRelabelRule(rule: RelabelRule): string | null {
 /** A label name possibly containing `$n` / `${name}` references (Prometheus's relabelTarget pattern). */
 const TEMPLATED_NAME_RE = /^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$/;
 
-const WORD_CHAR_RE = /[\p{L}\p{Nd}_]/u;
+/** Expands `$1`, `${name}` and `$$` against a match, as Go's Regexp.Expand (the base room's). */
+export const expandTemplate: (template: string, m: RegExpExecArray) => string = expandRegexpTemplate;
 
-/**
- * Expands a Go regexp template against a match: `$1`, `${1}`, `$name`,
- * `${name}`, `$$`. Out-of-range or unknown references expand to "";
- * a malformed reference leaves the `$` as text.
- *
- * @example
- * expandTemplate("x-${1}-$2", /^(a)(b)$/.exec("ab")!); // "x-a-b"
- */
-export function expandTemplate(template: string, m: RegExpExecArray): string {
-  let out = "";
-  let i = 0;
-  const n = template.length;
-  while (i < n) {
-    const d = template.indexOf("$", i);
-    if (d < 0) {
-      out += template.slice(i);
-      break;
-    }
-    out += template.slice(i, d);
-    i = d + 1;
-    if (template[i] === "$") {
-      out += "$";
-      i++;
-      continue;
-    }
-    let name = "";
-    let next = i;
-    if (template[i] === "{") {
-      const close = template.indexOf("}", i + 1);
-      const candidate = close < 0 ? "" : template.slice(i + 1, close);
-      if (candidate !== "" && [...candidate].every((ch) => WORD_CHAR_RE.test(ch))) {
-        name = candidate;
-        next = close + 1;
-      }
-    } else {
-      let j = i;
-      while (j < n) {
-        const cp = template.codePointAt(j)!;
-        const ch = String.fromCodePoint(cp);
-        if (!WORD_CHAR_RE.test(ch)) break;
-        j += ch.length;
-      }
-      name = template.slice(i, j);
-      next = j;
-    }
-    if (name === "") {
-      out += "$";
-      continue;
-    }
-    i = next;
-    out += groupValue(m, name);
-  }
-  return out;
-}
-
-function groupValue(m: RegExpExecArray, name: string): string {
-  if (/^[0-9]+$/.test(name) && !(name.length > 1 && name[0] === "0") && name.length <= 8) {
-    return m[Number(name)] ?? "";
-  }
-  return m.groups?.[name] ?? "";
-}
 
 function hashModValue(s: string, modulus: bigint): string {
   if (modulus === 0n) return "0";

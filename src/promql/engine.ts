@@ -12,6 +12,7 @@
  * const engine = new Engine();
  * const res = await engine.instantQuery(() => querier, "sum(rate(http_requests_total[5m]))", Date.now());
  */
+import { expandRegexpTemplate, quoteMeta } from "../base/index.ts";
 import { compileRE2, getLabel, labelsKey, METRIC_NAME, newMatcher, type Label, type Labels, type Matcher } from "../model/index.ts";
 import type { Querier } from "../tsdb/index.ts";
 import type {
@@ -1166,7 +1167,7 @@ class Evaluator {
    */
   private selectInfoSeries(arg: Expr, idValues: Map<string, Set<string>>, selectorMatchers: Matcher[]): Series[] {
     const matchers: Matcher[] = [];
-    for (const [name, values] of idValues) matchers.push(newMatcher("=~", name, [...values].map(escapeRegex).join("|")));
+    for (const [name, values] of idValues) matchers.push(newMatcher("=~", name, [...values].map(quoteMeta).join("|")));
     matchers.push(...selectorMatchers);
     const nameMatchers = selectorMatchers.filter((m) => m.name === METRIC_NAME);
     if (nameMatchers.length === 0) matchers.unshift(newMatcher("=", METRIC_NAME, TARGET_INFO));
@@ -1228,7 +1229,7 @@ class Evaluator {
       const srcVal = getLabel(s.metric, src);
       const m = re.exec(srcVal);
       if (!m) continue;
-      const value = expandTemplate(repl, m);
+      const value = expandRegexpTemplate(repl, m);
       s.metric = setLabelValue(s.metric, dst, value);
       if (dst === METRIC_NAME) s.dropName = false;
     }
@@ -1400,19 +1401,7 @@ const TARGET_INFO = "target_info";
 /** Labels that tie a series to its info series. */
 const IDENTIFYING_LABELS = ["instance", "job"];
 
-function escapeRegex(s: string): string {
-  return s.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&");
-}
 
-/** Expands `$1`, `${name}` and `$$` in a label_replace replacement, as Go's regexp.Expand. */
-function expandTemplate(template: string, m: RegExpExecArray): string {
-  return template.replace(/\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (_all, what: string, braced?: string, bare?: string) => {
-    if (what === "$") return "$";
-    const ref = braced ?? bare ?? "";
-    if (/^\d+$/.test(ref)) return m[Number(ref)] ?? "";
-    return m.groups?.[ref] ?? "";
-  });
-}
 
 function setLabelValue(ls: Labels, name: string, value: string): Labels {
   const out = ls.filter((l) => l.name !== name);

@@ -5,6 +5,7 @@
  * and its rule that an empty match right after a match is not replaced.
  */
 
+import { expandRegexpTemplate, quoteMeta } from "../base/index.ts";
 import { translateRE2 } from "../model/index.ts";
 import { quote } from "./fmt.ts";
 
@@ -39,44 +40,6 @@ export function mustCompile(pattern: string): RegExp {
   }
 }
 
-const NAME_CHAR = /[\p{L}\p{Nd}_]/u;
-
-/** Appends the expansion of a Go replacement template (`$1`, `${1}`, `$name`, `$$`) for one match. */
-function expand(template: string, m: RegExpExecArray): string {
-  let out = "";
-  let rest = template;
-  for (;;) {
-    const d = rest.indexOf("$");
-    if (d < 0) break;
-    out += rest.slice(0, d);
-    rest = rest.slice(d + 1);
-    if (rest.startsWith("$")) {
-      out += "$";
-      rest = rest.slice(1);
-      continue;
-    }
-    let s = rest;
-    const brace = s.startsWith("{");
-    if (brace) s = s.slice(1);
-    let i = 0;
-    while (i < s.length) {
-      const ch = String.fromCodePoint(s.codePointAt(i)!);
-      if (!NAME_CHAR.test(ch)) break;
-      i += ch.length;
-    }
-    if (i === 0 || (brace && s[i] !== "}")) {
-      out += "$";
-      continue;
-    }
-    const name = s.slice(0, i);
-    rest = s.slice(brace ? i + 1 : i);
-    let num = -1;
-    if (/^\d+$/.test(name) && !(name.length > 1 && name[0] === "0") && name.length <= 8) num = Number(name);
-    if (num >= 0) out += m[num] ?? "";
-    else out += m.groups?.[name] ?? "";
-  }
-  return out + rest;
-}
 
 /**
  * Go's `Regexp.ReplaceAllString`.
@@ -96,7 +59,7 @@ export function replaceAllString(pattern: string, repl: string, src: string): st
     const start = m.index;
     const end = start + m[0].length;
     out += src.slice(lastMatchEnd, start);
-    if (end > lastMatchEnd || start === 0) out += expand(repl, m);
+    if (end > lastMatchEnd || start === 0) out += expandRegexpTemplate(repl, m);
     lastMatchEnd = end;
     const width = searchPos < src.length ? String.fromCodePoint(src.codePointAt(searchPos)!).length : 0;
     if (searchPos + width > end) searchPos += width;
@@ -106,11 +69,5 @@ export function replaceAllString(pattern: string, repl: string, src: string): st
   return out + src.slice(lastMatchEnd);
 }
 
-/**
- * Go's `regexp.QuoteMeta`: escapes every regexp metacharacter.
- *
- * @example quoteMeta("a.b") // "a\\.b"
- */
-export function quoteMeta(s: string): string {
-  return s.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&");
-}
+/** Go's `regexp.QuoteMeta` (the base room's). */
+export { quoteMeta };
