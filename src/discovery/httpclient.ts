@@ -4,6 +4,7 @@
  * Credential files are read on every request, as Prometheus does, so a
  * rotated secret is picked up without a reload.
  */
+import { readBoundedText } from "../base/index.ts";
 import { authorizationHeader, httpRequestInit, type HTTPClientSettings, type HTTPRequestInit } from "../config/index.ts";
 
 export { authorizationHeader };
@@ -37,20 +38,6 @@ export function sdRequestInit(cfg: SDHTTPClientConfig, headers: Record<string, s
  * Reads a response body as text, failing once it exceeds `limitBytes` so a
  * misbehaving endpoint cannot exhaust memory.
  */
-export async function readBodyLimited(res: Response, limitBytes: number, what: string): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limitBytes) {
-      await reader.cancel();
-      throw new Error(`${what}: response body exceeds ${limitBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+export function readBodyLimited(res: Response, limitBytes: number, what: string): Promise<string> {
+  return readBoundedText(res.body, limitBytes, () => new Error(`${what}: response body exceeds ${limitBytes} bytes`));
 }

@@ -9,6 +9,7 @@
  * scrapes would have happened, as Prometheus does, so a target that comes
  * straight back does not flap. Stopping for shutdown writes no markers.
  */
+import { readBoundedBytes } from "../base/index.ts";
 import { httpRequestInit } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Appender } from "../tsdb/index.ts";
@@ -258,27 +259,13 @@ export class ScrapeLoop {
         throw new Error(`Get ${JSON.stringify(url)}: ${timeout.aborted ? "context deadline exceeded" : (e as Error).message}`);
       }
     }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
+    let buf: Uint8Array;
     try {
-      if (res.body) {
-        const reader = res.body.getReader();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          size += value.byteLength;
-          if (size > limit) {
-            await reader.cancel().catch(() => {});
-            throw new BodySizeLimitError();
-          }
-          chunks.push(value);
-        }
-      }
+      buf = await readBoundedBytes(res.body, limit, () => new BodySizeLimitError());
     } catch (e) {
       if (e instanceof BodySizeLimitError) throw e;
       throw new Error(`Get ${JSON.stringify(url)}: ${timeout.aborted ? "context deadline exceeded" : (e as Error).message}`);
     }
-    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     return { body: new TextDecoder().decode(buf), contentType };
   }
 }

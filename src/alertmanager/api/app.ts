@@ -11,6 +11,7 @@
  * await app.request("/api/v2/alerts?filter=alertname%3D%22Down%22");
  */
 import { Hono, type Context } from "hono";
+import { readBoundedText } from "../../base/index.ts";
 import { alertmanagerConfigToYAML } from "../../config/index.ts";
 import { nopLogger, type Logger } from "../../log/index.ts";
 import { labelsToRecord, type Labels, type Matcher } from "../../model/index.ts";
@@ -53,21 +54,7 @@ function respond(status: number, value?: unknown): Response {
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
   const tooLarge = () => new APIError(413, `request body larger than ${maxBytes} bytes`);
   if (Number(request.headers.get("content-length") ?? "0") > maxBytes) throw tooLarge();
-  if (!request.body) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  return readBoundedText(request.body, maxBytes, tooLarge);
 }
 
 function filters(c: Context): string[] {
