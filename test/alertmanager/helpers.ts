@@ -4,6 +4,7 @@
  */
 import { parseAlertmanagerConfig, type AlertmanagerConfigFile } from "../../src/config/index.ts";
 import type { WebhookMessage } from "../../src/alertmanager/index.ts";
+import { pollUntil } from "../support/wait.ts";
 
 /** A received webhook request. */
 export interface Received {
@@ -30,11 +31,7 @@ export function startReceiver(statuses: number[] = []): { url: string; received:
 
 /** Polls `check` until it returns true or `timeoutMs` passes (then throws). */
 export async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(2);
-  }
+  await pollUntil(what, check, { deadlineMs: timeoutMs, intervalMs: 2 });
 }
 
 /** Parses YAML config text for tests. */

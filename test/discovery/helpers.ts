@@ -5,14 +5,11 @@
  */
 import { labelsToRecord, type Registry } from "../../src/model/index.ts";
 import type { TargetGroup } from "../../src/discovery/index.ts";
+import { pollUntil } from "../support/wait.ts";
 
 /** Polls `check` until it returns true, failing after `timeoutMs`. */
 export async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
+  await pollUntil(what, check, { deadlineMs: timeoutMs, intervalMs: 5 });
 }
 
 /** A group as plain records, for readable assertions. */

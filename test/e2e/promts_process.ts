@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { freePort, PROMTS_BINARY } from "../support/processes.ts";
+import { pollUntil } from "../support/wait.ts";
 
 const READY_DEADLINE_MS = 20_000;
 const EXIT_DEADLINE_MS = 10_000;
@@ -53,37 +54,22 @@ export async function startPromts(args: readonly string[], cwd: string, listenAr
     await drained;
     return code;
   };
-  const deadline = Date.now() + READY_DEADLINE_MS;
-  let last = "no answer";
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) break;
-    try {
-      const res = await fetch(`${url}/-/ready`);
-      last = `${res.status}`;
-      if (res.status === 200) return { url, pid: proc.pid, logs: () => stderr, stop };
-    } catch (err) {
-      last = String(err);
-    }
-    await Bun.sleep(POLL_MS);
+  try {
+    await pollUntil("promts to become ready", async () => (await fetch(`${url}/-/ready`)).status === 200, {
+      deadlineMs: READY_DEADLINE_MS,
+      intervalMs: POLL_MS,
+      abortIf: () => (proc.exitCode !== null ? `promts exited with ${proc.exitCode}` : undefined),
+    });
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}; stderr:\n${stderr.slice(-3000)}`);
   }
-  await stop();
-  throw new Error(`promts did not become ready (last: ${last}); stderr:\n${stderr.slice(-3000)}`);
+  return { url, pid: proc.pid, logs: () => stderr, stop };
 }
 
-/** Polls `check` until it returns a value other than undefined, or throws naming `what` after the deadline. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, deadlineMs = 15_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    await Bun.sleep(POLL_MS);
-  }
-  throw new Error(`timed out after ${deadlineMs}ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}`);
+/** Polls `check` until it returns a value other than undefined or false, or throws naming `what` after the deadline. */
+export function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, deadlineMs = 15_000): Promise<T> {
+  return pollUntil(what, check, { deadlineMs, intervalMs: POLL_MS });
 }
 
 /** One series of an instant-query vector result. */

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { freePort, PROMTS_BINARY } from "../support/processes.ts";
+import { pollUntil } from "../support/wait.ts";
 
 const STARTUP_DEADLINE_MS = 20000;
 const EXIT_DEADLINE_MS = 10000;
@@ -48,22 +49,13 @@ async function runToEnd(args: string[]): Promise<{ code: number; stdout: string;
   return { code, stdout: await p.stdout, stderr: await p.stderr };
 }
 
-/** Polls `url` until it answers `status`, or throws after the deadline. */
+/** Polls `url` until it answers `status`, or throws after the deadline (at once when promts exits). */
 async function waitForStatus(url: string, status: number, p: Started): Promise<void> {
-  const deadline = Date.now() + STARTUP_DEADLINE_MS;
-  let last = "no answer";
-  while (Date.now() < deadline) {
-    if (p.proc.exitCode !== null) throw new Error(`promts exited with ${p.proc.exitCode}: ${await p.stderr}`);
-    try {
-      const res = await fetch(url);
-      last = `${res.status} ${await res.text()}`;
-      if (res.status === status) return;
-    } catch (err) {
-      last = String(err);
-    }
-    await Bun.sleep(50);
-  }
-  throw new Error(`${url} did not answer ${status} within ${STARTUP_DEADLINE_MS}ms (last: ${last})`);
+  await pollUntil(`${url} to answer ${status}`, async () => (await fetch(url)).status === status, {
+    deadlineMs: STARTUP_DEADLINE_MS,
+    intervalMs: 50,
+    abortIf: () => (p.proc.exitCode !== null ? `promts exited with ${p.proc.exitCode}` : undefined),
+  });
 }
 
 function writeFile(name: string, text: string): string {

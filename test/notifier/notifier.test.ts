@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { parseConfig } from "../../src/config/index.ts";
 import { labelsFromRecord, Registry } from "../../src/model/index.ts";
 import { alertsPath, MAX_BATCH_SIZE, Notifier, type Alert, type PostableAlert } from "../../src/notifier/index.ts";
+import { pollUntil } from "../support/wait.ts";
 
 interface Received {
   path: string;
@@ -41,11 +42,7 @@ function receiver(opts: { status?: number } = {}) {
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
+  await pollUntil(what, cond, { intervalMs: 5 });
 }
 
 function alerting(yaml: string) {

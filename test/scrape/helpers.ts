@@ -5,6 +5,7 @@
  */
 import { labelsKey, type Labels } from "../../src/model/index.ts";
 import { AppendStatus, STALE_NAN_BITS, type AppendResult, type Appender } from "../../src/tsdb/index.ts";
+import { pollUntil } from "../support/wait.ts";
 
 export interface RecordedSample {
   t: number;
@@ -80,9 +81,5 @@ export class RecordingAppender implements Appender {
 
 /** Polls `check` until it returns true, failing after `timeoutMs`. */
 export async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
+  await pollUntil(what, check, { deadlineMs: timeoutMs, intervalMs: 10 });
 }

@@ -8,6 +8,7 @@ import { runServer, type OpenStorage, type ServerComponent, type ServerFlags, ty
 import type { PrometheusConfig } from "../../src/config/index.ts";
 import { newLogger } from "../../src/log/index.ts";
 import type { DB } from "../../src/tsdb/index.ts";
+import { pollUntil } from "../support/wait.ts";
 
 const GOOD_CONFIG = "global:\n  scrape_interval: 15s\n";
 const OTHER_CONFIG = "global:\n  scrape_interval: 30s\n";
@@ -62,11 +63,7 @@ function start(flags: ServerFlags, opts: ServerOptions): Harness {
 }
 
 async function until(cond: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error("condition not met before deadline");
-    await Bun.sleep(10);
-  }
+  await pollUntil("the condition", cond, { deadlineMs: timeoutMs });
 }
 
 async function metric(url: string, name: string): Promise<number | undefined> {

@@ -4,6 +4,7 @@
  * a deadline, and stopping by PID (SIGTERM, then SIGKILL after a deadline).
  */
 import { join } from "node:path";
+import { pollUntil } from "./wait.ts";
 
 /** The binary `npx bun build.ts` writes. */
 export const PROMTS_BINARY = join(import.meta.dir, "../../dist/promts");
@@ -84,25 +85,18 @@ export async function stopAll(): Promise<void> {
 /**
  * Polls `check` every 50ms until it returns a value other than undefined
  * or false; throws after `deadlineMs` with `what` and, when given, the
- * children's logs.
+ * children's logs (and at once when one of them exits).
  */
-export async function waitUntil<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, deadlineMs = 20_000, logsOf: Child[] = []): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let lastError = "";
-  while (Date.now() < deadline) {
-    for (const c of logsOf) {
-      if (c.exited()) throw new Error(`${c.name} (pid ${c.pid}) exited while waiting for ${what}:\n${c.stderr()}`);
-    }
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      lastError = (e as Error).message;
-    }
-    await Bun.sleep(50);
-  }
-  const logs = logsOf.map((c) => `--- ${c.name} stderr ---\n${c.stderr()}`).join("\n");
-  throw new Error(`timed out after ${deadlineMs}ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ""}\n${logs}`);
+export function waitUntil<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, deadlineMs = 20_000, logsOf: Child[] = []): Promise<T> {
+  return pollUntil(what, check, {
+    deadlineMs,
+    intervalMs: 50,
+    abortIf: () => {
+      const dead = logsOf.find((c) => c.exited());
+      return dead && `${dead.name} (pid ${dead.pid}) exited:\n${dead.stderr()}`;
+    },
+    details: () => logsOf.map((c) => `--- ${c.name} stderr ---\n${c.stderr()}`).join("\n"),
+  });
 }
 
 /** Resolves when `url` answers 200. */

@@ -3,6 +3,7 @@ import { newLogger } from "../../src/log/index.ts";
 import { Registry } from "../../src/model/index.ts";
 import { Hono } from "hono";
 import { newWebApp, readyOnly, TEXT_FORMAT_CONTENT_TYPE, type WebOptions } from "../../src/web/index.ts";
+import { pollUntil } from "../support/wait.ts";
 
 function setup(overrides: Partial<WebOptions> = {}) {
   const state = { ready: false, quits: 0, reloads: 0 };
@@ -18,12 +19,8 @@ function setup(overrides: Partial<WebOptions> = {}) {
   return { app, registry, state };
 }
 
-async function waitFor(cond: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition not met before deadline");
-    await Bun.sleep(5);
-  }
+function waitFor(cond: () => boolean, timeoutMs = 2000): Promise<true> {
+  return pollUntil("the condition", () => cond() || undefined, { deadlineMs: timeoutMs, intervalMs: 5 });
 }
 
 describe("lifecycle endpoints", () => {
