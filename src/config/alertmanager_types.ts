@@ -3,6 +3,7 @@
  * are milliseconds. Route timers a child route does not set are left
  * undefined here; the route tree fills them in from its parent.
  */
+import type { TimeIntervalConfig } from "../model/index.ts";
 import type { HTTPClientConfig, Millis } from "./types.ts";
 
 /** How Alertmanager reaches a receiver's endpoint: the same prometheus/common HTTPClientConfig as `prometheus.yml`. */
@@ -64,15 +65,8 @@ export interface InhibitRuleConfig {
   equal?: string[];
 }
 
-/** One `time_intervals[].time_intervals[]` entry as written. */
-export interface TimeIntervalSpec {
-  times?: { start_time: string; end_time: string }[];
-  weekdays?: string[];
-  days_of_month?: string[];
-  months?: string[];
-  years?: string[];
-  location?: string;
-}
+/** One `time_intervals[].time_intervals[]` entry as written (its parser is the model room's). */
+export type TimeIntervalSpec = TimeIntervalConfig;
 
 /** A named set of time intervals used by routes' mute/active lists. */
 export interface NamedTimeInterval {

@@ -9,10 +9,7 @@
  * const spec = parseTimeInterval({ weekdays: ["monday:friday"], times: [{ start_time: "09:00", end_time: "17:00" }] });
  * timeIntervalContains(spec, Date.UTC(2024, 0, 1, 10)); // true (a Monday, 10:00 UTC)
  */
-/**
- * A time interval as written in `alertmanager.yml`, before parsing (the
- * config room's TimeIntervalSpec has this shape).
- */
+/** A time interval as written in `alertmanager.yml`, before parsing (the config room's TimeIntervalSpec). */
 export interface TimeIntervalConfig {
   times?: { start_time: string; end_time: string }[];
   weekdays?: string[];
