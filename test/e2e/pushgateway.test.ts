@@ -20,7 +20,7 @@ function start(args: string[]) {
 }
 
 async function push(url: string, path: string, body: string | Uint8Array, method = "PUT", headers: Record<string, string> = {}): Promise<number> {
-  const r = await fetch(url + path, { method, body, headers });
+  const r = await fetch(url + path, { method, body: body as BodyInit, headers });
   await r.arrayBuffer();
   return r.status;
 }

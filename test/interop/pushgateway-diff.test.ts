@@ -75,7 +75,7 @@ async function send(base: string, s: Step): Promise<number> {
     body = gzipSync(typeof body === "string" ? Buffer.from(body) : body);
     headers["content-encoding"] = "gzip";
   }
-  const res = await fetch(base + s.path, { method: s.method, body: typeof body === "string" ? Buffer.from(body, "latin1") : body, headers, redirect: "manual" });
+  const res = await fetch(base + s.path, { method: s.method, body: (typeof body === "string" ? Buffer.from(body, "latin1") : body) as BodyInit | undefined, headers, redirect: "manual" });
   await res.arrayBuffer();
   return res.status;
 }
