@@ -6,13 +6,14 @@
  *   promts [server flags]                 the Prometheus server (default)
  *   promts tool check config FILE…        promtool and amtool equivalents
  *   promts alertmanager [flags]            the Alertmanager
+ *   promts pushgateway [flags]             the Pushgateway
  *   promts webhook-logger                  a webhook receiver that logs notifications
  *
  * Exit codes follow Prometheus: 0 success, 1 runtime failure (bad config,
  * storage error), 2 bad command line.
  */
 import { command, parseCommandLine, renderUsage, UsageError, type MainIO, type Role } from "../flags/index.ts";
-import { alertmanagerRole, runServer, serverFlags, versionText, type ServerFlags } from "../server/index.ts";
+import { alertmanagerRole, pushgatewayRole, runServer, serverFlags, versionText, type ServerFlags } from "../server/index.ts";
 import { toolRole } from "./tool.ts";
 import { webhookLoggerRole } from "./webhook_logger.ts";
 
@@ -20,7 +21,7 @@ import { webhookLoggerRole } from "./webhook_logger.ts";
 export const PROGRAM = "promts";
 
 /** The roles named by a first positional argument; the server runs when none is named. */
-export const ROLES: readonly Role[] = [toolRole, alertmanagerRole, webhookLoggerRole];
+export const ROLES: readonly Role[] = [toolRole, alertmanagerRole, pushgatewayRole, webhookLoggerRole];
 
 /** The whole command tree: the root runs the server; subcommands are the other roles. */
 export const rootCommand = command(PROGRAM, "The Prometheus monitoring server", serverFlags, [], ROLES.map((r) => r.command));

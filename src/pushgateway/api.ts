@@ -14,6 +14,7 @@
  * Bun.serve({ port: 9091, fetch: app.fetch });
  */
 import { Hono } from "hono";
+import { readBoundedBytes } from "../base/index.ts";
 import type { Registry } from "../model/index.ts";
 import { compareMetrics, parseProtobufFamilies, parseTextFamilies, PushBodyError, validateFamilies, writeTextFamilies, type PushedFamily } from "./families.ts";
 import { GroupingKeyError, parseGroupingKey } from "./grouping.ts";
@@ -37,6 +38,8 @@ export interface PushgatewayAppOptions {
   disableConsistencyCheck: boolean;
   /** Called by /-/quit (lifecycle enabled). */
   quit(): void;
+  /** Whether the role has started (/-/ready answers 503 before). */
+  isReady?: () => boolean;
   /** `data` of /api/v1/status. */
   status(): Record<string, unknown>;
   maxPushBytes?: number;
@@ -47,39 +50,14 @@ export interface PushgatewayAppOptions {
 
 class TooLarge extends Error {}
 
-async function readBounded(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
-  if (!stream) return new Uint8Array(0);
-  const reader = stream.getReader();
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > limit) throw new TooLarge();
-      parts.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 async function readPushBody(req: Request, limit: number): Promise<Uint8Array> {
-  const raw = await readBounded(req.body, limit);
+  const raw = await readBoundedBytes(req.body, limit, () => new TooLarge());
   const enc = (req.headers.get("content-encoding") ?? "").trim().toLowerCase();
   if (enc === "" || enc === "identity") return raw;
   if (enc !== "gzip") throw new PushBodyError(`unsupported Content-Encoding "${enc}"`);
   const unzipped = new Blob([raw as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip"));
   try {
-    return await readBounded(unzipped, limit);
+    return await readBoundedBytes(unzipped, limit, () => new TooLarge());
   } catch (err) {
     if (err instanceof TooLarge) throw err;
     throw new PushBodyError(`gzip: ${(err as Error).message || "invalid compressed body"}`);
@@ -190,7 +168,7 @@ export function pushgatewayApp(opts: PushgatewayAppOptions): Hono {
   });
 
   app.on(["GET", "HEAD"], "/-/healthy", (c) => c.text("OK"));
-  app.on(["GET", "HEAD"], "/-/ready", (c) => c.text("OK"));
+  app.on(["GET", "HEAD"], "/-/ready", (c) => ((opts.isReady?.() ?? true) ? c.text("OK") : c.text("Service Unavailable", 503)));
   app.on(["PUT", "POST"], "/-/quit", (c) => {
     if (!opts.enableLifecycle) return c.text("Lifecycle API is not enabled.", 403);
     setTimeout(opts.quit, 0);

@@ -11,7 +11,7 @@
  * const fams = parseTextFamilies('# TYPE a counter\na{x="1"} 2\n');
  * fams[0]; // { name: "a", type: "counter", metrics: [{ labels: [["x", "1"]], value: 2 }] }
  */
-import { formatFloat } from "../template/index.ts";
+import { formatGoFloatG } from "../base/index.ts";
 import { TextParser, TextParseError, type MetricType } from "../model/index.ts";
 
 export type FamilyType = MetricType;
@@ -458,7 +458,7 @@ export function validateFamilies(fams: readonly PushedFamily[]): void {
 
 /** Formats a value as the text exposition format writes floats (Go's %g, shortest). */
 export function formatExpositionFloat(v: number): string {
-  return formatFloat(v, "g", -1);
+  return formatGoFloatG(v);
 }
 
 const formatFloatG = formatExpositionFloat;

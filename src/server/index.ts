@@ -61,3 +61,15 @@ export { serverAPIContext, retentionText, type ServerAPISources } from "./server
 export { ScrapeService, globalURLOptions } from "./scrape_component.ts";
 export { RulesService, builtinAlertmanagerConfig } from "./rules_component.ts";
 export { buildInfo, versionText, type BuildInfo } from "./version.ts";
+export {
+  pushgatewayCommand,
+  pushgatewayComponent,
+  pushgatewayFlags,
+  pushgatewayRole,
+  registerPushgatewayBuildInfo,
+  runPushgateway,
+  PUSHGATEWAY_VERSION,
+  type PushgatewayComponent,
+  type PushgatewayFlags,
+  type PushgatewaySettings,
+} from "./pushgateway.ts";
