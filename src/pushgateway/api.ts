@@ -15,7 +15,7 @@
  */
 import { Hono } from "hono";
 import { readBoundedBytes } from "../base/index.ts";
-import type { Registry } from "../model/index.ts";
+import { Registry } from "../model/index.ts";
 import { compareMetrics, parseProtobufFamilies, parseTextFamilies, PushBodyError, validateFamilies, writeTextFamilies, type PushedFamily } from "./families.ts";
 import { GroupingKeyError, parseGroupingKey } from "./grouping.ts";
 import { InconsistentPushError, type PushStore } from "./store.ts";
@@ -28,8 +28,12 @@ const TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 export interface PushgatewayAppOptions {
   store: PushStore;
-  /** The gateway's own metrics, served after the pushed ones. */
-  registry: Registry;
+  /** The gateway's own metrics, served with the pushed ones; absent when embedded in the server, which serves its own. */
+  registry?: Registry;
+  /** Where /api/v1/metrics, /status and /admin/wipe live (default "/api/v1"). */
+  apiPath?: string;
+  /** Whether to serve /-/healthy, /-/ready and /-/quit (default true; the server serves its own). */
+  lifecycle?: boolean;
   /** Path of the gateway's metrics (--web.telemetry-path, default /metrics). */
   telemetryPath: string;
   enableLifecycle: boolean;
@@ -98,7 +102,7 @@ export function pushgatewayApp(opts: PushgatewayAppOptions): Hono {
   const now = opts.now ?? Date.now;
   const limit = opts.maxPushBytes ?? DEFAULT_MAX_PUSH_BYTES;
   const prefix = (opts.routePrefix ?? "").replace(/\/+$/, "");
-  const requests = registry.counterVec("pushgateway_http_requests_total", "Total HTTP requests processed by the Pushgateway, excluding scrapes.", ["code", "handler", "method"]);
+  const requests = (registry ?? new Registry()).counterVec("pushgateway_http_requests_total", "Total HTTP requests processed by the Pushgateway, excluding scrapes.", ["code", "handler", "method"]);
   const count = (code: number, handler: string, method: string) => requests.get([String(code), handler, method.toLowerCase()]).inc();
   const app = new Hono();
 
@@ -159,14 +163,19 @@ export function pushgatewayApp(opts: PushgatewayAppOptions): Hono {
     return c.body(null, code);
   });
 
-  app.get("/api/v1/metrics", (c) => c.json({ status: "success", data: store.groupsJSON(now()) }));
-  app.get("/api/v1/status", (c) => c.json({ status: "success", data: opts.status() }));
-  app.put("/api/v1/admin/wipe", (c) => {
+  const api = opts.apiPath ?? "/api/v1";
+  app.get(`${api}/metrics`, (c) => c.json({ status: "success", data: store.groupsJSON(now()) }));
+  app.get(`${api}/status`, (c) => c.json({ status: "success", data: opts.status() }));
+  app.put(`${api}/admin/wipe`, (c) => {
     if (!opts.enableAdminAPI) return c.text("404 page not found\n", 404);
     store.wipe();
     return c.body(null, 202);
   });
 
+  if (opts.lifecycle === false) {
+    serveMetrics(app, opts, now);
+    return app;
+  }
   app.on(["GET", "HEAD"], "/-/healthy", (c) => c.text("OK"));
   app.on(["GET", "HEAD"], "/-/ready", (c) => ((opts.isReady?.() ?? true) ? c.text("OK") : c.text("Service Unavailable", 503)));
   app.on(["PUT", "POST"], "/-/quit", (c) => {
@@ -175,10 +184,15 @@ export function pushgatewayApp(opts: PushgatewayAppOptions): Hono {
     return c.text("Requesting termination... Goodbye!");
   });
 
-  app.get(opts.telemetryPath, (c) => {
+  serveMetrics(app, opts, now);
+  return app;
+}
+
+/** GET <telemetry path>: every group, then the gateway's own metrics, merged by name. */
+function serveMetrics(app: Hono, opts: PushgatewayAppOptions, now: () => number): void {
+  app.get(opts.telemetryPath, () => {
     const out: string[] = [];
-    writeTextFamilies(mergeFamilies(store.gather(now()), parseTextFamilies(registry.render())), out);
+    writeTextFamilies(mergeFamilies(opts.store.gather(now()), opts.registry ? parseTextFamilies(opts.registry.render()) : []), out);
     return new Response(out.join(""), { headers: { "content-type": TEXT_CONTENT_TYPE } });
   });
-  return app;
 }

@@ -28,6 +28,7 @@ import { openDB, type DB } from "../tsdb/index.ts";
 import { newWebApp, registerBuildInfo, registerProcessMetrics, rulesAPI, targetsAPI } from "../web/index.ts";
 import { apiV1 } from "../web/api/index.ts";
 import { builtinAlertmanagerComponent } from "./alertmanager.ts";
+import { builtinPushgateway } from "./pushgateway.ts";
 import { lockDataDir } from "./lockfile.ts";
 import { ReloadStatus } from "./reloader.ts";
 import { RulesService } from "./rules_component.ts";
@@ -120,9 +121,11 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
   const scraping = new ScrapeService();
   const rules = new RulesService();
   const builtinAM = builtinAlertmanagerComponent(flags, registry, logger);
+  const builtinPG = builtinPushgateway(flags, logger);
 
   const components: Component<PrometheusConfig>[] = [
     ...(builtinAM ? [builtinAM.component] : []),
+    ...(builtinPG ? [builtinPG.component] : []),
     storageComponent(flags, engine, registry, logger, opts, state),
     hookComponent("scrape", scraping.component, state),
     hookComponent("rules", rules.component, state),
@@ -157,6 +160,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
         logger: logger.with({ component: "web" }),
       });
       builtinAM?.mount(app);
+      builtinPG?.mount(app, routePrefix(flags));
       return app;
     },
     onListening: (url) => {

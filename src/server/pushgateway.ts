@@ -16,9 +16,10 @@ import { boolFlag, command, customFlag, enumFlag, stringFlag, type Command, type
 import { newLogger, type Logger } from "../log/index.ts";
 import { Registry } from "../model/index.ts";
 import { Persistence, PushStore, pushgatewayApp } from "../pushgateway/index.ts";
+import { join } from "node:path";
 import { registerProcessMetrics } from "../web/index.ts";
 import { runRole, type Component } from "./runtime.ts";
-import { parseListenAddress } from "./server_flags.ts";
+import { parseListenAddress, type ServerFlags } from "./server_flags.ts";
 import { buildInfo } from "./version.ts";
 
 /** The Pushgateway release whose behaviour the role follows. */
@@ -198,3 +199,41 @@ export const pushgatewayRole: Role = {
   command: pushgatewayCommand,
   run: (parsed, _io: MainIO) => runPushgateway(parsed.flags as PushgatewayFlags),
 };
+
+/**
+ * The server's built-in Pushgateway (--pushgateway.enable): the store as a
+ * component, and its routes on the server's listener — pushes on
+ * `/metrics/job/…` (PUT, POST, DELETE; GET /metrics stays the server's own
+ * metrics) and the whole Pushgateway API under `/pushgateway` (its groups on
+ * `/pushgateway/metrics`, `/pushgateway/api/v1/metrics`, pushes on
+ * `/pushgateway/metrics/job/…`, so a client given `host:9090/pushgateway`
+ * as its gateway works too). Undefined when the flag is off.
+ */
+export function builtinPushgateway(flags: ServerFlags, logger: Logger): { component: Component<unknown>; mount(app: Hono, prefix: string): void } | undefined {
+  if (!flags["pushgateway.enable"]) return undefined;
+  const pgLogger = logger.with({ component: "pushgateway" });
+  const file = flags["pushgateway.persistence.file"] !== "" ? flags["pushgateway.persistence.file"] : join(flags["storage.tsdb.path"], "pushgateway.json");
+  const pg = pushgatewayComponent<unknown>({
+    persistenceFile: file, persistenceInterval: flags["pushgateway.persistence.interval"], groupTTL: flags["pushgateway.group-ttl"],
+    disableConsistencyCheck: false, logger: pgLogger,
+  });
+  const registry = new Registry();
+  const status = (): Record<string, unknown> => ({ flags: { "pushgateway.persistence.file": file } });
+  return {
+    component: pg.component,
+    mount(app: Hono, prefix: string): void {
+      const base = prefix === "/" ? "" : prefix.replace(/\/+$/, "");
+      const common = {
+        store: pg.store, registry, enableLifecycle: false, enableAdminAPI: flags["web.enable-admin-api"], disableConsistencyCheck: false,
+        lifecycle: false, quit: () => {}, status,
+      };
+      app.route(`${base}/pushgateway`, pushgatewayApp({ ...common, telemetryPath: "/metrics", routePrefix: `${base}/pushgateway` }));
+      // A second app on the same store; its request counter lives in a registry of its own.
+      // Pushes at the root too; the telemetry path is the server's own /metrics, so the app's GET is put out of the way.
+      const root = new Hono();
+      root.route(base === "" ? "/" : base, pushgatewayApp({ ...common, registry: new Registry(), telemetryPath: "/pushgateway/metrics", apiPath: "/pushgateway/api/v1", routePrefix: base }));
+      app.on(["PUT", "POST", "DELETE"], `${base}/metrics/job/*`, (c) => root.fetch(c.req.raw));
+      app.on(["PUT", "POST", "DELETE"], `${base}/metrics/job@base64/*`, (c) => root.fetch(c.req.raw));
+    },
+  };
+}

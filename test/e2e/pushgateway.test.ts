@@ -108,3 +108,29 @@ test("bodies over the size limit and gzip bombs get 400 and store nothing", asyn
   expect(api.data).toEqual([]);
   expect(await fetch(`${gw.url}/-/healthy`).then((r) => r.status)).toBe(200);
 }, 60_000);
+
+test("the server serves the Pushgateway with --pushgateway.enable and scrapes it with honor_labels", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "promts-pg-server-"));
+  const port = freePort();
+  writeFileSync(join(dir, "prometheus.yml"), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    metrics_path: /pushgateway/metrics\n    static_configs:\n      - targets: ["127.0.0.1:${port}"]\n`);
+  const args = [PROMTS_BINARY, `--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--pushgateway.enable"];
+  let p = spawnChild("promts", args);
+  const url = `http://127.0.0.1:${port}`;
+  await waitForOK(`${url}/-/ready`, p);
+  expect(await push(url, "/metrics/job/backup/instance/db1", "# TYPE backup_ok gauge\nbackup_ok 1\n")).toBe(200);
+  expect(await push(url, "/pushgateway/metrics/job/other", "other_metric 2\n")).toBe(200);
+  expect(await push(url, "/metrics/job/bad", "a 1\na 1\n")).toBe(400);
+  // The server's own /metrics is untouched; the groups are on /pushgateway/metrics.
+  expect(await fetch(`${url}/metrics`).then((r) => r.text())).not.toContain("backup_ok");
+  expect(await series(`${url}/pushgateway`)).toEqual(['backup_ok{instance="db1",job="backup"} 1', 'other_metric{instance="",job="other"} 2']);
+  const stored = await waitUntil("the pushed group scraped with its own job and instance", async () => {
+    const r = (await fetch(`${url}/api/v1/query?query=backup_ok`).then((x) => x.json())) as any;
+    return r.data?.result?.length ? r.data.result : undefined;
+  }, 20_000, [p]);
+  expect(stored[0].metric).toEqual({ __name__: "backup_ok", job: "backup", instance: "db1" });
+  // Groups persist in the data directory across a restart.
+  expect(await p.stop()).toBe(0);
+  p = spawnChild("promts", args);
+  await waitForOK(`${url}/-/ready`, p);
+  expect(await series(`${url}/pushgateway`)).toEqual(['backup_ok{instance="db1",job="backup"} 1', 'other_metric{instance="",job="other"} 2']);
+}, 60_000);
