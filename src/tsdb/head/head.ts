@@ -28,7 +28,7 @@ import {
 } from "../types.ts";
 import {
   RecordType, WAL, decodeSamples, decodeSeries, encodeSamples, encodeSeries, lastCheckpoint, listSegments, readSegmentBytes,
-  registerWALMetrics, segmentRecords, writeCheckpoint, type SeriesRecord,
+  registerWALMetrics, segmentRecords, writeCheckpoint, type SeriesRecord, type WriteFn,
 } from "../wal/index.ts";
 import { WorkSlicer, runStepsNow, sortSteps } from "../event_loop.ts";
 import { postingsForMatchers } from "./matching.ts";
@@ -60,6 +60,8 @@ export interface HeadOptions {
   chunkRange?: number;
   /** WAL segment size in bytes (128 MiB default); tests use small ones. */
   walSegmentSize?: number;
+  /** Replaces write(2) for the WAL, for fault-injection tests. */
+  walWriteFn?: WriteFn;
   /**
    * Samples older than this are out of bounds, also during WAL replay (the
    * DB passes the newest block's maxTime: those samples are in a block
@@ -210,6 +212,7 @@ export class Head {
       logger: head.logger,
       metrics: walMetrics,
       segmentSize: opts.walSegmentSize,
+      writeFn: opts.walWriteFn,
       onRecord: (rec) => {
         try {
           if (rec[0] === RecordType.Series) {
@@ -344,6 +347,9 @@ export class Head {
     if (!(n >= 0) || n > refs.length || n > t.length || n > v.length || (status && n > status.length)) {
       throw new Error(`appendBatch: sample count ${n} exceeds the given arrays (refs ${refs.length}, t ${t.length}, v ${v.length})`);
     }
+    // After a failed WAL write (disk full), nothing is applied in memory until
+    // the log holds everything applied before: this throws WALWriteError until then.
+    if (log && this.wal.hasPending()) this.wal.flushPending();
     const res: AppendResult = { appended: 0, outOfOrder: 0, duplicate: 0, outOfBounds: 0, unknownRef: 0 };
     const lowest = log ? Math.max(this.minValidTimestamp, this.appendFloor) : this.minValidTimestamp;
     this.growScratch(n);
@@ -412,8 +418,9 @@ export class Head {
       const recs: Uint8Array[] = [];
       if (this.pendingSeries.length > 0) recs.push(...this.seriesRecords());
       if (accepted > 0) recs.push(encodeSamples(R, T, V, accepted, this.scAccepted));
-      this.wal.log(recs);
+      // A failed write keeps the records in the WAL's queue (written first once writing works), so they are handed over either way.
       this.pendingSeries = [];
+      this.wal.log(recs);
     }
     this.metrics.samplesAppended.inc(accepted);
     if (res.outOfOrder > 0) this.metrics.outOfOrder.inc(res.outOfOrder);

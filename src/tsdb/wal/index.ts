@@ -15,5 +15,5 @@ export {
 export {
   CorruptionError, DEFAULT_SEGMENT_SIZE, PAGE_SIZE, RECORD_HEADER_SIZE, WAL, lastCheckpoint, listSegments,
   readAll, readSegment, readSegmentBytes, registerWALMetrics, segmentRecords, segmentName, walSize, writeCheckpoint,
-  type WALMetrics, type WALOptions,
+  WALWriteError, type WALMetrics, type WALOptions, type WriteFn,
 } from "./wal.ts";

@@ -45,6 +45,30 @@ export class CorruptionError extends Error {
   }
 }
 
+/** Descriptions of write errors as the C library gives them (what Prometheus's Go errors print). */
+const ERRNO_TEXT: Record<string, string> = {
+  ENOSPC: "no space left on device",
+  EIO: "input/output error",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "read-only file system",
+  EFBIG: "file too large",
+  EBADF: "bad file descriptor",
+};
+
+/** A failed WAL write (disk full, I/O error, …): the records were not logged. */
+export class WALWriteError extends Error {
+  readonly code: string;
+  constructor(path: string, cause: unknown) {
+    const code = (cause as { code?: string })?.code ?? "";
+    super(`write to WAL: write ${path}: ${ERRNO_TEXT[code] ?? (cause as Error)?.message ?? String(cause)}`);
+    this.name = "WALWriteError";
+    this.code = code;
+  }
+}
+
+/** Writes bytes to a file descriptor; the WAL's only way to write (tests inject faults through it). */
+export type WriteFn = (fd: number, buf: Uint8Array, offset: number, length: number) => number;
+
 /** Segment file name: the index as 8 zero-padded decimal digits. */
 export function segmentName(i: number): string {
   return String(i).padStart(8, "0");
@@ -193,6 +217,8 @@ export interface WALOptions {
   /** Metrics to update; fresh unregistered ones when omitted. */
   metrics?: WALMetrics;
   segmentSize?: number;
+  /** Replaces write(2) for fault-injection tests. */
+  writeFn?: WriteFn;
   /**
    * Called for each record found on open: the newest checkpoint's records
    * first (with `fromCheckpoint` true), then the later segments'.
@@ -212,6 +238,15 @@ export class WAL {
   private closed = false;
   private readonly frame: Uint8Array;
   private out = new Uint8Array(2 * PAGE_SIZE); // reused encode buffer
+  private readonly writeFn: WriteFn;
+  /**
+   * Records of a log() whose write failed, copied: they are written before
+   * anything else once writing works again, so the log never misses what the
+   * caller already applied in memory.
+   */
+  private pending: Uint8Array[] = [];
+  /** Set while a failed write's partial bytes could not be cut off; nothing is written until they are. */
+  private tornAt = -1;
 
   private constructor(opts: WALOptions) {
     this.dir = opts.dir;
@@ -222,6 +257,7 @@ export class WAL {
       throw new Error(`WAL segment size ${this.segmentSize} must be a positive multiple of ${PAGE_SIZE}`);
     }
     this.frame = new Uint8Array(PAGE_SIZE);
+    this.writeFn = opts.writeFn ?? writeSync;
   }
 
   /** Opens (creating if needed) the log in `opts.dir`, replaying it through `onRecord`. */
@@ -293,19 +329,26 @@ export class WAL {
   }
 
   private openSegment(i: number): void {
-    this.fd = openSync(join(this.dir, segmentName(i)), "a");
     this.segment = i;
     this.size = 0;
+    this.fd = openSync(join(this.dir, segmentName(i)), "a");
     this.metrics.segmentCurrent.set(i);
   }
 
   private finishSegment(): void {
     if (this.fd < 0) return;
     const start = performance.now();
-    fsyncSync(this.fd);
+    try {
+      fsyncSync(this.fd);
+    } catch (e) {
+      // The records are in the kernel's cache; a failed fsync (EIO) is reported, not fatal to the process.
+      this.metrics.writesFailed.inc();
+      this.logger.error("fsync of WAL segment failed", { segment: this.segment, err: e });
+    } finally {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
     this.metrics.fsyncDuration.observe((performance.now() - start) / 1000);
-    closeSync(this.fd);
-    this.fd = -1;
   }
 
   /** Index of the segment being written. */
@@ -322,7 +365,12 @@ export class WAL {
     this.assertOpen();
     const done = this.segment;
     this.finishSegment();
-    this.openSegment(done + 1);
+    try {
+      this.openSegment(done + 1);
+    } catch (e) {
+      // Opened again by the next write; until then writes fail.
+      this.logger.error("Cannot create WAL segment", { segment: done + 1, err: e });
+    }
     return done;
   }
 
@@ -350,6 +398,40 @@ export class WAL {
    */
   log(records: readonly Uint8Array[]): void {
     this.assertOpen();
+    try {
+      this.flushPending();
+    } catch (err) {
+      for (const r of records) this.pending.push(r.slice());
+      throw err;
+    }
+    try {
+      this.logRecords(records);
+    } catch (err) {
+      for (const r of records) this.pending.push(r.slice());
+      throw err;
+    }
+  }
+
+  /** Whether records of a failed write are still waiting to be written. */
+  hasPending(): boolean {
+    return this.pending.length > 0 || this.tornAt >= 0;
+  }
+
+  /**
+   * Writes the records a failed write left behind. Throws WALWriteError while
+   * writing still fails; callers that must not apply anything the log does not
+   * hold (the head's appends) call it first and refuse their work when it throws.
+   */
+  flushPending(): void {
+    this.assertOpen();
+    if (this.tornAt >= 0) this.cutTornTail();
+    if (this.pending.length === 0) return;
+    const recs = this.pending;
+    this.logRecords(recs);
+    this.pending = [];
+  }
+
+  private logRecords(records: readonly Uint8Array[]): void {
     let out = this.out;
     let len = 0, pos = this.size;
     const flush = () => {
@@ -394,15 +476,41 @@ export class WAL {
   }
 
   private write(bytes: Uint8Array): void {
+    const path = join(this.dir, segmentName(this.segment));
+    if (this.fd < 0) {
+      // The segment could not be opened after a rotation: try again.
+      try {
+        this.openSegment(this.segment);
+      } catch (e) {
+        this.metrics.writesFailed.inc();
+        throw new WALWriteError(path, e);
+      }
+    }
     try {
       let done = 0;
-      while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
+      while (done < bytes.length) done += this.writeFn(this.fd, bytes, done, bytes.length - done);
     } catch (e) {
       this.metrics.writesFailed.inc();
-      throw new Error(`write to WAL segment ${join(this.dir, segmentName(this.segment))} failed: ${(e as Error).message}`);
+      // Part of the bytes may be in the file: cut them off so no later record follows a partial one.
+      this.tornAt = this.size;
+      this.cutTornTail();
+      throw new WALWriteError(path, e);
     }
     this.size += bytes.length;
     this.metrics.pageFlushes.inc();
+  }
+
+  /** Truncates the segment back to the end of its last whole record; keeps `tornAt` set when that fails. */
+  private cutTornTail(): void {
+    if (this.tornAt < 0 || this.fd < 0) return;
+    try {
+      ftruncateSync(this.fd, this.tornAt);
+      this.size = this.tornAt;
+      this.tornAt = -1;
+    } catch (e) {
+      this.logger.error("Cannot cut a partly written WAL record; writes are refused until it is cut", { segment: this.segment, offset: this.tornAt, err: e });
+      throw new WALWriteError(join(this.dir, segmentName(this.segment)), e);
+    }
   }
 
   /** Zero-pads the current page so the segment ends on a page boundary, then rotates. */
@@ -424,6 +532,13 @@ export class WAL {
   /** Syncs and closes the open segment. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.hasPending()) {
+      try {
+        this.flushPending();
+      } catch (err) {
+        this.logger.error("WAL records could not be written before closing", { records: this.pending.length, err });
+      }
+    }
     this.finishSegment();
     this.closed = true;
   }
@@ -438,11 +553,17 @@ export async function writeCheckpoint(walDir: string, index: number, produce: (l
   const final = join(walDir, `checkpoint.${segmentName(index)}`);
   const tmp = final + ".tmp";
   rmSync(tmp, { recursive: true, force: true });
-  const cp = await WAL.open({ dir: tmp });
   try {
-    await produce((recs) => cp.log(recs));
-  } finally {
-    await cp.close();
+    const cp = await WAL.open({ dir: tmp });
+    try {
+      await produce((recs) => cp.log(recs));
+    } finally {
+      await cp.close();
+    }
+  } catch (err) {
+    // A failed checkpoint (disk full, I/O error) leaves the segments it would fold in place.
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
   }
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
