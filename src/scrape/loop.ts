@@ -12,7 +12,7 @@
 import { readBoundedBytes } from "../base/index.ts";
 import { httpRequestInit } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
-import type { Appender } from "../tsdb/index.ts";
+import { WALWriteError, type Appender } from "../tsdb/index.ts";
 import type { ScrapeMetrics } from "./metrics.ts";
 import { TargetSeries, type AppendSettings, type BodyAppendResult } from "./series.ts";
 import type { Target } from "./target.ts";
@@ -188,6 +188,13 @@ export class ScrapeLoop {
       if (result.error !== null) error = result.error;
     } catch (e) {
       if (this.stopped) return;
+      if (e instanceof WALWriteError) {
+        // Storage refused the samples (disk full): the target is still up, as in Prometheus,
+        // where the scrape succeeded and only the commit failed.
+        logger.error("Scrape commit failed", { scrape_pool: target.pool, target: target.url, err: e.message });
+        this.finish(ts, startReal, "");
+        return;
+      }
       error = (e as Error).message;
       if (e instanceof BodySizeLimitError) metrics.exceededBodySizeLimit.inc();
       try {
@@ -216,11 +223,17 @@ export class ScrapeLoop {
       logger.warn("Appending scrape report failed", { target: target.url, err: e });
     }
     if (error !== "") logger.debug("Scrape failed", { scrape_pool: target.pool, target: target.url, err: error });
+    this.finish(ts, startReal, error);
+  }
+
+  /** Records the scrape's outcome on the target. */
+  private finish(ts: number, startReal: number, error: string): void {
+    const target = this.target;
     this.lastTs = ts;
     target.health = error === "" ? "up" : "down";
     target.lastError = error;
     target.lastScrape = ts;
-    target.lastScrapeDuration = duration;
+    target.lastScrapeDuration = (performance.now() - startReal) / 1000;
   }
 
   private requestHeaders(): Headers {

@@ -6,6 +6,7 @@
 export * from "./types.ts";
 export * from "./chunkenc/index.ts";
 export * from "./head/index.ts";
+export { WALWriteError } from "./wal/index.ts";
 export {
   Block,
   BlockFormatError,
