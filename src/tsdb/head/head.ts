@@ -148,6 +148,7 @@ export class Head {
   private readonly postings = new MemPostings();
   private wal!: WAL;
   private readonly walDir: string;
+  private readonly walWriteFn: WriteFn | undefined;
   private readonly metrics: HeadMetrics;
 
   private labelsOf: (Labels | undefined)[] = [];
@@ -183,6 +184,7 @@ export class Head {
     if (!(chunkRange > 0)) throw new Error(`head chunk range must be positive, got ${opts.chunkRange}`);
     this.store = new HeadChunkStore({ chunkRange });
     this.walDir = join(opts.dir, "wal");
+    this.walWriteFn = opts.walWriteFn;
     this.metrics = {
       seriesCreated: registry.counter("prometheus_tsdb_head_series_created_total", "Total number of series created in the head"),
       seriesRemoved: registry.counter("prometheus_tsdb_head_series_removed_total", "Total number of series removed in the head"),
@@ -704,7 +706,7 @@ export class Head {
       if (prev) for (const s of listSegments(prev.dir)) await fold(prev.dir, s);
       for (const s of segs) await fold(this.walDir, s);
       if (batch.length > 0) log(batch);
-    });
+    }, this.walWriteFn);
     this.wal.truncate(last + 1);
     this.logger.info("WAL checkpoint complete", { first: segs[0] ?? last, last, mint, duration: `${((performance.now() - start) / 1000).toFixed(3)}s` });
   }

@@ -549,12 +549,12 @@ export class WAL {
  * which is synced and renamed into place; older checkpoints are removed.
  * `index` is the last segment the checkpoint covers.
  */
-export async function writeCheckpoint(walDir: string, index: number, produce: (log: (recs: readonly Uint8Array[]) => void) => void | Promise<void>): Promise<string> {
+export async function writeCheckpoint(walDir: string, index: number, produce: (log: (recs: readonly Uint8Array[]) => void) => void | Promise<void>, writeFn?: WriteFn): Promise<string> {
   const final = join(walDir, `checkpoint.${segmentName(index)}`);
   const tmp = final + ".tmp";
   rmSync(tmp, { recursive: true, force: true });
   try {
-    const cp = await WAL.open({ dir: tmp });
+    const cp = await WAL.open({ dir: tmp, writeFn });
     try {
       await produce((recs) => cp.log(recs));
     } finally {

@@ -136,3 +136,37 @@ describe("head appends while the disk is full", () => {
     await head.close();
   });
 });
+
+describe("checkpoint write errors", () => {
+  test("EIO in the middle of a checkpoint keeps every segment and sample; the next truncation succeeds", async () => {
+    const dir = tempDir();
+    const { fn, state } = faultyWriter("EIO");
+    let head = await Head.open({ dir, walWriteFn: fn, walSegmentSize: 32 * 1024 });
+    const app = head.appender();
+    const refs: number[] = [];
+    for (let i = 0; i < 200; i++) refs.push(app.ref(labelsFromRecord({ __name__: "m", i: String(i) })));
+    for (let t = 1000; t <= 20_000; t += 1000) {
+      app.appendBatch(Uint32Array.from(refs), new Float64Array(refs.length).fill(t), new Float64Array(refs.length).fill(t), refs.length);
+    }
+    const before = listSegments(join(dir, "wal"));
+    expect(before.length).toBeGreaterThan(1);
+    // Fail the checkpoint's writes only: the WAL itself has nothing pending.
+    const realLog = head.appender();
+    state.full = true;
+    state.partial = 0;
+    await expect(head.truncate(10_000)).rejects.toThrow("input/output error");
+    state.full = false;
+    expect(readdirSync(join(dir, "wal")).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    for (const s of before) expect(listSegments(join(dir, "wal"))).toContain(s);
+    // Samples >= 10s are still appended and acknowledged after the failure.
+    realLog.appendBatch(Uint32Array.of(refs[0]!), Float64Array.of(21_000), Float64Array.of(1), 1);
+    head = await Head.open({ dir });
+    const q = head.querier(0, 1e9);
+    const s = (await q.select([newMatcher("=", "i", "0")], 0, 1e9))[0]!;
+    const ts = Array.from(s.samples().t.subarray(0, s.samples().length));
+    expect(ts).toContain(20_000);
+    expect(ts).toContain(21_000);
+    await head.truncate(15_000); // works once writing works
+    await head.close();
+  });
+});
