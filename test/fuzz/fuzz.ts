@@ -5,7 +5,7 @@
  * are saved as reproducers under test/fixtures/fuzz/<target>/, which
  * test/fuzz/regressions.test.ts replays in `npm test`.
  *
- *   bun test/fuzz/fuzz.ts [--inputs=1000000] [--budget-s=600] [--hang-ms=3000] [--seed=N] [target…]
+ *   bun test/fuzz/fuzz.ts [--inputs=1000000] [--budget-s=600] [--hang-ms=10000] [--seed=N] [target…]
  *
  * Prints one line per target: inputs run, corpus size, crashes, hangs.
  */
@@ -42,6 +42,26 @@ interface Result {
   seconds: number;
 }
 
+/**
+ * Runs `input` alone in a fresh worker: true when it does not finish within
+ * `ms` (a stalled counter under a loaded machine is not enough to call a hang).
+ */
+async function confirmHang(target: string, input: Uint8Array, ms: number): Promise<boolean> {
+  const worker = new Worker(new URL("./worker.ts", import.meta.url).href);
+  const finished = new Promise<boolean>((resolve) => {
+    worker.onmessage = () => resolve(false);
+  });
+  // Give the worker time to load before the clock starts.
+  await new Promise((r) => setTimeout(r, 2000));
+  worker.postMessage({ target, single: input });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), ms); });
+  const hung = await Promise.race([finished, timedOut]);
+  clearTimeout(timer);
+  worker.terminate();
+  return hung;
+}
+
 async function fuzzTarget(name: string, maxInputs: number, budgetMs: number, hangMs: number, seed: number): Promise<Result> {
   const start = Date.now();
   const deadline = start + budgetMs;
@@ -63,7 +83,7 @@ async function fuzzTarget(name: string, maxInputs: number, budgetMs: number, han
             console.log(`  ${name}: crash saved to ${file}: ${r.error.split("\n")[0]}`);
           }
           res.crashes++;
-        } else resolve(r);
+        } else if (r.kind === "done") resolve(r);
       };
     });
     const msg: WorkerStart = { target: name, seed: seed + round++, maxInputs: maxInputs - res.inputs, deadline, shared };
@@ -76,7 +96,7 @@ async function fuzzTarget(name: string, maxInputs: number, budgetMs: number, han
         if (now !== last) {
           last = now;
           lastChange = Date.now();
-        } else if (Date.now() - lastChange > hangMs) {
+        } else if (now > 0 && Date.now() - lastChange > hangMs) {
           clearInterval(timer);
           resolve("hang");
         }
@@ -90,10 +110,14 @@ async function fuzzTarget(name: string, maxInputs: number, budgetMs: number, han
       const len = Atomics.load(counter, 1);
       const input = new Uint8Array(shared, 8, len).slice();
       worker.terminate();
-      const file = save(name, "hang", input, `no progress for ${hangMs} ms`);
-      console.log(`  ${name}: hang saved to ${file}`);
-      res.hangs++;
       res.inputs += Atomics.load(counter, 0);
+      if (await confirmHang(name, input, hangMs)) {
+        const file = save(name, "hang", input, `no result within ${hangMs} ms, twice`);
+        console.log(`  ${name}: hang saved to ${file}`);
+        res.hangs++;
+      } else {
+        console.log(`  ${name}: a stall of ${hangMs} ms was the machine, not the input (it ran at once alone)`);
+      }
       continue;
     }
     worker.terminate();
@@ -108,7 +132,7 @@ async function fuzzTarget(name: string, maxInputs: number, budgetMs: number, han
 if (import.meta.main) {
   const maxInputs = flag("inputs", 1_000_000);
   const budgetMs = flag("budget-s", 600) * 1000;
-  const hangMs = flag("hang-ms", 3000);
+  const hangMs = flag("hang-ms", 10_000);
   const seed = flag("seed", Date.now() & 0x7fffffff);
   const names = process.argv.slice(2).filter((a) => !a.startsWith("--"));
   const targets = names.length ? TARGETS.filter((t) => names.includes(t.name)) : TARGETS;

@@ -16,9 +16,16 @@ export interface WorkerStart {
   shared: SharedArrayBuffer;
 }
 
+/** Runs one input once (to confirm a suspected hang). */
+export interface WorkerSingle {
+  target: string;
+  single: Uint8Array;
+}
+
 export type WorkerReport =
   | { kind: "crash"; input: Uint8Array; error: string }
-  | { kind: "done"; inputs: number; corpus: number; outcomes: number };
+  | { kind: "done"; inputs: number; corpus: number; outcomes: number }
+  | { kind: "single-done" };
 
 declare const self: Worker;
 
@@ -32,7 +39,17 @@ function outcome(err: unknown): string {
 
 export const MAX_INPUT = 16 * 1024;
 
-self.onmessage = async (ev: MessageEvent<WorkerStart>) => {
+self.onmessage = async (ev: MessageEvent<WorkerStart | WorkerSingle>) => {
+  if ("single" in ev.data) {
+    const t = TARGETS.find((x) => x.name === ev.data.target)!;
+    try {
+      t.run(ev.data.single);
+    } catch {
+      // only the time matters here
+    }
+    self.postMessage({ kind: "single-done" } satisfies WorkerReport);
+    return;
+  }
   const { target: name, seed, maxInputs, deadline, shared } = ev.data;
   const target = TARGETS.find((t) => t.name === name)!;
   const counter = new Int32Array(shared, 0, 2);
