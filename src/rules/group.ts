@@ -9,7 +9,7 @@
 import type { Logger } from "../log/index.ts";
 import { labelsKey, newMatcher, type Labels } from "../model/index.ts";
 import { isStaleAt, type Engine, type QueryableFn } from "../promql/index.ts";
-import { STALE_NAN_BITS, type Appender } from "../tsdb/index.ts";
+import { STALE_NAN_BITS, type Appender, type Querier } from "../tsdb/index.ts";
 import { AlertingRule } from "./alerting.ts";
 import { groupEvalTimestamp, groupHash } from "./hash.ts";
 import { groupKey, type RuleMetrics } from "./metrics.ts";
@@ -242,7 +242,7 @@ export class Group {
     if (this.shouldRestore && this.iterations >= 2) {
       this.shouldRestore = false;
       try {
-        this.restoreForState(this.deps.now());
+        await this.restoreForState(this.deps.now());
       } catch (e) {
         this.deps.logger.error("Failed to restore 'for' state", { group: this.name, err: (e as Error).message });
         for (const r of this.rules) if (r instanceof AlertingRule) r.restored = true;
@@ -370,9 +370,18 @@ export class Group {
    * gets that time back (at least the grace period); rules whose `for` is
    * shorter than the grace period are not restored.
    */
-  restoreForState(ts: number): void {
+  async restoreForState(ts: number): Promise<void> {
     const { outageTolerance, gracePeriod } = this.deps;
     const querier = this.deps.queryable(ts - outageTolerance, ts);
+    try {
+      await this.restoreWith(querier, ts);
+    } finally {
+      querier.close();
+    }
+  }
+
+  private async restoreWith(querier: Querier, ts: number): Promise<void> {
+    const { outageTolerance, gracePeriod } = this.deps;
     for (const rule of this.rules) {
       if (!(rule instanceof AlertingRule)) continue;
       const hold = rule.spec.holdDuration;
@@ -383,7 +392,7 @@ export class Group {
       for (const a of rule.active.values()) {
         const want = rule.forStateSeriesLabels(a);
         const matchers = want.map((l) => newMatcher("=", l.name, l.value));
-        const series = querier.select(matchers, ts - outageTolerance, ts).find((s) => s.labels.length === want.length);
+        const series = (await querier.select(matchers, ts - outageTolerance, ts)).find((s) => s.labels.length === want.length);
         if (!series) continue;
         const b = series.samples();
         if (b.length === 0 || isStaleAt(b.v, b.length - 1)) continue;
