@@ -135,6 +135,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
     timeout: flags["query.timeout"],
     maxSamples: flags["query.max-samples"],
     maxConcurrency: flags["query.max-concurrency"],
+    registry,
   });
   const scraping = new ScrapeService();
   const rules = new RulesService();

@@ -12,7 +12,7 @@
  * const engine = new Engine();
  * const res = await engine.instantQuery(() => querier, "sum(rate(http_requests_total[5m]))", Date.now());
  */
-import { compileRE2, getLabel, labelsKey, METRIC_NAME, newMatcher, type Label, type Labels, type Matcher } from "../model/index.ts";
+import { compileRE2, getLabel, labelsKey, METRIC_NAME, newMatcher, type Label, type Labels, type Matcher, type Registry } from "../model/index.ts";
 import { WORK_SLICE_MS, yieldToEventLoop, type Querier, type StoredSeries } from "../tsdb/index.ts";
 import type {
   AggregateExpr,
@@ -85,6 +85,8 @@ export interface EngineOptions {
   rangeKernels?: "wasm" | "js";
   /** Longest stretch of synchronous evaluation before the event loop gets a turn, in ms (default 10). */
   sliceMs?: number;
+  /** Where the engine's metrics go (prometheus_engine_queries, …); none when absent. */
+  registry?: Registry;
 }
 
 /** Opens a querier over [mint, maxt] (ms) for one query; the engine closes it when the query ends. */
@@ -1085,16 +1087,47 @@ class Evaluator {
       }
     }
     const keepName = name === "last_over_time" || name === "first_over_time";
-    const batch: KernelBatch = this.ctx.wasm
-      ? new WasmKernelBatch(name, refs, range, this.start, this.interval, params, this.ctx.wasm)
-      : new JsKernelBatch(name, refs, range, this.start, this.interval, params);
+    const steps = this.numSteps;
+    // Steps are run in blocks small enough that one kernel call stays a short slice of work.
+    const blockSteps = kernelBlockSteps(name, series, range, refs);
+    const batches: { first: number; batch: KernelBatch }[] = [];
     const out: Series[] = [];
     try {
+      for (let first = 0; first < steps; first += blockSteps) {
+        const end = Math.min(steps, first + blockSteps);
+        const bRefs = refs.subarray(first, end), bParams = params.map((p) => p.subarray(first, end));
+        const start = this.start + first * this.interval;
+        batches.push({
+          first,
+          batch: this.ctx.wasm
+            ? new WasmKernelBatch(name, bRefs, range, start, this.interval, bParams, this.ctx.wasm)
+            : new JsKernelBatch(name, bRefs, range, start, this.interval, bParams),
+        });
+      }
+      const values = new Float64Array(steps), present = new Uint8Array(steps);
       for (const s of series) {
-        if (this.tick(this.numSteps)) yield;
-        const { values, present } = batch.run(s.t, s.v);
+        if (batches.length === 1) {
+          if (this.tick(steps)) yield;
+          const r = batches[0]!.batch.run(s.t, s.v);
+          values.set(r.values);
+          present.set(r.present);
+        } else {
+          for (const { first, batch } of batches) {
+            const last = Math.min(steps, first + blockSteps) - 1;
+            let lo = Infinity, hi = -Infinity;
+            for (let i = first; i <= last; i++) {
+              lo = Math.min(lo, refs[i]! - range);
+              hi = Math.max(hi, refs[i]!);
+            }
+            const a = upperBound(s.t, lo), b = upperBound(s.t, hi);
+            const r = batch.run(s.t.subarray(a, b), s.v.subarray(a, b));
+            values.set(r.values, first);
+            present.set(r.present, first);
+            yield;
+          }
+        }
         let points = 0;
-        for (let i = 0; i < this.numSteps; i++) points += present[i]!;
+        for (let i = 0; i < steps; i++) points += present[i]!;
         // Sized up front: filling a preallocated array is about twice as fast as pushing.
         const ts: number[] = new Array(points), fs: number[] = new Array(points);
         for (let i = 0, k = 0; k < points; i++) {
@@ -1109,7 +1142,7 @@ class Evaluator {
         }
       }
     } finally {
-      batch.close();
+      for (const b of batches) b.batch.close();
       this.releaseSamples(series.reduce((n, s) => n + s.t.length, 0));
     }
     this.nonCounterInfo(name, rangeExpr, out, e.args[idx]!.pos);
@@ -1444,6 +1477,40 @@ class Evaluator {
   }
 }
 
+/** Index of the first element of sorted `t` greater than `x`. */
+function upperBound(t: Float64Array, x: number): number {
+  let lo = 0, hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Work one kernel call may do (sample visits; a sort of n samples counts n·log2 n), about a millisecond. */
+const KERNEL_CALL_WORK = 100_000;
+
+/**
+ * How many steps one kernel call covers: all of them, unless the windows
+ * hold so many samples (long ranges over dense series, subqueries with fine
+ * steps) that a call per series would hold the event loop too long.
+ */
+function kernelBlockSteps(name: string, series: readonly RangeSeries[], range: number, refs: Float64Array): number {
+  const steps = refs.length;
+  let densest = 0;
+  for (const s of series) {
+    const n = s.t.length;
+    if (n < 2) continue;
+    const span = s.t[n - 1]! - s.t[0]!;
+    densest = Math.max(densest, span > 0 ? Math.min(n, (n * range) / span) : n);
+  }
+  const sorts = name === "quantile_over_time" || name === "mad_over_time";
+  const perStep = densest * (sorts ? 2 * Math.max(1, Math.log2(densest)) : 1);
+  if (perStep * steps <= KERNEL_CALL_WORK) return steps;
+  return Math.max(1, Math.floor(KERNEL_CALL_WORK / Math.max(1, perStep)));
+}
+
 /** The info metric info() reads when its selector names none. */
 const TARGET_INFO = "target_info";
 /** Labels that tie a series to its info series. */
@@ -1668,6 +1735,12 @@ export class Engine {
     this.defaultEvaluationInterval = opts.defaultEvaluationInterval ?? 60_000;
     this.gate = new QueryGate(Math.max(1, opts.maxConcurrency ?? 20));
     this.sliceMs = opts.sliceMs ?? WORK_SLICE_MS;
+    const maxConcurrency = Math.max(1, opts.maxConcurrency ?? 20);
+    opts.registry?.gaugeFunc("prometheus_engine_queries", "The current number of queries being executed or waiting.", () => {
+      const { running, queued } = this.gate.load;
+      return running + queued;
+    });
+    opts.registry?.gaugeFunc("prometheus_engine_queries_concurrent_max", "The max number of concurrent queries.", () => maxConcurrency);
   }
 
   /** Evaluates `query` at time `t` (ms). Parse errors throw the parser's ParseError. */
