@@ -13,7 +13,7 @@
  * const res = await engine.instantQuery(() => querier, "sum(rate(http_requests_total[5m]))", Date.now());
  */
 import { compileRE2, getLabel, labelsKey, METRIC_NAME, newMatcher, type Label, type Labels, type Matcher, type Registry } from "../model/index.ts";
-import { WORK_SLICE_MS, yieldToEventLoop, type Querier, type StoredSeries } from "../tsdb/index.ts";
+import type { Querier, StoredSeries } from "../tsdb/index.ts";
 import type {
   AggregateExpr,
   BinaryExpr,
@@ -83,11 +83,18 @@ export interface EngineOptions {
    * kernels in the promts WebAssembly module) or "js" (the TypeScript kernels).
    */
   rangeKernels?: "wasm" | "js";
-  /** Longest stretch of synchronous evaluation before the event loop gets a turn, in ms (default 10). */
+  /** Longest stretch of synchronous evaluation before the event loop gets a turn, in ms (default 5). */
   sliceMs?: number;
   /** Where the engine's metrics go (prometheus_engine_queries, …); none when absent. */
   registry?: Registry;
 }
+
+/**
+ * Default longest stretch of evaluation between event-loop turns, in ms:
+ * half the server's 10 ms budget, since a request arriving mid-slice waits
+ * for the rest of it.
+ */
+const DEFAULT_SLICE_MS = 5;
 
 /** Opens a querier over [mint, maxt] (ms) for one query; the engine closes it when the query ends. */
 export type QueryableFn = (mint: number, maxt: number) => Querier;
@@ -1661,6 +1668,36 @@ export function selectedTimeRange(expr: Expr, start: number, end: number, lookba
   return mint <= maxt ? [mint, maxt] : null;
 }
 
+/**
+ * Takes turns among running queries: each waiter gets one event-loop turn of
+ * its own, in arrival order, so with N queries running the event loop still
+ * gets a turn after every slice (not after N slices), and every query
+ * progresses at the same pace.
+ */
+class TurnScheduler {
+  private readonly queue: (() => void)[] = [];
+  private scheduled = false;
+
+  /** Resolves when the caller's turn comes, after the event loop has had its turn. */
+  wait(): Promise<void> {
+    return new Promise((resolve) => {
+      this.queue.push(resolve);
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const next = this.queue.shift();
+      if (this.queue.length > 0) this.schedule();
+      next?.();
+    });
+  }
+}
+
 /** A counting semaphore queueing queries beyond the concurrency limit; a cancelled wait leaves the queue. */
 class QueryGate {
   private running = 0;
@@ -1726,6 +1763,7 @@ export class Engine {
   private readonly gate: QueryGate;
   private readonly wasm: KernelWasm | null;
   private readonly sliceMs: number;
+  private readonly turns = new TurnScheduler();
 
   constructor(opts: EngineOptions = {}) {
     this.wasm = (opts.rangeKernels ?? "wasm") === "wasm" ? kernelWasm() : null;
@@ -1734,7 +1772,7 @@ export class Engine {
     this.maxSamples = opts.maxSamples ?? 50_000_000;
     this.defaultEvaluationInterval = opts.defaultEvaluationInterval ?? 60_000;
     this.gate = new QueryGate(Math.max(1, opts.maxConcurrency ?? 20));
-    this.sliceMs = opts.sliceMs ?? WORK_SLICE_MS;
+    this.sliceMs = opts.sliceMs ?? DEFAULT_SLICE_MS;
     const maxConcurrency = Math.max(1, opts.maxConcurrency ?? 20);
     opts.registry?.gaugeFunc("prometheus_engine_queries", "The current number of queries being executed or waiting.", () => {
       const { running, queued } = this.gate.load;
@@ -1839,7 +1877,7 @@ export class Engine {
       if (stop.aborted) failure = { error: stop.reason };
       else if (Date.now() > ctx.deadline) failure = { error: new QueryTimeoutError() };
       else if (performance.now() - sliceStart >= this.sliceMs) {
-        await yieldToEventLoop();
+        await this.turns.wait();
         sliceStart = performance.now();
         if (stop.aborted) failure = { error: stop.reason };
       }

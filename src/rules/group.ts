@@ -97,6 +97,8 @@ export class Group {
   /** The scheduled timestamp of the last iteration (ms); 0 when never. */
   lastEvalTimestamp = 0;
   private stopped = false;
+  /** Aborted by stop(): a running evaluation's queries end at once instead of delaying shutdown or reload. */
+  private readonly stopping = new AbortController();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
@@ -185,6 +187,7 @@ export class Group {
   /** Stops the loop and waits for a running iteration to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     if (this.timer) clearTimeout(this.timer);
     this.wake?.();
     await this.running;
@@ -253,7 +256,7 @@ export class Group {
   private queryFunc(): RuleQueryFunc {
     const { engine, queryable } = this.deps;
     return async (query, t) => {
-      const res = await engine.instantQuery(queryable, query, t);
+      const res = await engine.instantQuery(queryable, query, t, { signal: this.stopping.signal });
       if (res.value.type === "vector") return res.value.samples.map((s) => ({ metric: s.metric, t: s.t, v: s.v }));
       if (res.value.type === "scalar") return [{ metric: [], t: res.value.t, v: res.value.v }];
       throw new Error("rule result is not a vector or scalar");
