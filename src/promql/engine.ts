@@ -1097,37 +1097,29 @@ class Evaluator {
     const steps = this.numSteps;
     // Steps are run in blocks small enough that one kernel call stays a short slice of work.
     const blockSteps = kernelBlockSteps(name, series, range, refs);
-    const batches: { first: number; batch: KernelBatch }[] = [];
+    const batch: KernelBatch = this.ctx.wasm
+      ? new WasmKernelBatch(name, refs, range, this.start, this.interval, params, this.ctx.wasm)
+      : new JsKernelBatch(name, refs, range, this.start, this.interval, params);
     const out: Series[] = [];
     try {
-      for (let first = 0; first < steps; first += blockSteps) {
-        const end = Math.min(steps, first + blockSteps);
-        const bRefs = refs.subarray(first, end), bParams = params.map((p) => p.subarray(first, end));
-        const start = this.start + first * this.interval;
-        batches.push({
-          first,
-          batch: this.ctx.wasm
-            ? new WasmKernelBatch(name, bRefs, range, start, this.interval, bParams, this.ctx.wasm)
-            : new JsKernelBatch(name, bRefs, range, start, this.interval, bParams),
-        });
-      }
       const values = new Float64Array(steps), present = new Uint8Array(steps);
       for (const s of series) {
-        if (batches.length === 1) {
+        if (blockSteps >= steps) {
           if (this.tick(steps)) yield;
-          const r = batches[0]!.batch.run(s.t, s.v);
+          const r = batch.run(s.t, s.v);
           values.set(r.values);
           present.set(r.present);
         } else {
-          for (const { first, batch } of batches) {
-            const last = Math.min(steps, first + blockSteps) - 1;
+          for (let first = 0; first < steps; first += blockSteps) {
+            const count = Math.min(blockSteps, steps - first);
             let lo = Infinity, hi = -Infinity;
-            for (let i = first; i <= last; i++) {
+            for (let i = first; i < first + count; i++) {
               lo = Math.min(lo, refs[i]! - range);
               hi = Math.max(hi, refs[i]!);
             }
+            // Only the samples the block's windows can see are copied in.
             const a = upperBound(s.t, lo), b = upperBound(s.t, hi);
-            const r = batch.run(s.t.subarray(a, b), s.v.subarray(a, b));
+            const r = batch.run(s.t.subarray(a, b), s.v.subarray(a, b), first, count);
             values.set(r.values, first);
             present.set(r.present, first);
             yield;
@@ -1149,7 +1141,7 @@ class Evaluator {
         }
       }
     } finally {
-      for (const b of batches) b.batch.close();
+      batch.close();
       this.releaseSamples(series.reduce((n, s) => n + s.t.length, 0));
     }
     this.nonCounterInfo(name, rangeExpr, out, e.args[idx]!.pos);
