@@ -131,8 +131,8 @@ class TSDB implements DB {
   /** Open queriers per block; a block dropped while read is deleted when its last reader closes. */
   private readonly readers = new Map<Block, number>();
   private readonly dropped = new Set<Block>();
-  /** The mint of every open querier reading the head, and who waits for them to close. */
-  private readonly headReaders = new Set<{ mint: number }>();
+  /** The range of every open querier, and who waits for them to close. */
+  private readonly headReaders = new Set<{ mint: number; maxt: number }>();
   private headReaderWaiters: (() => void)[] = [];
   private readonly ranges: number[];
   private readonly retentionTime: number;
@@ -198,7 +198,7 @@ class TSDB implements DB {
       }
     }
     parts.push(this.headDB.querier(mint, maxt));
-    const headReader = { mint };
+    const headReader = { mint, maxt };
     this.headReaders.add(headReader);
     return new PartsQuerier(parts, () => {
       for (const b of held) this.releaseBlock(b);
@@ -220,14 +220,16 @@ class TSDB implements DB {
   }
 
   /**
-   * Waits until no open querier reads head data before `maxt`, as
-   * Prometheus's head waits for pending readers before truncating, so a
-   * long query sees every sample it selected. Logs while it waits long.
+   * Waits until no open querier reads the head data that truncating it
+   * before `maxt` removes, as Prometheus's head waits for pending readers
+   * in the range, so a long query sees every sample it selected. Logs while
+   * it waits long.
    */
   private async waitForHeadReaders(maxt: number): Promise<void> {
     const since = Date.now();
     let warned = since;
-    while (!this.closed && [...this.headReaders].some((r) => r.mint < maxt)) {
+    const reading = (r: { mint: number; maxt: number }): boolean => r.mint < maxt && r.maxt >= this.headDB.minTime();
+    while (!this.closed && [...this.headReaders].some(reading)) {
       await new Promise<void>((resolve) => {
         this.headReaderWaiters.push(resolve);
         setTimeout(resolve, 5000).unref?.();
