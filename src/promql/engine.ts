@@ -515,7 +515,14 @@ class Evaluator {
       const series: RangeSeries[] = [];
       for (const s of selected) {
         let firstStale = -1;
-        for (let i = 0; i < s.length && firstStale < 0; i++) if (isStaleAt(s.v, i)) firstStale = i;
+        const sv = s.v;
+        for (let i = 0; i < s.length; i++) {
+          const x = sv[i]!;
+          if (x !== x && isStaleAt(sv, i)) {
+            firstStale = i;
+            break;
+          }
+        }
         if (firstStale < 0) {
           this.addSamples(s.length);
           const whole = s.t.length === s.length && s.v.length === s.length;

@@ -432,7 +432,7 @@ export function kernelWasm(): KernelWasm | null {
   return typeof w.rangeKernelRun === "function" ? (w as unknown as KernelWasm) : null;
 }
 
-/** One series' kernel output: `values[i]` counts only where `present[i]` is 1. */
+/** One series' kernel output: `values[i]` counts only where `present[i]` is 1. Valid until the batch's next run() or close(). */
 export interface KernelOutput {
   values: Float64Array;
   present: Uint8Array;
@@ -504,7 +504,8 @@ export class WasmKernelBatch implements KernelBatch {
       p0 + first * 8, p1 + first * 8, out + first * 8, present + first,
     );
     views = this.currentViews(out, present, tPtr, vPtr);
-    return { values: views.out.slice(first, first + count), present: views.present.slice(first, first + count) };
+    // Views into module memory, not copies (slicing a view of module memory is slow): valid until the next run.
+    return { values: views.out.subarray(first, first + count), present: views.present.subarray(first, first + count) };
   }
 
   private currentViews(out: number, present: number, tPtr: number, vPtr: number): NonNullable<WasmKernelBatch["views"]> {

@@ -87,9 +87,10 @@ describe("asynchronous evaluation", () => {
     const { result, gap, ticks } = await longestTimerGap(engine.rangeQuery(t.q, HEAVY, 2 * HOUR, 3 * HOUR, 300_000));
     const took = performance.now() - t0;
     // Run unsliced, the query is one task: one tick and a gap of its whole duration. Sliced, the
-    // timer runs about every slice; single gaps still include the host descheduling the process.
+    // timer runs about every slice; single gaps still include the host descheduling the process,
+    // which on a loaded test machine can be a few hundred ms.
     expect(ticks).toBeGreaterThan(took / 100);
-    expect(gap).toBeLessThan(100 * SLACK);
+    expect(gap).toBeLessThan(Math.max(100 * SLACK, took / 3));
     expect(result.value.type).toBe("matrix");
     if (result.value.type !== "matrix") return;
     expect(result.value.series.length).toBe(SERIES);
@@ -235,11 +236,13 @@ describe("kernel step blocks", () => {
       const params = name === "quantile_over_time" ? [q] : [];
       const batches = [new WasmKernelBatch(name, refs, 120_000, 1_000, 55_000, params, wasm!), new JsKernelBatch(name, refs, 120_000, 1_000, 55_000, params)];
       for (const b of batches) {
-        const whole = b.run(t, v);
+        const run = b.run(t, v);
+        const whole = { values: [...run.values], present: [...run.present] };
+        expect(whole.present.some((p) => p === 1)).toBe(true);
         for (const [first, count] of [[0, 7], [7, 20], [27, 33]] as const) {
           const part = b.run(t, v, first, count);
-          expect([...part.present]).toEqual([...whole.present.subarray(first, first + count)]);
-          expect([...part.values]).toEqual([...whole.values.subarray(first, first + count)]);
+          expect([...part.present]).toEqual(whole.present.slice(first, first + count));
+          expect([...part.values]).toEqual(whole.values.slice(first, first + count));
         }
         b.close();
       }
