@@ -21,7 +21,7 @@ import {
 import { MAX_TIME, MIN_TIME } from "../../tsdb/index.ts";
 import { astToJSON } from "./ast_json.ts";
 import type { ApiContext } from "./context.ts";
-import { goJSON, queryDataJSON } from "./json.ts";
+import { goJSON, queryDataJSONSliced } from "./json.ts";
 import { limitParam, parseDurationParam, parseTime, timeParam, type RequestForm } from "./params.ts";
 import { ApiError, invalidParam, successResponse, successValue } from "./respond.ts";
 
@@ -101,11 +101,11 @@ function truncate(value: Value, limit: number): { value: Value; truncated: boole
   return { value, truncated: false };
 }
 
-function queryResponse(res: QueryResult, limit: number): Response {
+async function queryResponse(res: QueryResult, limit: number): Promise<Response> {
   const { value, truncated } = truncate(res.value, limit);
   const warnings = capAnnotations(res.warnings, "warning");
   if (truncated) warnings.push(TRUNCATED_WARNING);
-  return successResponse(queryDataJSON(value), { warnings, infos: capAnnotations(res.infos, "info") });
+  return successResponse(await queryDataJSONSliced(value), { warnings, infos: capAnnotations(res.infos, "info") });
 }
 
 /** GET/POST /query: query, time (default now), timeout, limit. */
