@@ -1429,6 +1429,7 @@ class Evaluator {
       histogramOf[j] = h;
     });
     const seenAt = new Int32Array(histograms.length).fill(-1);
+    const warned = new Uint8Array(input.length);
     const pos = new Int32Array(input.length);
     const col = this.collector();
     for (let i = 0; i < this.numSteps; i++) {
@@ -1447,8 +1448,12 @@ class Evaluator {
         const h = histogramOf[j]!;
         const b = perSeries[j]!;
         if (h < 0) {
-          const metricName = getLabel(s.metric, METRIC_NAME);
-          this.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(b.le)} for metric name ${JSON.stringify(metricName)}`, vecArg.pos);
+          // The warning is the same at every step: built once per series.
+          if (warned[j] === 0) {
+            warned[j] = 1;
+            const metricName = getLabel(s.metric, METRIC_NAME);
+            this.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(b.le)} for metric name ${JSON.stringify(metricName)}`, vecArg.pos);
+          }
           continue;
         }
         const g = histograms[h]!;
