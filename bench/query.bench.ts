@@ -39,6 +39,13 @@ const QUERIES = [
   "topk(5, rate(http_requests_total[5m]))",
   "avg by (zone) (node_temperature_celsius)",
   "max_over_time(rate(http_requests_total[5m])[30m:1m])",
+  // The shapes where promts trailed on the compliance set (issue 8 §5).
+  "absent(nonexistent_metric_name)",
+  "42",
+  "time()",
+  "deriv(node_temperature_celsius[1h])",
+  "predict_linear(node_temperature_celsius[1h], 600)",
+  "histogram_quantile(0.9, node_temperature_celsius)",
 ];
 
 interface Timed<T> {
@@ -134,6 +141,8 @@ try {
     "| query | series (promts) | promts ms | Prometheus 2.42 ms | ratio |",
     "|---|---:|---:|---:|---:|",
     ...rows.map((r) => `| \`${r.query}\` | ${r.series} | ${r.promtsMs.toFixed(1)} | ${r.prometheusMs.toFixed(1)} | ${r.ratio.toFixed(2)}× |`),
+    "",
+    `median ratio ${median(rows.map((r) => r.ratio)).toFixed(2)}×`,
   ].join("\n");
   console.log(out);
   mkdirSync(join(import.meta.dir, "results"), { recursive: true });

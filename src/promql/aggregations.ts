@@ -584,12 +584,43 @@ export function aggregateOverSteps(
   onStep: StepHook,
   params: Float64Array | null = null,
 ): StepSeries[] {
+  return driveSteps(aggregationSteps(op, input, grid, grouping, without, params), onStep);
+}
+
+/**
+ * Progress of a stepwise aggregation: after each step it yields the number
+ * of output points the step produced (>= 0); during long scans it yields
+ * `-n` for n units of work done without output, so a driver can pause.
+ */
+export type AggregationSteps = Generator<number, StepSeries[], undefined>;
+
+/** Runs stepwise aggregation to its end, reporting each step's points to `onStep`. */
+function driveSteps(steps: AggregationSteps, onStep: StepHook): StepSeries[] {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (r.value >= 0) onStep(r.value);
+  }
+}
+
+/** Series scanned between progress reports of a block scan. */
+const SCAN_REPORT = 64;
+
+/** {@link aggregateOverSteps} as a stepwise computation (see AggregationSteps). */
+export function* aggregationSteps(
+  op: AggregateOp,
+  input: readonly StepSeries[],
+  grid: StepGrid,
+  grouping: string[],
+  without: boolean,
+  params: Float64Array | null = null,
+): AggregationSteps {
   const kind = CELL_OPS[op];
   if (kind === undefined) throw new Error(`aggregateOverSteps: unsupported aggregation ${op}`);
   const { groupOf, metrics } = assignGroups(input, grouping, without);
   const groups = metrics.length;
   if (groups === 0) {
-    for (let i = 0; i < grid.numSteps; i++) onStep(0);
+    for (let i = 0; i < grid.numSteps; i++) yield 0;
     return [];
   }
   const blockSteps = Math.max(1, Math.min(grid.numSteps, Math.floor(CELLS_PER_BLOCK / groups)));
@@ -605,6 +636,7 @@ export function aggregateOverSteps(
     for (let j = 0; j < input.length; j++) {
       const s = input[j]!;
       pos[j] = cells.addPoints(s.ts, s.fs, pos[j]!, lastTime, groupOf[j]! * blockSteps - first, grid, j, s.dropName);
+      if (j % SCAN_REPORT === SCAN_REPORT - 1) yield -SCAN_REPORT * steps;
     }
     for (let k = 0; k < steps; k++) {
       const t = grid.start + (first + k) * grid.interval;
@@ -631,7 +663,7 @@ export function aggregateOverSteps(
         out.fs.push(cells.result(c, params ? params[first + k]! : NaN));
         out.dropName = cells.dropName[c] === 1;
       }
-      onStep(points);
+      yield points;
     }
   }
   return order;
@@ -661,6 +693,19 @@ export function topBottomKOverSteps(
   keyOf: (metric: Labels) => string,
   onStep: StepHook,
 ): StepSeries[] {
+  return driveSteps(topBottomKSteps(op, input, grid, grouping, without, ks, keyOf), onStep);
+}
+
+/** {@link topBottomKOverSteps} as a stepwise computation (see AggregationSteps). */
+export function* topBottomKSteps(
+  op: "topk" | "bottomk",
+  input: readonly StepSeries[],
+  grid: StepGrid,
+  grouping: string[],
+  without: boolean,
+  ks: Float64Array,
+  keyOf: (metric: Labels) => string,
+): AggregationSteps {
   const top = op === "topk";
   const { groupOf, metrics } = assignGroups(input, grouping, without);
   const groups = metrics.length;
@@ -707,6 +752,7 @@ export function topBottomKOverSteps(
         chosenCount[cell] = offerToKHeap(chosenValue, chosenSeries, base, chosenCount[cell]!, cap, fs[p]!, j, top);
       }
       pos[j] = p;
+      if (j % SCAN_REPORT === SCAN_REPORT - 1) yield -SCAN_REPORT * steps;
     }
     for (let step = 0; step < steps; step++) {
       const i = first + step;
@@ -738,7 +784,7 @@ export function topBottomKOverSteps(
           points++;
         }
       }
-      onStep(points);
+      yield points;
     }
   }
   return order;

@@ -13,8 +13,8 @@
  * const res = await engine.instantQuery(() => querier, "sum(rate(http_requests_total[5m]))", Date.now());
  */
 import { expandRegexpTemplate, quoteMeta } from "../base/index.ts";
-import { compileRE2, getLabel, labelsKey, METRIC_NAME, newMatcher, type Label, type Labels, type Matcher } from "../model/index.ts";
-import type { Querier } from "../tsdb/index.ts";
+import { compileRE2, getLabel, labelsKey, METRIC_NAME, newMatcher, type Label, type Labels, type Matcher, type Registry } from "../model/index.ts";
+import type { Querier, StoredSeries } from "../tsdb/index.ts";
 import type {
   AggregateExpr,
   BinaryExpr,
@@ -27,15 +27,15 @@ import type {
   VectorMatching,
   VectorSelector,
 } from "./ast.ts";
-import { valueType, walk } from "./ast.ts";
+import { children, valueType, walk } from "./ast.ts";
 import {
   aggregate,
-  aggregateOverSteps,
+  aggregationSteps,
   isStepwiseAggregation,
   isValidLabelName,
-  topBottomKOverSteps,
+  topBottomKSteps,
   type GroupKey,
-  type StepHook,
+  type AggregationSteps,
 } from "./aggregations.ts";
 import {
   bucketFraction,
@@ -56,6 +56,7 @@ import { JsKernelBatch, kernelWasm, RANGE_KERNELS, WasmKernelBatch, type KernelB
 import { parseExpr } from "./parser.ts";
 import {
   EvalError,
+  QueryCanceledError,
   QueryTimeoutError,
   TooManySamplesError,
   type MatrixSeries,
@@ -83,10 +84,45 @@ export interface EngineOptions {
    * kernels in the promts WebAssembly module) or "js" (the TypeScript kernels).
    */
   rangeKernels?: "wasm" | "js";
+  /** Longest stretch of synchronous evaluation before the event loop gets a turn, in ms (default 5). */
+  sliceMs?: number;
+  /** Where the engine's metrics go (prometheus_engine_queries, …); none when absent. */
+  registry?: Registry;
 }
 
-/** Opens a querier over [mint, maxt] (ms) for one query. */
+/**
+ * Default longest stretch of evaluation between event-loop turns, in ms:
+ * half the server's 10 ms budget, since a request arriving mid-slice waits
+ * for the rest of it.
+ */
+const DEFAULT_SLICE_MS = 5;
+
+/** Opens a querier over [mint, maxt] (ms) for one query; the engine closes it when the query ends. */
 export type QueryableFn = (mint: number, maxt: number) => Querier;
+
+/**
+ * One step of stepwise evaluation: `undefined` pauses (the driver may yield
+ * to the event loop and checks the deadline and cancellation), a Promise is
+ * awaited by the driver and its result sent back in.
+ */
+type Step = Promise<unknown> | undefined;
+/** A stepwise computation of a T; see {@link Step}. */
+type Steps<T> = Generator<Step, T, unknown>;
+
+/** Waits for `p` inside a stepwise computation: `const x = yield* awaitStep(p)`. */
+function* awaitStep<T>(p: Promise<T>): Steps<T> {
+  return (yield p) as T;
+}
+
+/** Per-query settings: the API's `timeout` and `lookback_delta` parameters, and cancellation. */
+export interface QueryOptions {
+  /** Evaluation time limit in ms; the engine's timeout when absent or larger (as Prometheus, the lower wins). */
+  timeout?: number;
+  /** How far back instant selectors look, in ms; the engine's lookback delta when absent or 0. */
+  lookbackDelta?: number;
+  /** Cancels the query (the client went away): it stops at its next pause with a QueryCanceledError. */
+  signal?: AbortSignal;
+}
 
 /** One evaluated series: points at step timestamps (ascending). */
 interface Series {
@@ -108,7 +144,9 @@ type Evaluated = { kind: "series"; series: Series[] } | { kind: "string"; value:
 
 /** Query-wide facts shared by nested evaluators (subqueries). */
 interface QueryContext {
-  queryable: QueryableFn;
+  /** The one querier of the query, over the whole range its selectors read. */
+  querier: Querier;
+  signal: AbortSignal | undefined;
   query: string;
   start: number;
   end: number;
@@ -247,14 +285,16 @@ class Evaluator {
   }
 
   /**
-   * Counts `work` units (steps, points) done and, every 256 of them, checks
-   * the query's deadline: whole-series loops report their steps at once.
+   * Counts `work` units (steps, points) done; true every 256 of them, when
+   * the caller should pause (`if (this.tick(n)) yield;`) so the driver can
+   * check the deadline and cancellation and give the event loop its turn.
+   * Whole-series loops report their steps at once.
    */
-  private checkDeadline(work = 1): void {
+  private tick(work = 1): boolean {
     this.ctx.loopCounter += work;
-    if (this.ctx.loopCounter < 256) return;
+    if (this.ctx.loopCounter < 256) return false;
     this.ctx.loopCounter = 0;
-    if (Date.now() > this.ctx.deadline) throw new QueryTimeoutError();
+    return true;
   }
 
   private addSamples(n: number): void {
@@ -283,22 +323,22 @@ class Evaluator {
     return t - offset;
   }
 
-  eval(e: Expr): Evaluated {
-    this.checkDeadline();
+  *eval(e: Expr): Steps<Evaluated> {
+    if (this.tick()) yield;
     switch (e.type) {
       case "ParenExpr":
-        return this.eval(e.expr);
+        return yield* this.eval(e.expr);
       case "NumberLiteral":
         return { kind: "series", series: [this.constantSeries(() => e.val)] };
       case "StringLiteral":
         return { kind: "string", value: e.val };
       case "VectorSelector":
-        return { kind: "series", series: this.evalVectorSelector(e, false) };
+        return { kind: "series", series: yield* this.evalVectorSelector(e, false) };
       case "MatrixSelector":
       case "SubqueryExpr":
         throw new EvalError(`unexpected range vector ${e.type === "MatrixSelector" ? "selector" : "subquery"} outside of a function`);
       case "UnaryExpr": {
-        const inner = this.evalSeries(e.expr);
+        const inner = yield* this.evalSeries(e.expr);
         if (e.op === "+") return { kind: "series", series: inner };
         const isScalar = valueType(e.expr) === "scalar";
         for (const s of inner) {
@@ -308,16 +348,16 @@ class Evaluator {
         return { kind: "series", series: rejectNameClashes(inner) };
       }
       case "BinaryExpr":
-        return { kind: "series", series: rejectNameClashes(this.evalBinary(e)) };
+        return { kind: "series", series: rejectNameClashes(yield* this.evalBinary(e)) };
       case "AggregateExpr":
-        return { kind: "series", series: this.evalAggregate(e) };
+        return { kind: "series", series: yield* this.evalAggregate(e) };
       case "Call":
-        return { kind: "series", series: rejectNameClashes(this.evalCall(e)) };
+        return { kind: "series", series: rejectNameClashes(yield* this.evalCall(e)) };
     }
   }
 
-  evalSeries(e: Expr): Series[] {
-    const r = this.eval(e);
+  *evalSeries(e: Expr): Steps<Series[]> {
+    const r = yield* this.eval(e);
     if (r.kind !== "series") throw new EvalError("unexpected string value");
     return r.series;
   }
@@ -333,19 +373,18 @@ class Evaluator {
   }
 
   /** Evaluates a scalar-typed expression to one value per step. */
-  private evalScalarPerStep(e: Expr): Float64Array {
-    const series = this.evalSeries(e);
+  private *evalScalarPerStep(e: Expr): Steps<Float64Array> {
+    const series = yield* this.evalSeries(e);
     const out = new Float64Array(this.numSteps).fill(NaN);
     const s = series[0];
     if (s) for (let i = 0; i < s.ts.length; i++) out[Math.round((s.ts[i]! - this.start) / this.interval)] = s.fs[i]!;
     return out;
   }
 
-  /** Walks series point lists step by step, giving each step's instant vector. */
+  /** Walks series point lists step by step, giving each step's instant vector (callers pause between steps). */
   private *stepVectors(series: Series[]): Generator<[number, Sample[]]> {
     const pos = new Int32Array(series.length);
     for (let i = 0; i < this.numSteps; i++) {
-      this.checkDeadline();
       const ts = this.stepTime(i);
       const vec: Sample[] = [];
       for (let j = 0; j < series.length; j++) {
@@ -393,21 +432,28 @@ class Evaluator {
 
   // ---------------------------------------------------------------- selectors
 
-  private selectSeries(vs: VectorSelector, mint: number, maxt: number): { metric: Labels; t: Float64Array; v: Float64Array; length: number }[] {
-    const querier = this.ctx.queryable(mint, maxt);
+  private *selectSeries(vs: VectorSelector, mint: number, maxt: number): Steps<{ metric: Labels; t: Float64Array; v: Float64Array; length: number }[]> {
+    const selected = yield* this.select(vs.matchers, mint, maxt);
     const out = [];
-    for (const s of querier.select(vs.matchers, mint, maxt)) {
+    for (const s of selected) {
       const b = s.samples();
       out.push({ metric: s.labels, t: b.t, v: b.v, length: b.length });
+      if (this.tick(b.length >> 4)) yield;
     }
     return out;
+  }
+
+  /** Selects series from the query's querier, failing the query when the select does. */
+  private *select(matchers: readonly Matcher[], mint: number, maxt: number): Steps<StoredSeries[]> {
+    const signal = this.ctx.signal;
+    return yield* awaitStep(this.ctx.querier.select(matchers, mint, maxt, { signal, onWarning: (m) => this.ctx.warnings.add(m) }));
   }
 
   /**
    * Instant-vector selector over all steps. With `sampleTime`, each point's
    * value is the chosen sample's own timestamp in seconds (for timestamp()).
    */
-  evalVectorSelector(vs: VectorSelector, sampleTime: boolean): Series[] {
+  *evalVectorSelector(vs: VectorSelector, sampleTime: boolean): Steps<Series[]> {
     const refs = new Float64Array(this.numSteps);
     let minRef = Infinity, maxRef = -Infinity;
     for (let i = 0; i < this.numSteps; i++) {
@@ -417,14 +463,14 @@ class Evaluator {
       if (r > maxRef) maxRef = r;
     }
     const lookback = this.ctx.lookback;
-    const selected = this.selectSeries(vs, minRef - lookback + 1, maxRef);
+    const selected = yield* this.selectSeries(vs, minRef - lookback + 1, maxRef);
     const out: Series[] = [];
     const steps = this.numSteps;
     // Each series' points are gathered here first, then copied into arrays of
     // their exact size (filling those is faster than pushing).
     const foundStep = new Int32Array(steps), foundValue = new Float64Array(steps);
     for (const s of selected) {
-      this.checkDeadline(steps);
+      if (this.tick(steps)) yield;
       const st = s.t, sv = s.v, n = s.length;
       let points = 0;
       let j = 0;
@@ -455,7 +501,7 @@ class Evaluator {
   }
 
   /** The raw samples and per-step windows of a range argument (matrix selector or subquery). */
-  private evalRangeArg(e: MatrixSelector | SubqueryExpr): { series: RangeSeries[]; refs: Float64Array; range: number } {
+  private *evalRangeArg(e: MatrixSelector | SubqueryExpr): Steps<{ series: RangeSeries[]; refs: Float64Array; range: number }> {
     const refs = new Float64Array(this.numSteps);
     let minRef = Infinity, maxRef = -Infinity;
     const sel = e.type === "MatrixSelector" ? e.vectorSelector : e;
@@ -466,11 +512,18 @@ class Evaluator {
       if (r > maxRef) maxRef = r;
     }
     if (e.type === "MatrixSelector") {
-      const selected = this.selectSeries(e.vectorSelector, minRef - e.range + 1, maxRef);
+      const selected = yield* this.selectSeries(e.vectorSelector, minRef - e.range + 1, maxRef);
       const series: RangeSeries[] = [];
       for (const s of selected) {
         let firstStale = -1;
-        for (let i = 0; i < s.length && firstStale < 0; i++) if (isStaleAt(s.v, i)) firstStale = i;
+        const sv = s.v;
+        for (let i = 0; i < s.length; i++) {
+          const x = sv[i]!;
+          if (x !== x && isStaleAt(sv, i)) {
+            firstStale = i;
+            break;
+          }
+        }
         if (firstStale < 0) {
           this.addSamples(s.length);
           const whole = s.t.length === s.length && s.v.length === s.length;
@@ -497,7 +550,7 @@ class Evaluator {
     const series: RangeSeries[] = [];
     if (innerStart <= maxRef) {
       const inner = new Evaluator(this.ctx, innerStart, maxRef, step);
-      for (const s of inner.evalSeries(e.expr)) {
+      for (const s of yield* inner.evalSeries(e.expr)) {
         this.addSamples(s.ts.length);
         series.push({ metric: s.metric, t: Float64Array.from(s.ts), v: Float64Array.from(s.fs), dropName: s.dropName });
       }
@@ -506,8 +559,8 @@ class Evaluator {
   }
 
   /** A top-level range vector (instant query of `x[5m]` or a subquery). */
-  evalRangeVector(e: MatrixSelector | SubqueryExpr): MatrixSeries[] {
-    const { series, refs, range } = this.evalRangeArg(e);
+  *evalRangeVector(e: MatrixSelector | SubqueryExpr): Steps<MatrixSeries[]> {
+    const { series, refs, range } = yield* this.evalRangeArg(e);
     const ref = refs[0]!;
     const out: MatrixSeries[] = [];
     for (const s of series) {
@@ -525,10 +578,10 @@ class Evaluator {
 
   // ---------------------------------------------------------------- binary operators
 
-  private evalBinary(e: BinaryExpr): Series[] {
+  private *evalBinary(e: BinaryExpr): Steps<Series[]> {
     const lt = valueType(e.lhs), rt = valueType(e.rhs);
     if (lt === "scalar" && rt === "scalar") {
-      const l = this.evalScalarPerStep(e.lhs), r = this.evalScalarPerStep(e.rhs);
+      const l = yield* this.evalScalarPerStep(e.lhs), r = yield* this.evalScalarPerStep(e.rhs);
       return [
         this.constantSeries((ts) => {
           const i = Math.round((ts - this.start) / this.interval);
@@ -539,8 +592,8 @@ class Evaluator {
     }
     if (lt === "scalar" || rt === "scalar") {
       const scalarOnLeft = lt === "scalar";
-      const scalars = this.evalScalarPerStep(scalarOnLeft ? e.lhs : e.rhs);
-      const vec = this.evalSeries(scalarOnLeft ? e.rhs : e.lhs);
+      const scalars = yield* this.evalScalarPerStep(scalarOnLeft ? e.lhs : e.rhs);
+      const vec = yield* this.evalSeries(scalarOnLeft ? e.rhs : e.lhs);
       const isComparison = COMPARISON_OPS.has(e.op);
       const out: Series[] = [];
       for (const s of vec) {
@@ -560,14 +613,14 @@ class Evaluator {
       }
       return out;
     }
-    const lhs = this.evalSeries(e.lhs), rhs = this.evalSeries(e.rhs);
+    const lhs = yield* this.evalSeries(e.lhs), rhs = yield* this.evalSeries(e.rhs);
     const isSetOp = e.op === "and" || e.op === "or" || e.op === "unless";
     const matching: VectorMatching = e.matching ?? { card: isSetOp ? "many-to-many" : "one-to-one", matchingLabels: [], on: false, include: [] };
     if (isSetOp) {
-      const bySeries = this.setOperationBySeries(e.op as "and" | "or" | "unless", lhs, rhs, matching);
+      const bySeries = yield* this.setOperationBySeries(e.op as "and" | "or" | "unless", lhs, rhs, matching);
       if (bySeries) return bySeries;
     } else if (matching.card === "one-to-one") {
-      const bySeries = this.vectorBinopBySeries(e, lhs, rhs, matching);
+      const bySeries = yield* this.vectorBinopBySeries(e, lhs, rhs, matching);
       if (bySeries) return bySeries;
     }
     const col = this.collector();
@@ -597,7 +650,7 @@ class Evaluator {
    * depends on the step, and may be an error) or two pairs give the same
    * label set, leaving those to the general path.
    */
-  private vectorBinopBySeries(e: BinaryExpr, lhs: Series[], rhs: Series[], m: VectorMatching): Series[] | null {
+  private *vectorBinopBySeries(e: BinaryExpr, lhs: Series[], rhs: Series[], m: VectorMatching): Steps<Series[] | null> {
     const rightBySig = new Map<string, Series>();
     for (const r of rhs) {
       const sig = this.signature(r.metric, m);
@@ -614,7 +667,7 @@ class Evaluator {
       leftSigs.add(sig);
       const r = rightBySig.get(sig);
       if (!r) continue;
-      this.checkDeadline(l.ts.length + r.ts.length);
+      if (this.tick(l.ts.length + r.ts.length)) yield;
       const ts: number[] = [], fs: number[] = [];
       let a = 0, b = 0;
       while (a < l.ts.length && b < r.ts.length) {
@@ -655,7 +708,7 @@ class Evaluator {
    * series in order of first appearance; null (leaving it to the general
    * path) when two result series would share a label set.
    */
-  private setOperationBySeries(op: "and" | "or" | "unless", lhs: Series[], rhs: Series[], m: VectorMatching): Series[] | null {
+  private *setOperationBySeries(op: "and" | "or" | "unless", lhs: Series[], rhs: Series[], m: VectorMatching): Steps<Series[] | null> {
     const filtered = op === "or" ? rhs : lhs, other = op === "or" ? lhs : rhs;
     const keepWherePresent = op === "and";
     const otherBySig = new Map<string, Series[]>();
@@ -679,12 +732,12 @@ class Evaluator {
     for (const [sig, members] of filteredBySig) {
       mark++;
       for (const o of otherBySig.get(sig) ?? []) {
-        this.checkDeadline(o.ts.length);
+        if (this.tick(o.ts.length)) yield;
         for (const t of o.ts) presentAs[Math.round((t - this.start) / this.interval)] = mark;
       }
       for (const j of members) {
         const f = filtered[j]!;
-        this.checkDeadline(f.ts.length);
+        if (this.tick(f.ts.length)) yield;
         const ts: number[] = [], fs: number[] = [];
         for (let k = 0; k < f.ts.length; k++) {
           const present = presentAs[Math.round((f.ts[k]! - this.start) / this.interval)] === mark;
@@ -830,14 +883,14 @@ class Evaluator {
 
   // ---------------------------------------------------------------- aggregations
 
-  private evalAggregate(e: AggregateExpr): Series[] {
+  private *evalAggregate(e: AggregateExpr): Steps<Series[]> {
     let params: Float64Array | null = null;
     let stringParam = "";
     if (e.op === "count_values") {
       stringParam = stringArg(e.param!);
       if (!isValidLabelName(stringParam)) throw new EvalError(`invalid label name ${JSON.stringify(stringParam)}`);
     } else if (e.param) {
-      params = this.evalScalarPerStep(e.param);
+      params = yield* this.evalScalarPerStep(e.param);
       if (e.op === "quantile") {
         for (const q of params) if (Number.isNaN(q) || q < 0 || q > 1) this.warn(`quantile value should be between 0 and 1, got ${formatFloatG(q)}`, e.param.pos);
       } else if (e.op === "limit_ratio") {
@@ -846,17 +899,16 @@ class Evaluator {
         }
       }
     }
-    const input = this.evalSeries(e.expr);
+    const input = yield* this.evalSeries(e.expr);
     const instant = this.numSteps === 1;
-    if (isStepwiseAggregation(e.op)) return this.aggregateStepwise((onStep) => aggregateOverSteps(e.op, input, this, e.grouping, e.without, onStep, params));
+    if (isStepwiseAggregation(e.op)) return yield* this.aggregateStepwise(aggregationSteps(e.op, input, this, e.grouping, e.without, params));
     if ((e.op === "topk" || e.op === "bottomk") && !instant) {
-      const op = e.op;
-      return this.aggregateStepwise((onStep) => topBottomKOverSteps(op, input, this, e.grouping, e.without, params!, keyOf, onStep));
+      return yield* this.aggregateStepwise(topBottomKSteps(e.op, input, this, e.grouping, e.without, params!, keyOf));
     }
     const col = this.collector();
     const groupCache = new WeakMap<Labels, GroupKey>();
     for (const [i, vec] of this.stepVectors(input)) {
-      this.checkDeadline();
+      if (this.tick()) yield;
       if (vec.length === 0 && e.op !== "topk" && e.op !== "bottomk" && e.op !== "limitk" && e.op !== "limit_ratio") continue;
       let out: Sample[];
       try {
@@ -874,15 +926,25 @@ class Evaluator {
    * Runs a whole-range aggregation, checking the deadline each step and
    * holding its output points against the sample limit until it is done.
    */
-  private aggregateStepwise(run: (onStep: StepHook) => Series[]): Series[] {
+  private *aggregateStepwise(steps: AggregationSteps): Steps<Series[]> {
     let total = 0;
     let out: Series[];
     try {
-      out = run((points) => {
-        this.checkDeadline(1 + points);
+      for (;;) {
+        const r = steps.next();
+        if (r.done) {
+          out = r.value;
+          break;
+        }
+        const points = r.value;
+        if (points < 0) {
+          if (this.tick(-points)) yield;
+          continue;
+        }
+        if (this.tick(1 + points)) yield;
         total += points;
         this.addSamples(points);
-      });
+      }
     } catch (err) {
       if (err instanceof EvalError) throw err;
       throw new EvalError((err as Error).message);
@@ -893,7 +955,7 @@ class Evaluator {
 
   // ---------------------------------------------------------------- functions
 
-  private evalCall(e: Call): Series[] {
+  private *evalCall(e: Call): Steps<Series[]> {
     const name = e.func.name;
     const args = e.args;
     switch (name) {
@@ -911,7 +973,7 @@ class Evaluator {
         return [this.constantSeries(() => this.ctx.end / 1000)];
       case "min_of":
       case "max_of": {
-        const a = this.evalScalarPerStep(args[0]!), b = this.evalScalarPerStep(args[1]!);
+        const a = yield* this.evalScalarPerStep(args[0]!), b = yield* this.evalScalarPerStep(args[1]!);
         return [
           this.constantSeries((ts) => {
             const i = Math.round((ts - this.start) / this.interval);
@@ -922,39 +984,39 @@ class Evaluator {
         ];
       }
       case "vector": {
-        const v = this.evalScalarPerStep(args[0]!);
+        const v = yield* this.evalScalarPerStep(args[0]!);
         const s = this.constantSeries((ts) => v[Math.round((ts - this.start) / this.interval)]!);
         return [s];
       }
       case "scalar": {
-        const input = this.evalSeries(args[0]!);
+        const input = yield* this.evalSeries(args[0]!);
         const values = new Float64Array(this.numSteps).fill(NaN);
         for (const [i, vec] of this.stepVectors(input)) if (vec.length === 1) values[i] = vec[0]!.f;
         return [this.constantSeries((ts) => values[Math.round((ts - this.start) / this.interval)]!)];
       }
       case "timestamp": {
         const arg = unwrapParens(args[0]!);
-        if (arg.type === "VectorSelector") return this.evalVectorSelector(arg, true);
-        const input = this.evalSeries(arg);
+        if (arg.type === "VectorSelector") return yield* this.evalVectorSelector(arg, true);
+        const input = yield* this.evalSeries(arg);
         return input.map((s) => ({ metric: s.metric, ts: s.ts, fs: s.ts.map((t) => t / 1000), dropName: true }));
       }
       case "label_replace":
-        return this.evalLabelReplace(e);
+        return yield* this.evalLabelReplace(e);
       case "label_join":
-        return this.evalLabelJoin(e);
+        return yield* this.evalLabelJoin(e);
       case "absent":
-        return this.evalAbsent(e);
+        return yield* this.evalAbsent(e);
       case "absent_over_time":
-        return this.evalAbsentOverTime(e);
+        return yield* this.evalAbsentOverTime(e);
       case "histogram_quantile":
       case "histogram_quantiles":
       case "histogram_fraction":
-        return this.evalHistogramFunction(e);
+        return yield* this.evalHistogramFunction(e);
       case "sort":
       case "sort_desc":
       case "sort_by_label":
       case "sort_by_label_desc": {
-        const input = this.evalSeries(args[0]!);
+        const input = yield* this.evalSeries(args[0]!);
         if (this.numSteps !== 1) return input;
         const vec: Sample[] = input.map((s) => ({ metric: s.metric, f: s.fs[0]!, t: s.ts[0]!, dropName: s.dropName }));
         let sorted: Sample[];
@@ -966,10 +1028,10 @@ class Evaluator {
       case "clamp":
       case "clamp_min":
       case "clamp_max": {
-        const input = this.evalSeries(args[0]!);
-        const p1 = this.evalScalarPerStep(args[1]!);
-        const p2 = args[2] ? this.evalScalarPerStep(args[2]) : null;
-        return this.mapSeries(input, (f, i) => {
+        const input = yield* this.evalSeries(args[0]!);
+        const p1 = yield* this.evalScalarPerStep(args[1]!);
+        const p2 = args[2] ? yield* this.evalScalarPerStep(args[2]) : null;
+        return yield* this.mapSeries(input, (f, i) => {
           const lo = name === "clamp_max" ? -Infinity : p1[i]!;
           const hi = name === "clamp" ? p2![i]! : name === "clamp_max" ? p1[i]! : Infinity;
           if (hi < lo) return null;
@@ -977,27 +1039,27 @@ class Evaluator {
         });
       }
       case "round": {
-        const input = this.evalSeries(args[0]!);
-        const p = args[1] ? this.evalScalarPerStep(args[1]) : null;
-        return this.mapSeries(input, (f, i) => roundTo(f, p ? p[i]! : 1));
+        const input = yield* this.evalSeries(args[0]!);
+        const p = args[1] ? yield* this.evalScalarPerStep(args[1]) : null;
+        return yield* this.mapSeries(input, (f, i) => roundTo(f, p ? p[i]! : 1));
       }
     }
     const simple = SIMPLE_FUNCTIONS[name];
-    if (simple) return this.mapSeries(this.evalSeries(args[0]!), (f) => simple(f));
+    if (simple) return yield* this.mapSeries(yield* this.evalSeries(args[0]!), (f) => simple(f));
     const date = DATE_FUNCTIONS[name];
     if (date) {
       if (args.length === 0) return [this.constantSeries((ts) => date(Math.trunc(ts / 1000)))];
-      return this.mapSeries(this.evalSeries(args[0]!), (f) => date(f));
+      return yield* this.mapSeries(yield* this.evalSeries(args[0]!), (f) => date(f));
     }
-    if (RANGE_KERNELS[name]) return this.evalRangeFunction(e);
-    if (name === "info") return this.evalInfo(e);
+    if (RANGE_KERNELS[name]) return yield* this.evalRangeFunction(e);
+    if (name === "info") return yield* this.evalInfo(e);
     // The remaining histogram_* functions read native histograms only, which float data never are.
     if (name.startsWith("histogram_")) return [];
     throw new EvalError(`function "${name}" is not supported`);
   }
 
   /** Element-wise transform; `null` drops the point. Output drops the metric name. */
-  private mapSeries(input: Series[], fn: (f: number, step: number) => number | null): Series[] {
+  private *mapSeries(input: Series[], fn: (f: number, step: number) => number | null): Steps<Series[]> {
     const out: Series[] = [];
     for (const s of input) {
       const ts: number[] = [], fs: number[] = [];
@@ -1020,14 +1082,15 @@ class Evaluator {
     });
   }
 
-  private evalRangeFunction(e: Call): Series[] {
+  private *evalRangeFunction(e: Call): Steps<Series[]> {
     const name = e.func.name;
     const idx = this.rangeArgIndex(e);
     if (idx < 0) throw new EvalError(`expected range vector argument for ${name}`);
     const rangeExpr = unwrapParens(e.args[idx]!) as MatrixSelector | SubqueryExpr;
     const paramExprs = e.args.filter((_, i) => i !== idx);
-    const params = paramExprs.map((p) => this.evalScalarPerStep(p));
-    const { series, refs, range } = this.evalRangeArg(rangeExpr);
+    const params: Float64Array[] = [];
+    for (const p of paramExprs) params.push(yield* this.evalScalarPerStep(p));
+    const { series, refs, range } = yield* this.evalRangeArg(rangeExpr);
     if (name === "quantile_over_time" && series.some((s) => s.t.length > 0)) {
       for (const q of params[0]!) if (Number.isNaN(q) || q < 0 || q > 1) this.warn(`quantile value should be between 0 and 1, got ${formatFloatG(q)}`, e.args[0]!.pos);
     }
@@ -1039,16 +1102,39 @@ class Evaluator {
       }
     }
     const keepName = name === "last_over_time" || name === "first_over_time";
+    const steps = this.numSteps;
+    // Steps are run in blocks small enough that one kernel call stays a short slice of work.
+    const blockSteps = kernelBlockSteps(name, series, range, refs);
     const batch: KernelBatch = this.ctx.wasm
       ? new WasmKernelBatch(name, refs, range, this.start, this.interval, params, this.ctx.wasm)
       : new JsKernelBatch(name, refs, range, this.start, this.interval, params);
     const out: Series[] = [];
     try {
+      const values = new Float64Array(steps), present = new Uint8Array(steps);
       for (const s of series) {
-        this.checkDeadline(this.numSteps);
-        const { values, present } = batch.run(s.t, s.v);
+        if (blockSteps >= steps) {
+          if (this.tick(steps)) yield;
+          const r = batch.run(s.t, s.v);
+          values.set(r.values);
+          present.set(r.present);
+        } else {
+          for (let first = 0; first < steps; first += blockSteps) {
+            const count = Math.min(blockSteps, steps - first);
+            let lo = Infinity, hi = -Infinity;
+            for (let i = first; i < first + count; i++) {
+              lo = Math.min(lo, refs[i]! - range);
+              hi = Math.max(hi, refs[i]!);
+            }
+            // Only the samples the block's windows can see are copied in.
+            const a = upperBound(s.t, lo), b = upperBound(s.t, hi);
+            const r = batch.run(s.t.subarray(a, b), s.v.subarray(a, b), first, count);
+            values.set(r.values, first);
+            present.set(r.present, first);
+            yield;
+          }
+        }
         let points = 0;
-        for (let i = 0; i < this.numSteps; i++) points += present[i]!;
+        for (let i = 0; i < steps; i++) points += present[i]!;
         // Sized up front: filling a preallocated array is about twice as fast as pushing.
         const ts: number[] = new Array(points), fs: number[] = new Array(points);
         for (let i = 0, k = 0; k < points; i++) {
@@ -1088,8 +1174,8 @@ class Evaluator {
    * (instance, job); selector matchers on other labels choose which data
    * labels to add and drop series without a matching info series.
    */
-  private evalInfo(e: Call): Series[] {
-    const base = this.evalSeries(e.args[0]!);
+  private *evalInfo(e: Call): Steps<Series[]> {
+    const base = yield* this.evalSeries(e.args[0]!);
     const selector = e.args[1] ? unwrapParens(e.args[1]) : null;
     const selectorMatchers = selector && selector.type === "VectorSelector" ? selector.matchers : [];
     const infoNameMatchers = selector ? selectorMatchers.filter((m) => m.name === METRIC_NAME) : [newMatcher("=", METRIC_NAME, TARGET_INFO)];
@@ -1110,7 +1196,7 @@ class Evaluator {
         idValues.get(l)!.add(v);
       }
     }
-    const infoSeries = idValues.size === 0 ? [] : this.selectInfoSeries(e.args[0]!, idValues, selectorMatchers);
+    const infoSeries = idValues.size === 0 ? [] : yield* this.selectInfoSeries(e.args[0]!, idValues, selectorMatchers);
     const infoSig = (name: string, metric: Labels): string =>
       keyOf([{ name: METRIC_NAME, value: name }, ...metric.filter((l) => IDENTIFYING_LABELS.includes(l.name))]);
     const infoNames = [...new Set(infoSeries.map((s) => getLabel(s.metric, METRIC_NAME)))];
@@ -1165,7 +1251,7 @@ class Evaluator {
    * first selector in `arg` (honouring its `@` and offset), with each step's
    * value being the time (ms) of the sample in effect, to pick the newest.
    */
-  private selectInfoSeries(arg: Expr, idValues: Map<string, Set<string>>, selectorMatchers: Matcher[]): Series[] {
+  private *selectInfoSeries(arg: Expr, idValues: Map<string, Set<string>>, selectorMatchers: Matcher[]): Steps<Series[]> {
     const matchers: Matcher[] = [];
     for (const [name, values] of idValues) matchers.push(newMatcher("=~", name, [...values].map(quoteMeta).join("|")));
     matchers.push(...selectorMatchers);
@@ -1182,7 +1268,8 @@ class Evaluator {
     const from = (pinned ?? this.start) - this.ctx.lookback + 1 - offset;
     const to = (pinned ?? this.end) - offset;
     const out: Series[] = [];
-    for (const s of this.ctx.queryable(from, to).select(matchers, from, to)) {
+    for (const s of yield* this.select(matchers, from, to)) {
+      if (this.tick(this.numSteps)) yield;
       const b = s.samples();
       const ts: number[] = [], fs: number[] = [];
       let j = 0;
@@ -1215,7 +1302,7 @@ class Evaluator {
     return out;
   }
 
-  private evalLabelReplace(e: Call): Series[] {
+  private *evalLabelReplace(e: Call): Steps<Series[]> {
     const [dst, repl, src, regexStr] = e.args.slice(1).map(stringArg) as [string, string, string, string];
     let re: RegExp;
     try {
@@ -1224,7 +1311,7 @@ class Evaluator {
       throw new EvalError(`invalid regular expression in label_replace(): ${regexStr}`);
     }
     if (!isValidLabelName(dst)) throw new EvalError(`invalid destination label name in label_replace(): ${dst}`);
-    const input = this.evalSeries(e.args[0]!);
+    const input = yield* this.evalSeries(e.args[0]!);
     for (const s of input) {
       const srcVal = getLabel(s.metric, src);
       const m = re.exec(srcVal);
@@ -1236,12 +1323,12 @@ class Evaluator {
     return this.mergeSameLabelset(input);
   }
 
-  private evalLabelJoin(e: Call): Series[] {
+  private *evalLabelJoin(e: Call): Steps<Series[]> {
     const strs = e.args.slice(1).map(stringArg);
     const dst = strs[0]!, sep = strs[1]!, srcs = strs.slice(2);
     for (const src of srcs) if (!isValidLabelName(src)) throw new EvalError(`invalid source label name in label_join(): ${src}`);
     if (!isValidLabelName(dst)) throw new EvalError(`invalid destination label name in label_join(): ${dst}`);
-    const input = this.evalSeries(e.args[0]!);
+    const input = yield* this.evalSeries(e.args[0]!);
     for (const s of input) {
       const value = srcs.map((n) => getLabel(s.metric, n)).join(sep);
       s.metric = setLabelValue(s.metric, dst, value);
@@ -1273,8 +1360,8 @@ class Evaluator {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  private evalAbsent(e: Call): Series[] {
-    const input = this.evalSeries(e.args[0]!);
+  private *evalAbsent(e: Call): Steps<Series[]> {
+    const input = yield* this.evalSeries(e.args[0]!);
     const present = new Uint8Array(this.numSteps);
     for (const s of input) for (const t of s.ts) present[Math.round((t - this.start) / this.interval)] = 1;
     const ts: number[] = [], fs: number[] = [];
@@ -1287,9 +1374,9 @@ class Evaluator {
     return ts.length ? [{ metric: this.absentLabels(e.args[0]!), ts, fs, dropName: false }] : [];
   }
 
-  private evalAbsentOverTime(e: Call): Series[] {
+  private *evalAbsentOverTime(e: Call): Steps<Series[]> {
     const arg = unwrapParens(e.args[0]!) as MatrixSelector | SubqueryExpr;
-    const { series, refs, range } = this.evalRangeArg(arg);
+    const { series, refs, range } = yield* this.evalRangeArg(arg);
     const ts: number[] = [], fs: number[] = [];
     for (let i = 0; i < this.numSteps; i++) {
       const ref = refs[i]!;
@@ -1306,7 +1393,7 @@ class Evaluator {
     return ts.length ? [{ metric: this.absentLabels(arg), ts, fs, dropName: false }] : [];
   }
 
-  private evalHistogramFunction(e: Call): Series[] {
+  private *evalHistogramFunction(e: Call): Steps<Series[]> {
     const name = e.func.name;
     let vecArg: Expr;
     let quantileArgs: Expr[] = [];
@@ -1319,10 +1406,11 @@ class Evaluator {
       quantileLabel = stringArg(e.args[1]!);
       quantileArgs = e.args.slice(2);
     } else vecArg = e.args[2]!;
-    const qs = quantileArgs.map((a) => this.evalScalarPerStep(a));
-    const lower = name === "histogram_fraction" ? this.evalScalarPerStep(e.args[0]!) : null;
-    const upper = name === "histogram_fraction" ? this.evalScalarPerStep(e.args[1]!) : null;
-    const input = this.evalSeries(vecArg);
+    const qs: Float64Array[] = [];
+    for (const a of quantileArgs) qs.push(yield* this.evalScalarPerStep(a));
+    const lower = name === "histogram_fraction" ? yield* this.evalScalarPerStep(e.args[0]!) : null;
+    const upper = name === "histogram_fraction" ? yield* this.evalScalarPerStep(e.args[1]!) : null;
+    const input = yield* this.evalSeries(vecArg);
     // Each series' bucket bound and histogram are found once, not at every step.
     const perSeries = input.map((s) => bucketSeries(s.metric));
     const histogramOf = new Int32Array(input.length);
@@ -1342,10 +1430,11 @@ class Evaluator {
       histogramOf[j] = h;
     });
     const seenAt = new Int32Array(histograms.length).fill(-1);
+    const warned = new Uint8Array(input.length);
     const pos = new Int32Array(input.length);
     const col = this.collector();
     for (let i = 0; i < this.numSteps; i++) {
-      this.checkDeadline();
+      if (this.tick()) yield;
       const ts = this.stepTime(i);
       qs.forEach((q, k) => {
         const v = q[i]!;
@@ -1360,8 +1449,12 @@ class Evaluator {
         const h = histogramOf[j]!;
         const b = perSeries[j]!;
         if (h < 0) {
-          const metricName = getLabel(s.metric, METRIC_NAME);
-          this.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(b.le)} for metric name ${JSON.stringify(metricName)}`, vecArg.pos);
+          // The warning is the same at every step: built once per series.
+          if (warned[j] === 0) {
+            warned[j] = 1;
+            const metricName = getLabel(s.metric, METRIC_NAME);
+            this.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(b.le)} for metric name ${JSON.stringify(metricName)}`, vecArg.pos);
+          }
           continue;
         }
         const g = histograms[h]!;
@@ -1394,6 +1487,40 @@ class Evaluator {
     }
     return col.result();
   }
+}
+
+/** Index of the first element of sorted `t` greater than `x`. */
+function upperBound(t: Float64Array, x: number): number {
+  let lo = 0, hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Work one kernel call may do (sample visits; a sort of n samples counts n·log2 n), about a millisecond. */
+const KERNEL_CALL_WORK = 100_000;
+
+/**
+ * How many steps one kernel call covers: all of them, unless the windows
+ * hold so many samples (long ranges over dense series, subqueries with fine
+ * steps) that a call per series would hold the event loop too long.
+ */
+function kernelBlockSteps(name: string, series: readonly RangeSeries[], range: number, refs: Float64Array): number {
+  const steps = refs.length;
+  let densest = 0;
+  for (const s of series) {
+    const n = s.t.length;
+    if (n < 2) continue;
+    const span = s.t[n - 1]! - s.t[0]!;
+    densest = Math.max(densest, span > 0 ? Math.min(n, (n * range) / span) : n);
+  }
+  const sorts = name === "quantile_over_time" || name === "mad_over_time";
+  const perStep = densest * (sorts ? 2 * Math.max(1, Math.log2(densest)) : 1);
+  if (perStep * steps <= KERNEL_CALL_WORK) return steps;
+  return Math.max(1, Math.floor(KERNEL_CALL_WORK / Math.max(1, perStep)));
 }
 
 /** The info metric info() reads when its selector names none. */
@@ -1496,32 +1623,126 @@ function compareMetrics(a: { metric: Labels }, b: { metric: Labels }): number {
   return a.metric.length - b.metric.length;
 }
 
-/** A counting semaphore queueing queries beyond the concurrency limit. */
+/**
+ * The [mint, maxt] every selector of `expr` may read when evaluated over
+ * start..end (ms), as Prometheus's FindMinMaxTime: offsets, `@`, ranges,
+ * subquery ranges and the lookback delta widen it. Null when the
+ * expression reads no series (a constant query opens no querier).
+ */
+export function selectedTimeRange(expr: Expr, start: number, end: number, lookback: number): [number, number] | null {
+  let mint = Infinity, maxt = -Infinity;
+  const refRange = (
+    sel: { timestamp: number | null; startOrEnd: "start" | "end" | null; offset: number },
+    lo: number,
+    hi: number,
+  ): [number, number] => {
+    if (sel.timestamp !== null) return [sel.timestamp - sel.offset, sel.timestamp - sel.offset];
+    if (sel.startOrEnd === "start") return [start - sel.offset, start - sel.offset];
+    if (sel.startOrEnd === "end") return [end - sel.offset, end - sel.offset];
+    return [lo - sel.offset, hi - sel.offset];
+  };
+  const visit = (e: Expr, lo: number, hi: number): void => {
+    if (e.type === "VectorSelector") {
+      const [a, b] = refRange(e, lo, hi);
+      mint = Math.min(mint, a - lookback);
+      maxt = Math.max(maxt, b);
+    } else if (e.type === "MatrixSelector") {
+      const [a, b] = refRange(e.vectorSelector, lo, hi);
+      mint = Math.min(mint, a - e.range);
+      maxt = Math.max(maxt, b);
+    } else if (e.type === "SubqueryExpr") {
+      const [a, b] = refRange(e, lo, hi);
+      visit(e.expr, a - e.range, b);
+    } else {
+      for (const c of children(e)) visit(c, lo, hi);
+    }
+  };
+  visit(expr, start, end);
+  return mint <= maxt ? [mint, maxt] : null;
+}
+
+/**
+ * Takes turns among running queries: each waiter gets one event-loop turn of
+ * its own, in arrival order, so with N queries running the event loop still
+ * gets a turn after every slice (not after N slices), and every query
+ * progresses at the same pace.
+ */
+class TurnScheduler {
+  private readonly queue: (() => void)[] = [];
+  private scheduled = false;
+
+  /** Resolves when the caller's turn comes, after the event loop has had its turn. */
+  wait(): Promise<void> {
+    return new Promise((resolve) => {
+      this.queue.push(resolve);
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const next = this.queue.shift();
+      if (this.queue.length > 0) this.schedule();
+      next?.();
+    });
+  }
+}
+
+/** A counting semaphore queueing queries beyond the concurrency limit; a cancelled wait leaves the queue. */
 class QueryGate {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: { grant: () => void }[] = [];
 
   constructor(private readonly limit: number) {}
 
-  async acquire(): Promise<void> {
+  /** Waits for a free slot; rejects with the signal's reason when it aborts first. */
+  async acquire(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) throw signal.reason;
     if (this.running < this.limit) {
       this.running++;
       return;
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await new Promise<void>((resolve, reject) => {
+      const entry = {
+        grant: () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = (): void => {
+        const i = this.waiting.indexOf(entry);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.waiting.push(entry);
+    });
   }
 
   release(): void {
     const next = this.waiting.shift();
-    if (next) next();
+    if (next) next.grant();
     else this.running--;
+  }
+
+  /** Queries running and waiting. */
+  get load(): { running: number; queued: number } {
+    return { running: this.running, queued: this.waiting.length };
   }
 }
 
 /**
- * Evaluates PromQL queries against a storage querier. Queries beyond
- * `maxConcurrency` wait their turn; each query is bounded by `timeout` and
- * `maxSamples`, failing with Prometheus's messages.
+ * Evaluates PromQL queries against storage without holding the event loop:
+ * the evaluation runs in slices of at most `sliceMs` of synchronous work,
+ * giving the event loop its turn between slices, so scrapes, appends, rules
+ * and HTTP keep their timing while queries run; concurrent queries
+ * interleave. Queries beyond `maxConcurrency` wait their turn; each query is
+ * bounded by `timeout` (checked between slices, so it stops within a slice
+ * of its deadline) and `maxSamples`, and stops when its `signal` aborts,
+ * failing with Prometheus's messages.
  *
  * @example
  * const engine = new Engine({ lookbackDelta: 5 * 60_000 });
@@ -1534,6 +1755,8 @@ export class Engine {
   private readonly defaultEvaluationInterval: number;
   private readonly gate: QueryGate;
   private readonly wasm: KernelWasm | null;
+  private readonly sliceMs: number;
+  private readonly turns = new TurnScheduler();
 
   constructor(opts: EngineOptions = {}) {
     this.wasm = (opts.rangeKernels ?? "wasm") === "wasm" ? kernelWasm() : null;
@@ -1542,48 +1765,120 @@ export class Engine {
     this.maxSamples = opts.maxSamples ?? 50_000_000;
     this.defaultEvaluationInterval = opts.defaultEvaluationInterval ?? 60_000;
     this.gate = new QueryGate(Math.max(1, opts.maxConcurrency ?? 20));
+    this.sliceMs = opts.sliceMs ?? DEFAULT_SLICE_MS;
+    const maxConcurrency = Math.max(1, opts.maxConcurrency ?? 20);
+    opts.registry?.gaugeFunc("prometheus_engine_queries", "The current number of queries being executed or waiting.", () => {
+      const { running, queued } = this.gate.load;
+      return running + queued;
+    });
+    opts.registry?.gaugeFunc("prometheus_engine_queries_concurrent_max", "The max number of concurrent queries.", () => maxConcurrency);
   }
 
   /** Evaluates `query` at time `t` (ms). Parse errors throw the parser's ParseError. */
-  async instantQuery(q: QueryableFn, query: string | Expr, t: number): Promise<QueryResult> {
-    return this.run(q, query, t, t, 0);
+  async instantQuery(q: QueryableFn, query: string | Expr, t: number, opts: QueryOptions = {}): Promise<QueryResult> {
+    return this.run(q, query, t, t, 0, opts);
   }
 
   /** Evaluates `query` at start, start+step, …, end (ms); the result is a matrix. */
-  async rangeQuery(q: QueryableFn, query: string | Expr, start: number, end: number, step: number): Promise<QueryResult> {
+  async rangeQuery(q: QueryableFn, query: string | Expr, start: number, end: number, step: number, opts: QueryOptions = {}): Promise<QueryResult> {
     if (!(step > 0)) throw new EvalError("zero or negative query resolution step widths are not accepted. Try a positive integer");
     if (end < start) throw new EvalError("end timestamp must not be before start time");
-    return this.run(q, query, start, end, step);
+    return this.run(q, query, start, end, step, opts);
   }
 
-  private async run(q: QueryableFn, query: string | Expr, start: number, end: number, step: number): Promise<QueryResult> {
+  /** Queries running and queued now. */
+  load(): { running: number; queued: number } {
+    return this.gate.load;
+  }
+
+  private async run(q: QueryableFn, query: string | Expr, start: number, end: number, step: number, opts: QueryOptions): Promise<QueryResult> {
     const expr = typeof query === "string" ? parseExpr(query) : query;
     const text = typeof query === "string" ? query : "";
-    await this.gate.acquire();
+    const timeout = opts.timeout !== undefined && opts.timeout > 0 ? Math.min(opts.timeout, this.timeout) : this.timeout;
+    const deadline = Date.now() + timeout;
+    // One signal stops the query wherever it is (queued, selecting, evaluating): the deadline or the caller's.
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(new QueryTimeoutError()), timeout);
+    const onCallerAbort = (): void => stop.abort(new QueryCanceledError());
+    if (opts.signal?.aborted) onCallerAbort();
+    else opts.signal?.addEventListener("abort", onCallerAbort, { once: true });
     try {
-      return this.exec(q, expr, text, start, end, step);
+      await this.gate.acquire(stop.signal);
+      try {
+        const lookback = opts.lookbackDelta !== undefined && opts.lookbackDelta > 0 ? opts.lookbackDelta : this.lookbackDelta;
+        const range = selectedTimeRange(expr, start, end, lookback);
+        let querier: Querier | null = null;
+        const ctx: QueryContext = {
+          get querier(): Querier {
+            // Opened on first use: a query reading no series (a constant) never opens one.
+            querier ??= q(range ? range[0] : start, range ? range[1] : end);
+            return querier;
+          },
+          signal: stop.signal,
+          query: text,
+          start,
+          end,
+          step,
+          lookback,
+          defaultInterval: this.defaultEvaluationInterval,
+          deadline,
+          maxSamples: this.maxSamples,
+          currentSamples: 0,
+          warnings: new Set(),
+          infos: new Set(),
+          loopCounter: 0,
+          wasm: this.wasm,
+        };
+        try {
+          return await this.drive(this.evaluate(ctx, expr), ctx, stop.signal);
+        } finally {
+          (querier as Querier | null)?.close();
+        }
+      } finally {
+        this.gate.release();
+      }
     } finally {
-      this.gate.release();
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onCallerAbort);
     }
   }
 
-  private exec(q: QueryableFn, expr: Expr, text: string, start: number, end: number, step: number): QueryResult {
-    const ctx: QueryContext = {
-      queryable: q,
-      query: text,
-      start,
-      end,
-      step,
-      lookback: this.lookbackDelta,
-      defaultInterval: this.defaultEvaluationInterval,
-      deadline: Date.now() + this.timeout,
-      maxSamples: this.maxSamples,
-      currentSamples: 0,
-      warnings: new Set(),
-      infos: new Set(),
-      loopCounter: 0,
-      wasm: this.wasm,
-    };
+  /**
+   * Runs a stepwise evaluation to its result: awaits the promises it
+   * yields, and at each pause checks the deadline and the stop signal
+   * (throwing the error into the evaluation, so its cleanup runs) and gives
+   * the event loop a turn once the slice is used up.
+   */
+  private async drive<T>(steps: Steps<T>, ctx: QueryContext, stop: AbortSignal): Promise<T> {
+    let sliceStart = performance.now();
+    let input: unknown;
+    let failure: { error: unknown } | null = null;
+    for (;;) {
+      const r = failure ? steps.throw(failure.error) : steps.next(input);
+      failure = null;
+      input = undefined;
+      if (r.done) return r.value;
+      if (r.value !== undefined) {
+        try {
+          input = await r.value;
+        } catch (error) {
+          failure = { error: stop.aborted ? stop.reason : error };
+        }
+        sliceStart = performance.now();
+        continue;
+      }
+      if (stop.aborted) failure = { error: stop.reason };
+      else if (Date.now() > ctx.deadline) failure = { error: new QueryTimeoutError() };
+      else if (performance.now() - sliceStart >= this.sliceMs) {
+        await this.turns.wait();
+        sliceStart = performance.now();
+        if (stop.aborted) failure = { error: stop.reason };
+      }
+    }
+  }
+
+  private *evaluate(ctx: QueryContext, expr: Expr): Steps<QueryResult> {
+    const { start, end, step } = ctx;
     const instant = step === 0;
     const ev = new Evaluator(ctx, start, end, instant ? 1 : step);
     const type = valueType(expr);
@@ -1591,15 +1886,15 @@ export class Engine {
     if (type === "matrix") {
       if (!instant) throw new EvalError(`invalid expression type "range vector" for range query, must be Scalar or instant Vector`);
       const inner = unwrapParens(expr) as MatrixSelector | SubqueryExpr;
-      const series = ev.evalRangeVector(inner);
+      const series = yield* ev.evalRangeVector(inner);
       return { value: { type: "matrix", series: series.sort(compareMetrics) }, ...annotations() };
     }
     if (type === "string") {
       if (!instant) throw new EvalError(`invalid expression type "string" for range query, must be Scalar or instant Vector`);
-      const r = ev.eval(expr);
+      const r = yield* ev.eval(expr);
       return { value: { type: "string", t: start, v: r.kind === "string" ? r.value : "" }, ...annotations() };
     }
-    const series = ev.evalSeries(expr);
+    const series = yield* ev.evalSeries(expr);
     let value: Value;
     if (type === "scalar") {
       if (instant) value = { type: "scalar", t: start, v: series[0]?.fs[0] ?? NaN };
@@ -1612,7 +1907,9 @@ export class Engine {
       const samples: VectorSample[] = final.map((s) => ({ metric: s.metric, t: start, v: s.fs[0]! }));
       value = { type: "vector", samples };
     } else {
+      yield;
       const final = finalizeSeries(series, false);
+      yield;
       value = { type: "matrix", series: final.map((s) => ({ metric: s.metric, t: s.ts, v: s.fs })).sort(compareMetrics) };
     }
     return { value, ...annotations() };

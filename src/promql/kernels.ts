@@ -322,8 +322,11 @@ export const RANGE_KERNELS: Readonly<Record<string, RangeKernel>> = {
 
 /** Runs one range function for one series over every step of a query. */
 export interface KernelBatch {
-  /** Computes the function for one series' samples (no staleness markers). */
-  run(t: Float64Array, v: Float64Array): KernelOutput;
+  /**
+   * Computes the function for one series' samples (no staleness markers) at
+   * steps first..first+count-1 (default: every step); the output has `count` entries.
+   */
+  run(t: Float64Array, v: Float64Array, first?: number, count?: number): KernelOutput;
   /** Releases any memory held by the batch. */
   close(): void;
 }
@@ -351,15 +354,15 @@ export class JsKernelBatch implements KernelBatch {
     this.kernel = kernel;
   }
 
-  run(t: Float64Array, v: Float64Array): KernelOutput {
-    const steps = this.refs.length;
-    const values = new Float64Array(steps), present = new Uint8Array(steps);
+  run(t: Float64Array, v: Float64Array, first = 0, count = this.refs.length - first): KernelOutput {
+    const steps = first + count;
+    const values = new Float64Array(count), present = new Uint8Array(count);
     const ctx: WindowContext = { rangeStart: 0, rangeEnd: 0, evalT: 0, params: new Array(this.params.length) };
     let lo = 0, hi = 0;
-    for (let i = 0; i < steps; i++) {
+    for (let i = first; i < steps; i++) {
       const ref = this.refs[i]!;
       const from = ref - this.range;
-      if (i > 0 && ref < this.refs[i - 1]!) {
+      if (i > first && ref < this.refs[i - 1]!) {
         lo = 0;
         hi = 0;
       }
@@ -373,8 +376,8 @@ export class JsKernelBatch implements KernelBatch {
       for (let p = 0; p < this.params.length; p++) ctx.params[p] = this.params[p]![i]!;
       const r = this.kernel(t, v, lo, hi, ctx);
       if (r === null) continue;
-      values[i] = r;
-      present[i] = 1;
+      values[i - first] = r;
+      present[i - first] = 1;
     }
     return { values, present };
   }
@@ -429,7 +432,7 @@ export function kernelWasm(): KernelWasm | null {
   return typeof w.rangeKernelRun === "function" ? (w as unknown as KernelWasm) : null;
 }
 
-/** One series' kernel output: `values[i]` counts only where `present[i]` is 1. */
+/** One series' kernel output: `values[i]` counts only where `present[i]` is 1. Valid until the batch's next run() or close(). */
 export interface KernelOutput {
   values: Float64Array;
   present: Uint8Array;
@@ -486,7 +489,7 @@ export class WasmKernelBatch implements KernelBatch {
     if (this.params[1]) f64.set(this.params[1], this.steps * 2);
   }
 
-  run(t: Float64Array, v: Float64Array): KernelOutput {
+  run(t: Float64Array, v: Float64Array, first = 0, count = this.steps - first): KernelOutput {
     const n = t.length;
     this.ensure(n);
     const s = this.steps;
@@ -495,9 +498,14 @@ export class WasmKernelBatch implements KernelBatch {
     let views = this.currentViews(out, present, tPtr, vPtr);
     views.t.set(t);
     views.v.set(v);
-    this.wasm.rangeKernelRun(this.kind, tPtr, vPtr, n, refsPtr, s, this.range, this.evalStart, this.evalStep, p0, p1, out, present);
+    // A block of steps is the same call over the step arrays' sub-ranges.
+    this.wasm.rangeKernelRun(
+      this.kind, tPtr, vPtr, n, refsPtr + first * 8, count, this.range, this.evalStart + first * this.evalStep, this.evalStep,
+      p0 + first * 8, p1 + first * 8, out + first * 8, present + first,
+    );
     views = this.currentViews(out, present, tPtr, vPtr);
-    return { values: views.out.slice(), present: views.present.slice() };
+    // Views into module memory, not copies (slicing a view of module memory is slow): valid until the next run.
+    return { values: views.out.subarray(first, first + count), present: views.present.subarray(first, first + count) };
   }
 
   private currentViews(out: number, present: number, tPtr: number, vPtr: number): NonNullable<WasmKernelBatch["views"]> {

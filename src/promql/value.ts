@@ -79,6 +79,14 @@ export class QueryTimeoutError extends EvalError {
   }
 }
 
+/** The query was cancelled (its client went away) before it finished. */
+export class QueryCanceledError extends EvalError {
+  constructor() {
+    super("query was canceled in expression evaluation");
+    this.name = "QueryCanceledError";
+  }
+}
+
 /** The query would hold more samples in memory than the engine allows. */
 export class TooManySamplesError extends EvalError {
   constructor() {

@@ -9,7 +9,7 @@
 import type { Logger } from "../log/index.ts";
 import { labelsKey, newMatcher, type Labels } from "../model/index.ts";
 import { isStaleAt, type Engine, type QueryableFn } from "../promql/index.ts";
-import { STALE_NAN_BITS, type Appender } from "../tsdb/index.ts";
+import { STALE_NAN_BITS, type Appender, type Querier } from "../tsdb/index.ts";
 import { AlertingRule } from "./alerting.ts";
 import { groupEvalTimestamp, groupHash } from "./hash.ts";
 import { groupKey, type RuleMetrics } from "./metrics.ts";
@@ -97,6 +97,8 @@ export class Group {
   /** The scheduled timestamp of the last iteration (ms); 0 when never. */
   lastEvalTimestamp = 0;
   private stopped = false;
+  /** Aborted by stop(): a running evaluation's queries end at once instead of delaying shutdown or reload. */
+  private readonly stopping = new AbortController();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
@@ -185,6 +187,7 @@ export class Group {
   /** Stops the loop and waits for a running iteration to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     if (this.timer) clearTimeout(this.timer);
     this.wake?.();
     await this.running;
@@ -242,7 +245,7 @@ export class Group {
     if (this.shouldRestore && this.iterations >= 2) {
       this.shouldRestore = false;
       try {
-        this.restoreForState(this.deps.now());
+        await this.restoreForState(this.deps.now());
       } catch (e) {
         this.deps.logger.error("Failed to restore 'for' state", { group: this.name, err: (e as Error).message });
         for (const r of this.rules) if (r instanceof AlertingRule) r.restored = true;
@@ -253,7 +256,7 @@ export class Group {
   private queryFunc(): RuleQueryFunc {
     const { engine, queryable } = this.deps;
     return async (query, t) => {
-      const res = await engine.instantQuery(queryable, query, t);
+      const res = await engine.instantQuery(queryable, query, t, { signal: this.stopping.signal });
       if (res.value.type === "vector") return res.value.samples.map((s) => ({ metric: s.metric, t: s.t, v: s.v }));
       if (res.value.type === "scalar") return [{ metric: [], t: res.value.t, v: res.value.v }];
       throw new Error("rule result is not a vector or scalar");
@@ -370,9 +373,18 @@ export class Group {
    * gets that time back (at least the grace period); rules whose `for` is
    * shorter than the grace period are not restored.
    */
-  restoreForState(ts: number): void {
+  async restoreForState(ts: number): Promise<void> {
     const { outageTolerance, gracePeriod } = this.deps;
     const querier = this.deps.queryable(ts - outageTolerance, ts);
+    try {
+      await this.restoreWith(querier, ts);
+    } finally {
+      querier.close();
+    }
+  }
+
+  private async restoreWith(querier: Querier, ts: number): Promise<void> {
+    const { outageTolerance, gracePeriod } = this.deps;
     for (const rule of this.rules) {
       if (!(rule instanceof AlertingRule)) continue;
       const hold = rule.spec.holdDuration;
@@ -383,7 +395,7 @@ export class Group {
       for (const a of rule.active.values()) {
         const want = rule.forStateSeriesLabels(a);
         const matchers = want.map((l) => newMatcher("=", l.name, l.value));
-        const series = querier.select(matchers, ts - outageTolerance, ts).find((s) => s.labels.length === want.length);
+        const series = (await querier.select(matchers, ts - outageTolerance, ts)).find((s) => s.labels.length === want.length);
         if (!series) continue;
         const b = series.samples();
         if (b.length === 0 || isStaleAt(b.v, b.length - 1)) continue;

@@ -112,6 +112,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
     timeout: flags["query.timeout"],
     maxSamples: flags["query.max-samples"],
     maxConcurrency: flags["query.max-concurrency"],
+    registry,
   });
   const state: SharedState = {};
   const current = (): ServerContext => {

@@ -13,19 +13,20 @@
  * const db = await openDB({ dir: "./data", compactionIntervalMs: 0 });
  * const app = db.appender();
  * app.appendBatch(Uint32Array.of(app.ref(labels)), Float64Array.of(Date.now()), Float64Array.of(1), 1);
- * db.querier(MIN_TIME, MAX_TIME).select([newMatcher("=", "__name__", "up")], MIN_TIME, MAX_TIME);
+ * const q = db.querier(MIN_TIME, MAX_TIME);
+ * await q.select([newMatcher("=", "__name__", "up")], MIN_TIME, MAX_TIME);
+ * q.close();
  * await db.close();
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { nopLogger, type Logger } from "../log/index.ts";
-import { type Counter, type Histogram, type Matcher, Registry } from "../model/index.ts";
+import { type Counter, type Histogram, Registry } from "../model/index.ts";
 import {
   Block,
   type BlockMeta,
   isULID,
   META_FILENAME,
-  mergeSeriesLists,
   normalizeChunks,
   removeBlockDir,
   TMP_FOR_CREATION,
@@ -35,8 +36,9 @@ import {
 import { compactBlocksAsync, compactionRanges, planCompaction } from "./compact.ts";
 import { runSteps } from "./event_loop.ts";
 import { Head, type TSDBStats } from "./head/index.ts";
+import { PartsQuerier } from "./querier.ts";
 import { walSize } from "./wal/index.ts";
-import { MIN_TIME, type Appender, type LabelQueryOptions, type Querier, type StoredSeries } from "./types.ts";
+import { MIN_TIME, type Appender, type Querier, type Queryable, type SyncQuerier } from "./types.ts";
 
 /** Prometheus's default time retention: 15 days. */
 export const DEFAULT_RETENTION_TIME = 15 * 24 * 3600 * 1000;
@@ -62,10 +64,15 @@ export interface DBOptions {
 }
 
 /** The database: appends go to the head, queries see blocks and head as one. */
-export interface DB {
+export interface DB extends Queryable {
   /** An appender writing to the head (and its WAL). */
   appender(): Appender;
-  /** A querier over blocks and head; a series stored in several of them is returned once, samples merged and de-duplicated. */
+  /**
+   * A querier over blocks and head; a series stored in several of them is
+   * returned once, samples merged and de-duplicated. Until it is closed, the
+   * blocks it covers stay on disk (compaction and retention delete them
+   * afterwards) and the head is not truncated past its range.
+   */
   querier(mint: number, maxt: number): Querier;
   head(): Head;
   /** Metas of the loaded blocks, by minTime. */
@@ -91,27 +98,6 @@ interface DBMetrics {
   timeRetentions: Counter;
   sizeRetentions: Counter;
   reloads: Counter;
-}
-
-/** A querier merging the series of several sources, earlier sources winning on equal timestamps. */
-class MergeQuerier implements Querier {
-  constructor(private readonly sources: readonly Querier[]) {}
-
-  select(matchers: readonly Matcher[], mint: number, maxt: number): StoredSeries[] {
-    return mergeSeriesLists(this.sources.map((q) => q.select(matchers, mint, maxt)));
-  }
-
-  labelNames(opts?: LabelQueryOptions): string[] {
-    const names = new Set<string>();
-    for (const q of this.sources) for (const n of q.labelNames(opts)) names.add(n);
-    return [...names].sort();
-  }
-
-  labelValues(name: string, opts?: LabelQueryOptions): string[] {
-    const values = new Set<string>();
-    for (const q of this.sources) for (const v of q.labelValues(name, opts)) values.add(v);
-    return [...values].sort();
-  }
 }
 
 /**
@@ -142,6 +128,12 @@ class TSDB implements DB {
   private running: Promise<void> = Promise.resolve();
   private timer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
+  /** Open queriers per block; a block dropped while read is deleted when its last reader closes. */
+  private readonly readers = new Map<Block, number>();
+  private readonly dropped = new Set<Block>();
+  /** The range of every open querier, and who waits for them to close. */
+  private readonly headReaders = new Set<{ mint: number; maxt: number }>();
+  private headReaderWaiters: (() => void)[] = [];
   private readonly ranges: number[];
   private readonly retentionTime: number;
   private readonly retentionSize: number;
@@ -196,12 +188,57 @@ class TSDB implements DB {
   }
 
   querier(mint: number, maxt: number): Querier {
-    const sources: Querier[] = [];
+    const parts: SyncQuerier[] = [];
+    const held: Block[] = [];
     for (const b of this.loaded) {
-      if (b.meta.maxTime > mint && b.meta.minTime <= maxt) sources.push(b.querier(mint, maxt));
+      if (b.meta.maxTime > mint && b.meta.minTime <= maxt) {
+        parts.push(b.querier(mint, maxt));
+        held.push(b);
+        this.readers.set(b, (this.readers.get(b) ?? 0) + 1);
+      }
     }
-    sources.push(this.headDB.querier(mint, maxt));
-    return new MergeQuerier(sources);
+    parts.push(this.headDB.querier(mint, maxt));
+    const headReader = { mint, maxt };
+    this.headReaders.add(headReader);
+    return new PartsQuerier(parts, () => {
+      for (const b of held) this.releaseBlock(b);
+      this.headReaders.delete(headReader);
+      const waiters = this.headReaderWaiters;
+      this.headReaderWaiters = [];
+      for (const w of waiters) w();
+    });
+  }
+
+  private releaseBlock(b: Block): void {
+    const n = (this.readers.get(b) ?? 1) - 1;
+    if (n > 0) {
+      this.readers.set(b, n);
+      return;
+    }
+    this.readers.delete(b);
+    if (this.dropped.delete(b)) removeBlockDir(b.dir);
+  }
+
+  /**
+   * Waits until no open querier reads the head data that truncating it
+   * before `maxt` removes, as Prometheus's head waits for pending readers
+   * in the range, so a long query sees every sample it selected. Logs while
+   * it waits long.
+   */
+  private async waitForHeadReaders(maxt: number): Promise<void> {
+    const since = Date.now();
+    let warned = since;
+    const reading = (r: { mint: number; maxt: number }): boolean => r.mint < maxt && r.maxt >= this.headDB.minTime();
+    while (!this.closed && [...this.headReaders].some(reading)) {
+      await new Promise<void>((resolve) => {
+        this.headReaderWaiters.push(resolve);
+        setTimeout(resolve, 5000).unref?.();
+      });
+      if (Date.now() - warned >= 60_000) {
+        warned = Date.now();
+        this.logger.warn("head truncation waiting for open queriers", { waited: `${Math.round((warned - since) / 1000)}s` });
+      }
+    }
   }
 
   stats(limit = 10): TSDBStats {
@@ -218,8 +255,9 @@ class TSDB implements DB {
     if (ulids.size === 0) return;
     const keep: Block[] = [];
     for (const b of this.loaded) {
-      if (ulids.has(b.ulid)) removeBlockDir(b.dir);
-      else keep.push(b);
+      if (!ulids.has(b.ulid)) keep.push(b);
+      else if (this.readers.has(b)) this.dropped.add(b);
+      else removeBlockDir(b.dir);
     }
     this.setBlocks(keep);
   }
@@ -279,6 +317,7 @@ class TSDB implements DB {
       } else {
         removeBlockDir(join(this.dir, meta.ulid));
       }
+      await this.waitForHeadReaders(maxt);
       await head.truncate(maxt);
       this.metrics.headTruncations.inc();
       if (head.minTime() <= hmin && head.numSeries() > 0) {
@@ -338,6 +377,8 @@ class TSDB implements DB {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.running;
+    for (const b of this.dropped) removeBlockDir(b.dir);
+    this.dropped.clear();
     await this.headDB.close();
   }
 }

@@ -26,3 +26,5 @@ export {
 export { compactBlocks, compactBlocksAsync, compactionRanges, exponentialBlockRanges, planCompaction } from "./compact.ts";
 export { openDB, DEFAULT_BLOCK_DURATION, DEFAULT_COMPACTION_INTERVAL, DEFAULT_RETENTION_TIME, type DB, type DBOptions } from "./db.ts";
 export { createBlocksFromOpenMetrics, type BackfillOptions, type BackfillResult } from "./backfill.ts";
+export { fanoutQueryable, PartsQuerier, QuerierClosedError } from "./querier.ts";
+export { WORK_SLICE_MS, WorkSlicer, yieldToEventLoop, runSteps, runStepsNow, sortSteps } from "./event_loop.ts";

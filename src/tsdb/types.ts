@@ -38,12 +38,54 @@ export interface LabelQueryOptions {
   maxt?: number;
 }
 
+/** What a select may be told beyond its matchers and range. */
+export interface SelectHints {
+  /** Aborts the read (the query was cancelled or timed out): the select rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Receives problems that do not fail the read (a secondary source of a fan-out was unreachable). */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * A read view over one storage for [mint, maxt], as Prometheus's
+ * storage.Querier. Reads are asynchronous so a source may pause (a large
+ * select yields to the event loop) or be remote. A querier holds what it
+ * reads: blocks it covers are not deleted by compaction or retention until
+ * close(), so results stay complete however long a query runs. Always close
+ * a querier (close() is idempotent).
+ *
+ * @example
+ * const q = db.querier(mint, maxt);
+ * try {
+ *   for (const s of await q.select([newMatcher("=", "__name__", "up")], mint, maxt)) use(s.samples());
+ * } finally {
+ *   q.close();
+ * }
+ */
 export interface Querier {
   /** Series matching all matchers (at least one must not match ""), sorted by labels. */
-  select(matchers: readonly Matcher[], mint: number, maxt: number): StoredSeries[];
+  select(matchers: readonly Matcher[], mint: number, maxt: number, hints?: SelectHints): Promise<StoredSeries[]>;
   /** Sorted label names of series matching the matchers (all series when none). */
-  labelNames(opts?: LabelQueryOptions): string[];
+  labelNames(opts?: LabelQueryOptions): Promise<string[]>;
   /** Sorted values of label `name` among series matching the matchers. */
+  labelValues(name: string, opts?: LabelQueryOptions): Promise<string[]>;
+  /** Releases what the querier holds (block references); reads after close() reject. */
+  close(): void;
+}
+
+/** Something that opens queriers over a time range: the local DB, a fan-out of several sources. */
+export interface Queryable {
+  querier(mint: number, maxt: number): Querier;
+}
+
+/**
+ * A synchronous querier over one head or one block: the parts a storage
+ * Querier is built from. Its series stay readable only while the part is
+ * held (see Querier).
+ */
+export interface SyncQuerier {
+  select(matchers: readonly Matcher[], mint: number, maxt: number): StoredSeries[];
+  labelNames(opts?: LabelQueryOptions): string[];
   labelValues(name: string, opts?: LabelQueryOptions): string[];
 }
 

@@ -29,11 +29,10 @@ export interface PromtsProcess {
 /**
  * Starts dist/promts with `args` plus a free --web.listen-address (unless
  * `listenArg` gives the spelling, e.g. "-web.listen-address") and waits for
- * /-/ready. Kills the process and throws when it exits or is not ready in time.
+ * /-/ready (`port` when given, e.g. to write it into a self-scrape config first). Kills the process and throws when it exits or is not ready in time.
  */
-export async function startPromts(args: readonly string[], cwd: string, listenArg = "--web.listen-address"): Promise<PromtsProcess> {
+export async function startPromts(args: readonly string[], cwd: string, listenArg = "--web.listen-address", port = freePort()): Promise<PromtsProcess> {
   requireBinary();
-  const port = freePort();
   const proc = Bun.spawn([PROMTS_BINARY, ...args, `${listenArg}=127.0.0.1:${port}`], { cwd, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   let stderr = "";
   const decoder = new TextDecoder();

@@ -189,13 +189,15 @@ describe("promtool interop", () => {
     const db = await openDB({ dir: out, compactionIntervalMs: 0 });
     try {
       const got = new Map<string, [number, number][]>();
-      for (const s of db.querier(MIN_TIME, MAX_TIME).select([newMatcher("=~", "__name__", ".+")], MIN_TIME, MAX_TIME)) {
+      const q = db.querier(MIN_TIME, MAX_TIME);
+      for (const s of await q.select([newMatcher("=~", "__name__", ".+")], MIN_TIME, MAX_TIME)) {
         const b = s.samples();
         got.set(labelsKey(s.labels), [...b.t.subarray(0, b.length)].map((t, i) => [t, b.v[i]!] as [number, number]));
       }
       expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
       for (const [key, rows] of expected) expect(got.get(key)).toEqual(rows);
-      expect(db.querier(MIN_TIME, MAX_TIME).labelValues("svc")).toEqual(["a"]);
+      expect(await q.labelValues("svc")).toEqual(["a"]);
+      q.close();
     } finally {
       await db.close();
     }

@@ -136,9 +136,10 @@ async function prometheusSamples(state: string, at: number): Promise<number[]> {
   return res.data.result.flatMap((s) => s.values.map(([t]) => Math.round(t * 1000)));
 }
 
-function promtsSamples(state: string, at: number): number[] {
+async function promtsSamples(state: string, at: number): Promise<number[]> {
   const q = db!.querier(at - 60_000, at);
-  const series = q.select([newMatcher("=", "__name__", "ALERTS"), newMatcher("=", "alertstate", state)], at - 60_000, at);
+  const series = await q.select([newMatcher("=", "__name__", "ALERTS"), newMatcher("=", "alertstate", state)], at - 60_000, at);
+  q.close();
   return series.flatMap((s) => {
     const b = s.samples();
     return Array.from(b.t.subarray(0, b.length)).filter((_, i) => b.v[i] === 1);
@@ -186,7 +187,7 @@ test("pending, firing and resolution happen at the same evaluations as in Promet
 
   const at = Date.now();
   const [promPending, promFiring] = [await prometheusSamples("pending", at), await prometheusSamples("firing", at)];
-  const [ourPending, ourFiring] = [promtsSamples("pending", at), promtsSamples("firing", at)];
+  const [ourPending, ourFiring] = [await promtsSamples("pending", at), await promtsSamples("firing", at)];
   const expectedPending = Array.from({ length: FOR_SECONDS }, (_, i) => onSlot + i * INTERVAL);
   expect(promPending).toEqual(expectedPending);
   expect(ourPending).toEqual(expectedPending);

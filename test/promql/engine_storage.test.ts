@@ -89,11 +89,13 @@ describe("the engine over blocks", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("selected samples are exact, staleness markers included, for ranges cutting chunks anywhere", () => {
+  test("selected samples are exact, staleness markers included, for ranges cutting chunks anywhere", async () => {
     const rand = seededRandom(99);
     for (let k = 0; k < 12; k++) {
       const mint = Math.floor(rand() * 2 * HOUR), maxt = mint + Math.floor(rand() * (2 * HOUR - mint));
-      const selected = db.querier(mint, maxt).select([newMatcher("=", "__name__", "x_total")], mint, maxt);
+      const q = db.querier(mint, maxt);
+      const selected = await q.select([newMatcher("=", "__name__", "x_total")], mint, maxt);
+      q.close();
       expect(selected.length).toBe(series.length);
       for (const s of selected) {
         const want = series.find((x) => labelsKey(x.labels) === labelsKey(s.labels))!;

@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { labelsKey, type Labels } from "../../src/model/index.ts";
 import { Head } from "../../src/tsdb/head/index.ts";
+import { PartsQuerier } from "../../src/tsdb/querier.ts";
 import type { ScriptBackend } from "./promqltest_runner.ts";
 import { MemStorage } from "./promqltest_storage.ts";
 
@@ -47,7 +48,7 @@ export async function newHeadBackend(): Promise<ScriptBackend> {
       generation++;
       head = await Head.open({ dir: path.join(root, String(generation)) });
     },
-    querier: (mint, maxt) => head.querier(mint, maxt),
+    querier: (mint, maxt) => new PartsQuerier([head.querier(mint, maxt)]),
     async close(): Promise<void> {
       await head.close();
       rmSync(root, { recursive: true, force: true });

@@ -52,7 +52,7 @@ export class MemStorage {
     const all = [...this.series.values()].sort((a, b) => compareLabels(a.labels, b.labels));
     const matching = (ms: readonly Matcher[]): MemSeries[] => all.filter((s) => ms.every((m) => m.matches(getLabel(s.labels, m.name))));
     return {
-      select(matchers, mint, maxt): StoredSeries[] {
+      async select(matchers, mint, maxt): Promise<StoredSeries[]> {
         return matching(matchers).map((s) => ({
           labels: s.labels,
           chunks: (): ChunkMeta[] => [],
@@ -65,12 +65,12 @@ export class MemStorage {
           },
         }));
       },
-      labelNames(opts?: LabelQueryOptions): string[] {
+      async labelNames(opts?: LabelQueryOptions): Promise<string[]> {
         const names = new Set<string>();
         for (const s of matching(opts?.matchers ?? [])) for (const l of s.labels) names.add(l.name);
         return [...names].sort();
       },
-      labelValues(name: string, opts?: LabelQueryOptions): string[] {
+      async labelValues(name: string, opts?: LabelQueryOptions): Promise<string[]> {
         const values = new Set<string>();
         for (const s of matching(opts?.matchers ?? [])) {
           const v = getLabel(s.labels, name);
@@ -78,6 +78,7 @@ export class MemStorage {
         }
         return [...values].sort();
       },
+      close(): void {},
     };
   }
 }

@@ -22,7 +22,7 @@ export interface Fixture {
   manager(extra?: Partial<RuleManagerOptions>): RuleManager;
   write(labels: Record<string, string>, points: [number, number][]): void;
   writeStale(labels: Record<string, string>, t: number): void;
-  read(matchers: Record<string, string>): { labels: string; points: { t: number; v: number; stale: boolean }[] }[];
+  read(matchers: Record<string, string>): Promise<{ labels: string; points: { t: number; v: number; stale: boolean }[] }[]>;
   close(): Promise<void>;
 }
 
@@ -72,9 +72,12 @@ export async function fixture(): Promise<Fixture> {
       new BigUint64Array(v.buffer)[0] = STALE_NAN_BITS;
       app.appendBatch(new Uint32Array([app.ref(labelsFromRecord(labels))]), new Float64Array([t]), v, 1);
     },
-    read(matchers) {
+    async read(matchers) {
       const ms = Object.entries(matchers).map(([k, v]) => newMatcher("=", k, v));
-      return db.querier(0, T0 * 2).select(ms, 0, T0 * 2).map((s) => {
+      const q = db.querier(0, T0 * 2);
+      const selected = await q.select(ms, 0, T0 * 2);
+      q.close();
+      return selected.map((s) => {
         const b = s.samples();
         const bits = new BigUint64Array(b.v.buffer, b.v.byteOffset, b.length);
         const points = Array.from({ length: b.length }, (_, i) => ({ t: b.t[i]!, v: b.v[i]!, stale: bits[i] === STALE_NAN_BITS }));

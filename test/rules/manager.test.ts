@@ -35,7 +35,7 @@ describe("recording rules", () => {
     // b ends with a staleness marker, so it is gone from the result at T0+20s.
     f.writeStale({ __name__: "x", i: "b" }, T0 + 16 * S);
     await evalAt(f, m, [T0 + 10 * S, T0 + 20 * S]);
-    const got = f.read({ __name__: "x:doubled" });
+    const got = await f.read({ __name__: "x:doubled" });
     expect(got.map((s) => s.labels)).toEqual(["__name__=x:doubled,i=a,source=rule", "__name__=x:doubled,i=b,source=rule"]);
     expect(got[0]!.points).toEqual([{ t: T0 + 10 * S, v: 2, stale: false }, { t: T0 + 20 * S, v: 2, stale: false }]);
     expect(got[1]!.points[0]).toEqual({ t: T0 + 10 * S, v: 4, stale: false });
@@ -56,7 +56,7 @@ describe("recording rules", () => {
     m = f.manager();
     await m.update([file], 10 * S);
     await evalAt(f, m, [T0 + 5 * S]);
-    expect(f.read({ __name__: "y2" })[0]!.points).toEqual([{ t: T0 + 5 * S, v: 40, stale: false }]);
+    expect((await f.read({ __name__: "y2" }))[0]!.points).toEqual([{ t: T0 + 5 * S, v: 40, stale: false }]);
   });
 
   test("group labels, rule labels and query_offset", async () => {
@@ -73,7 +73,7 @@ describe("recording rules", () => {
     m = f.manager();
     await m.update([file], 10 * S, { queryOffset: 5 * S });
     await evalAt(f, m, [T0 + 60 * S]);
-    const got = f.read({ __name__: "q:offset" });
+    const got = await f.read({ __name__: "q:offset" });
     expect(got.map((s) => s.labels)).toEqual(["__name__=q:offset,i=1,team=infra,tier=rule"]);
     expect(got[0]!.points).toEqual([{ t: T0, v: 1, stale: false }]);
     expect(m.groups()[0]!.queryOffset).toBe(60 * S);
@@ -89,7 +89,7 @@ describe("recording rules", () => {
     const rules = m.groups()[0]!.rules;
     expect(rules[0]).toMatchObject({ health: "err", lastError: "exceeded limit of 1 with 2 series" });
     expect(rules[1]).toMatchObject({ health: "err", lastError: "exceeded limit of 1 with 2 alerts" });
-    expect(f.read({ __name__: "zz" })).toEqual([]);
+    expect(await f.read({ __name__: "zz" })).toEqual([]);
     expect(f.registry.render()).toContain(`prometheus_rule_evaluation_failures_total{rule_group="${file};lim"} 2`);
     const api = rulesAPIData(m.groups());
     expect(api.groups[0]!.rules[0]).toMatchObject({ health: "err", lastError: "exceeded limit of 1 with 2 series" });
@@ -148,12 +148,12 @@ describe("alerting rules", () => {
     expect(resolved!.endsAt).toBe(T0 + 50 * S);
 
     // ALERTS / ALERTS_FOR_STATE are written once the for-state is restored (after the second iteration).
-    const alerts = f.read({ __name__: "ALERTS" });
+    const alerts = await f.read({ __name__: "ALERTS" });
     expect(alerts.map((s) => [s.labels, s.points.map((p) => [(p.t - T0) / S, p.stale ? "stale" : p.v])])).toEqual([
       ["__name__=ALERTS,alertname=InstanceDown,alertstate=firing,instance=h:9100,job=node,severity=low", [[40, 1], [50, "stale"]]],
       ["__name__=ALERTS,alertname=InstanceDown,alertstate=pending,instance=h:9100,job=node,severity=low", [[30, 1], [40, "stale"]]],
     ]);
-    const forState = f.read({ __name__: "ALERTS_FOR_STATE" });
+    const forState = await f.read({ __name__: "ALERTS_FOR_STATE" });
     expect(forState[0]!.points.map((p) => (p.stale ? "stale" : p.v))).toEqual([(T0 + 10 * S) / 1000, (T0 + 10 * S) / 1000, "stale"]);
   });
 
@@ -225,7 +225,7 @@ describe("alerting rules", () => {
     expect(alertStates(m)).toEqual([{ state: "pending", activeAt: T0 + 10 * S }]);
     await evalAt(f, m, [T0 + 70 * S]);
     expect(alertStates(m)).toEqual([{ state: "firing", activeAt: T0 + 10 * S }]);
-    const r1 = f.read({ __name__: "r1" })[0]!.points;
+    const r1 = (await f.read({ __name__: "r1" }))[0]!.points;
     expect(r1[r1.length - 1]).toEqual({ t: T0 + 70 * S, v: NaN, stale: true });
 
     f.ruleFile("a.yml", "groups: [{name: g, rules: [{record: r, expr: 'sum('}]}]\n");
@@ -283,8 +283,8 @@ describe("removed groups", () => {
     expect(m.groups()).toEqual([]);
     expect(f.registry.render()).not.toContain(";gone");
     const deadline = Date.now() + 5000;
-    while (f.read({ __name__: "w2" })[0]!.points.length < 2 && Date.now() < deadline) await Bun.sleep(5);
-    expect(f.read({ __name__: "w2" })[0]!.points).toEqual([{ t: T0 + 10, v: 1, stale: false }, { t: T0 + 500, v: NaN, stale: true }]);
+    while ((await f.read({ __name__: "w2" }))[0]!.points.length < 2 && Date.now() < deadline) await Bun.sleep(5);
+    expect((await f.read({ __name__: "w2" }))[0]!.points).toEqual([{ t: T0 + 10, v: 1, stale: false }, { t: T0 + 500, v: NaN, stale: true }]);
   });
 });
 
@@ -295,8 +295,8 @@ describe("evaluation loop", () => {
     m = f.manager({ manual: false, now: Date.now });
     await m.update([file], 60 * S);
     const deadline = Date.now() + 5000;
-    while (f.read({ __name__: "k2" }).flatMap((s) => s.points).length < 3 && Date.now() < deadline) await Bun.sleep(10);
-    const pts = f.read({ __name__: "k2" })[0]!.points;
+    while ((await f.read({ __name__: "k2" })).flatMap((s) => s.points).length < 3 && Date.now() < deadline) await Bun.sleep(10);
+    const pts = (await f.read({ __name__: "k2" }))[0]!.points;
     expect(pts.length).toBeGreaterThanOrEqual(3);
     expect(pts[1]!.t - pts[0]!.t).toBe(50);
     expect(pts[0]!.v).toBe(10);

@@ -47,14 +47,15 @@ describe("createBlocksFromOpenMetrics", () => {
     const db = await openDB({ dir: out, compactionIntervalMs: 0 });
     try {
       const q = db.querier(MIN_TIME, MAX_TIME);
-      const req = q.select([newMatcher("=", "__name__", "http_requests_total")], MIN_TIME, MAX_TIME);
+      const req = await q.select([newMatcher("=", "__name__", "http_requests_total")], MIN_TIME, MAX_TIME);
       expect(req.map((s) => labelsKey(s.labels))).toEqual(['{__name__="http_requests_total", code="200"}']);
       const b = req[0]!.samples();
       expect(b.length).toBe(400);
       expect(b.t[0]).toBe(T0 * 1000);
       expect(b.t[399]).toBe((T0 + 399 * 30) * 1000);
       expect(b.v[399]).toBe(1197);
-      const temp = q.select([newMatcher("=", "room", "a b")], MIN_TIME, MAX_TIME)[0]!.samples();
+      const temp = (await q.select([newMatcher("=", "room", "a b")], MIN_TIME, MAX_TIME))[0]!.samples();
+      q.close();
       expect([...temp.t]).toEqual([(T0 - 10) * 1000, T0 * 1000 + 250, (T0 + 3 * 3600) * 1000]);
       expect([...temp.v]).toEqual([20, 21.5, 22]);
     } finally {

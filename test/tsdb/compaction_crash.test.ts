@@ -88,7 +88,9 @@ async function verify(dir: string, lines: string[]): Promise<void> {
     expect([...leftovers, ...walLeftovers]).toEqual([]);
     const { times, extra } = expectedTimes(lines);
     for (let pass = 0; pass < 2; pass++) {
-      const series = db.querier(MIN_TIME, MAX_TIME).select([newMatcher("=", "__name__", "crash_compact")], MIN_TIME, MAX_TIME);
+      const q = db.querier(MIN_TIME, MAX_TIME);
+      const series = await q.select([newMatcher("=", "__name__", "crash_compact")], MIN_TIME, MAX_TIME);
+      q.close();
       expect(series.length).toBe(SERIES);
       let total = 0;
       for (const s of series) {

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, onTestFinished, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,10 +47,21 @@ function appendRange(target: DB, labels: Labels[], from: number, to: number, val
   }
 }
 
-/** Every series and sample a querier returns for the whole time range. */
-function dump(q: Querier): Record<string, [number, number][]> {
+/** Runs `read` on a querier over [mint, maxt] of `d`, closing it afterwards. */
+async function withQuerier<T>(d: DB, mint: number, maxt: number, read: (q: Querier) => Promise<T>): Promise<T> {
+  const q = d.querier(mint, maxt);
+  try {
+    return await read(q);
+  } finally {
+    q.close();
+  }
+}
+
+/** Every series and sample `d` returns for the whole time range. */
+async function dump(d: DB): Promise<Record<string, [number, number][]>> {
   const out: Record<string, [number, number][]> = {};
-  for (const s of q.select([newMatcher("=~", "__name__", ".+")], MIN_TIME, MAX_TIME)) {
+  const selected = await withQuerier(d, MIN_TIME, MAX_TIME, (q) => q.select([newMatcher("=~", "__name__", ".+")], MIN_TIME, MAX_TIME));
+  for (const s of selected) {
     const b = s.samples();
     const rows: [number, number][] = [];
     for (let i = 0; i < b.length; i++) rows.push([b.t[i]!, b.v[i]!]);
@@ -72,18 +83,18 @@ describe("DB", () => {
     const registry = new Registry();
     const d = await open({ registry });
     appendRange(d, [seriesA, seriesB], 0, 4 * HOUR, value);
-    const before = dump(d.querier(MIN_TIME, MAX_TIME));
+    const before = (await dump(d));
     expect(before[labelsKey(seriesA)]!.length).toBe(240);
 
     await d.compact();
     expect(d.blocks().map((b) => [b.minTime, b.maxTime, b.stats.numSeries, b.stats.numSamples])).toEqual([[0, 2 * HOUR, 2, 240]]);
     expect(d.head().minTime()).toBeGreaterThanOrEqual(2 * HOUR);
-    expect(dump(d.querier(MIN_TIME, MAX_TIME))).toEqual(before);
+    expect((await dump(d))).toEqual(before);
     // A window straddling the block/head boundary.
-    const mid = d.querier(2 * HOUR - 2 * MIN, 2 * HOUR + MIN).select([newMatcher("=", "job", "node")], MIN_TIME, MAX_TIME);
+    const mid = (await withQuerier(d, 2 * HOUR - 2 * MIN, 2 * HOUR + MIN, (q) => q.select([newMatcher("=", "job", "node")], MIN_TIME, MAX_TIME)));
     expect(mid.length).toBe(1);
     expect([...mid[0]!.samples().t]).toEqual([2 * HOUR - 2 * MIN, 2 * HOUR - MIN, 2 * HOUR, 2 * HOUR + MIN]);
-    expect(d.querier(MIN_TIME, MAX_TIME).labelValues("job")).toEqual(["api", "node"]);
+    expect((await withQuerier(d, MIN_TIME, MAX_TIME, (q) => q.labelValues("job")))).toEqual(["api", "node"]);
     expect(metric(registry, "prometheus_tsdb_blocks_loaded")).toBe(1);
     expect(metric(registry, "prometheus_tsdb_compactions_total")).toBe(1);
     expect(metric(registry, "prometheus_tsdb_head_truncations_total")).toBe(1);
@@ -97,7 +108,7 @@ describe("DB", () => {
   test("three 2h blocks are compacted into one 6h block with identical query results", async () => {
     const d = await open();
     appendRange(d, [seriesA, seriesB], 0, 10 * HOUR, value);
-    const before = dump(d.querier(MIN_TIME, MAX_TIME));
+    const before = (await dump(d));
     await d.compact();
     const blocks = d.blocks();
     expect(blocks.map((b) => [b.minTime, b.maxTime, b.compaction.level])).toEqual([
@@ -108,7 +119,7 @@ describe("DB", () => {
     expect(blocks[0]!.compaction.parents!.length).toBe(3);
     expect(blocks[0]!.stats.numSamples).toBe(2 * 360);
     expect(readdirSync(dir).filter((n) => n !== "wal").sort()).toEqual(blocks.map((b) => b.ulid).sort());
-    expect(dump(d.querier(MIN_TIME, MAX_TIME))).toEqual(before);
+    expect((await dump(d))).toEqual(before);
   });
 
   test("restart keeps blocks and head data", async () => {
@@ -116,12 +127,12 @@ describe("DB", () => {
     appendRange(d, [seriesA, seriesB], 0, 5 * HOUR, value);
     await d.compact();
     appendRange(d, [seriesA], 5 * HOUR, 6 * HOUR, value);
-    const before = dump(d.querier(MIN_TIME, MAX_TIME));
+    const before = (await dump(d));
     const blocks = d.blocks();
     await d.close();
     d = await open();
     expect(d.blocks()).toEqual(blocks);
-    expect(dump(d.querier(MIN_TIME, MAX_TIME))).toEqual(before);
+    expect((await dump(d))).toEqual(before);
   });
 
   test("time retention deletes blocks older than newest maxTime - retention", async () => {
@@ -132,7 +143,7 @@ describe("DB", () => {
     expect(d.blocks().map((b) => [b.minTime / HOUR, b.maxTime / HOUR])).toEqual([[2, 4], [4, 6], [6, 8]]);
     expect(metric(registry, "prometheus_tsdb_time_retentions_total")).toBe(1);
     expect(readdirSync(dir).some((n) => n.includes(".tmp"))).toBe(false);
-    const first = d.querier(MIN_TIME, MAX_TIME).select([newMatcher("=", "job", "node")], MIN_TIME, MAX_TIME)[0]!.samples().t[0];
+    const first = (await withQuerier(d, MIN_TIME, MAX_TIME, (q) => q.select([newMatcher("=", "job", "node")], MIN_TIME, MAX_TIME)))[0]!.samples().t[0];
     expect(first).toBe(2 * HOUR);
   });
 
@@ -183,11 +194,11 @@ describe("DB", () => {
     writeBlock(dir, mk([MIN, 2 * MIN, 3 * MIN], 2), { minTime: MIN, maxTime: 3 * MIN + 1 });
     const d = await open();
     expect(d.blocks().length).toBe(2);
-    const before = dump(d.querier(MIN_TIME, MAX_TIME))[labelsKey(seriesA)]!;
+    const before = (await dump(d))[labelsKey(seriesA)]!;
     expect(before.map(([t]) => t / MIN)).toEqual([0, 1, 2, 3, 4]);
     await d.compact();
     expect(d.blocks().map((b) => [b.minTime, b.maxTime, b.stats.numSamples])).toEqual([[0, 4 * MIN + 1, 5]]);
-    expect(dump(d.querier(MIN_TIME, MAX_TIME))[labelsKey(seriesA)]).toEqual(before);
+    expect((await dump(d))[labelsKey(seriesA)]).toEqual(before);
   });
 
   test("a corrupt block makes openDB fail with the file named", async () => {
@@ -233,7 +244,7 @@ describe("min valid time", () => {
     // As after a crash between writing a block and truncating the head: the WAL still holds the block's samples.
     let d = await open();
     appendRange(d, [seriesA, seriesB], 0, 3 * HOUR, value);
-    const before = dump(d.querier(MIN_TIME, MAX_TIME));
+    const before = (await dump(d));
     await d.close();
     const ts: number[] = [];
     for (let t = 0; t < 2 * HOUR; t += MIN) ts.push(t);
@@ -246,7 +257,7 @@ describe("min valid time", () => {
     const headSamples = d.head().querier(MIN_TIME, MAX_TIME).select([newMatcher("=~", "__name__", ".+")], MIN_TIME, MAX_TIME)
       .map((s) => s.samples().t[0]);
     expect(headSamples).toEqual([2 * HOUR, 2 * HOUR]);
-    expect(dump(d.querier(MIN_TIME, MAX_TIME))).toEqual(before);
+    expect((await dump(d))).toEqual(before);
   });
 });
 
@@ -258,15 +269,16 @@ describe("label queries by time range", () => {
     await d.compact();
     expect(d.blocks().map((b) => [b.minTime, b.maxTime])).toEqual([[0, 2 * HOUR]]);
     const all = d.querier(MIN_TIME, MAX_TIME);
-    expect(all.labelValues("__name__")).toEqual(["requests_total", "up"]);
-    expect(all.labelValues("__name__", { mint: 0, maxt: HOUR })).toEqual(["up"]);
-    expect(all.labelNames({ mint: 0, maxt: HOUR })).toEqual(["__name__", "job"]);
-    expect(all.labelValues("__name__", { mint: 3 * HOUR, maxt: 5 * HOUR })).toEqual(["requests_total"]);
-    expect(all.labelNames({ mint: 3 * HOUR, maxt: 5 * HOUR })).toEqual(["__name__", "code", "job"]);
-    expect(all.labelNames({ mint: 5 * HOUR, maxt: 6 * HOUR })).toEqual([]);
-    expect(all.labelValues("job", { mint: 5 * HOUR, maxt: 6 * HOUR })).toEqual([]);
-    expect(d.querier(0, HOUR).labelValues("__name__")).toEqual(["up"]);
-    expect(d.querier(5 * HOUR, 6 * HOUR).labelValues("__name__", { mint: 0, maxt: 6 * HOUR })).toEqual([]);
+    onTestFinished(() => all.close());
+    expect(await all.labelValues("__name__")).toEqual(["requests_total", "up"]);
+    expect(await all.labelValues("__name__", { mint: 0, maxt: HOUR })).toEqual(["up"]);
+    expect(await all.labelNames({ mint: 0, maxt: HOUR })).toEqual(["__name__", "job"]);
+    expect(await all.labelValues("__name__", { mint: 3 * HOUR, maxt: 5 * HOUR })).toEqual(["requests_total"]);
+    expect(await all.labelNames({ mint: 3 * HOUR, maxt: 5 * HOUR })).toEqual(["__name__", "code", "job"]);
+    expect(await all.labelNames({ mint: 5 * HOUR, maxt: 6 * HOUR })).toEqual([]);
+    expect(await all.labelValues("job", { mint: 5 * HOUR, maxt: 6 * HOUR })).toEqual([]);
+    expect((await withQuerier(d, 0, HOUR, (q) => q.labelValues("__name__")))).toEqual(["up"]);
+    expect((await withQuerier(d, 5 * HOUR, 6 * HOUR, (q) => q.labelValues("__name__", { mint: 0, maxt: 6 * HOUR })))).toEqual([]);
   });
 });
 

@@ -6,7 +6,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { compareLabels, type Labels, type Matcher } from "../../model/index.ts";
-import type { ChunkMeta, LabelQueryOptions, Querier, SampleBatch, StoredSeries } from "../types.ts";
+import type { ChunkMeta, LabelQueryOptions, SampleBatch, StoredSeries, SyncQuerier } from "../types.ts";
 import { ChunkSegmentReader } from "./chunks.ts";
 import { IndexReader, type ChunkRef } from "./index_format.ts";
 import { BlockFormatError } from "./encoding.ts";
@@ -180,7 +180,7 @@ export class Block {
   }
 
   /** A querier over samples with mint <= t <= maxt. */
-  querier(mint: number, maxt: number): Querier {
+  querier(mint: number, maxt: number): SyncQuerier {
     return new BlockQuerier(this, mint, maxt);
   }
 
@@ -211,7 +211,7 @@ export class Block {
   }
 }
 
-class BlockQuerier implements Querier {
+class BlockQuerier implements SyncQuerier {
   constructor(private readonly block: Block, private readonly mint: number, private readonly maxt: number) {}
 
   private overlaps(mint: number, maxt: number): boolean {

@@ -24,7 +24,7 @@ import { METRIC_NAME, compareLabels, labelsEqual, labelsHash, labelsKey, Registr
 import { DUPLICATE_IGNORED, HeadChunkStore, decodeXor, encodeXor } from "../chunkenc/index.ts";
 import {
   AppendStatus, MAX_TIME, MIN_TIME,
-  type AppendResult, type Appender, type ChunkMeta, type LabelQueryOptions, type Querier, type SampleBatch, type StoredSeries,
+  type AppendResult, type Appender, type ChunkMeta, type LabelQueryOptions, type SyncQuerier, type SampleBatch, type StoredSeries,
 } from "../types.ts";
 import {
   RecordType, WAL, decodeSamples, decodeSeries, encodeSamples, encodeSeries, lastCheckpoint, listSegments, readSegmentBytes,
@@ -546,7 +546,7 @@ export class Head {
   }
 
   /** A querier over head data restricted to [mint, maxt]. */
-  querier(mint: number, maxt: number): Querier {
+  querier(mint: number, maxt: number): SyncQuerier {
     return new HeadQuerier(this, this.postings, mint, maxt);
   }
 
@@ -739,7 +739,7 @@ class HeadStoredSeries implements StoredSeries {
 }
 
 /** Querier over the head restricted to [mint, maxt]. */
-class HeadQuerier implements Querier {
+class HeadQuerier implements SyncQuerier {
   constructor(private readonly head: Head, private readonly postings: MemPostings, private readonly mint: number, private readonly maxt: number) {}
 
   select(matchers: readonly Matcher[], mint: number, maxt: number): StoredSeries[] {

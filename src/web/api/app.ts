@@ -44,12 +44,12 @@ const LABEL_VALUES_PATH = /\/label\/([^/]*)\/values\/?$/;
 export function apiV1(ctx: ApiContext): Hono {
   const app = new Hono();
   const both = ["GET", "POST"];
-  app.on(both, "/query", handleForm((form) => instantQuery(ctx, form)));
-  app.on(both, "/query_range", handleForm((form) => rangeQuery(ctx, form)));
+  app.on(both, "/query", handleForm((form, c) => instantQuery(ctx, form, c.req.raw.signal)));
+  app.on(both, "/query_range", handleForm((form, c) => rangeQuery(ctx, form, c.req.raw.signal)));
   app.on(both, "/query_exemplars", handleForm((form) => queryExemplars(form)));
   app.on(both, "/format_query", handleForm((form) => formatQuery(form)));
   app.on(both, "/parse_query", handleForm((form) => parseQuery(form)));
-  app.on(both, "/series", handleForm((form) => series(ctx, form)));
+  app.on(both, "/series", handleForm((form, c) => series(ctx, form, c.req.raw.signal)));
   app.on(both, "/labels", handleForm((form) => labelNames(ctx, form)));
   app.get("/label/:name/values", handleForm((form, c) => {
     const raw = LABEL_VALUES_PATH.exec(new URL(c.req.url).pathname)?.[1] ?? "";

@@ -18,6 +18,7 @@
 import { formatGoFloatE, formatGoFloatF } from "../../base/index.ts";
 import type { Labels } from "../../model/index.ts";
 import type { MatrixSeries, Value, VectorSample } from "../../promql/index.ts";
+import { WorkSlicer } from "../../tsdb/index.ts";
 
 /** Go's strconv.FormatFloat 'f' and 'e' forms, shortest (written once, in the base room). */
 export { formatGoFloatE, formatGoFloatF };
@@ -32,6 +33,8 @@ export { formatGoFloatE, formatGoFloatF };
  * formatSampleValue(1e-7);  // "1e-07"
  */
 export function formatSampleValue(v: number): string {
+  // Integers below 2^53 print the same in Go's 'f' format and JavaScript.
+  if (Number.isSafeInteger(v) && v !== 0) return String(v);
   const abs = Math.abs(v);
   if (abs !== 0 && (abs < 1e-6 || abs >= 1e21)) return formatGoFloatE(v);
   return formatGoFloatF(v);
@@ -46,6 +49,7 @@ export function formatSampleValue(v: number): string {
  * formatTimestamp(-1500); // "-1.500"
  */
 export function formatTimestamp(t: number): string {
+  if (t % 1000 === 0 && t !== 0) return String(t / 1000);
   const negative = t < 0;
   const abs = Math.abs(Math.trunc(t));
   const secs = Math.floor(abs / 1000);
@@ -110,6 +114,33 @@ function matrixSeriesJSON(s: MatrixSeries): string {
  * @example
  * queryDataJSON({ type: "scalar", t: 1500, v: 2 }); // {"resultType":"scalar","result":[1.5,"2"]}
  */
+/**
+ * {@link queryDataJSON} without holding the event loop: series are encoded
+ * one after another, yielding whenever a slice of work is used up, so a
+ * result of millions of points does not stall the server while it is
+ * written.
+ */
+export async function queryDataJSONSliced(value: Value): Promise<string> {
+  if (value.type !== "matrix" && value.type !== "vector") return queryDataJSON(value);
+  const slicer = new WorkSlicer(SLICE_MS);
+  const parts: string[] = [];
+  if (value.type === "matrix") {
+    for (const s of value.series) {
+      parts.push(matrixSeriesJSON(s));
+      if (slicer.due()) await slicer.yield();
+    }
+  } else {
+    for (const s of value.samples) {
+      parts.push(vectorSampleJSON(s));
+      if (parts.length % 256 === 0 && slicer.due()) await slicer.yield();
+    }
+  }
+  return `{"resultType":"${value.type}","result":[${parts.join(",")}]}`;
+}
+
+/** Encoding work between event-loop turns, in ms. */
+const SLICE_MS = 5;
+
 export function queryDataJSON(value: Value): string {
   let result: string;
   switch (value.type) {

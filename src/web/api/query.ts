@@ -7,11 +7,13 @@
 import {
   EvalError,
   ParseError,
+  QueryCanceledError,
   parseExpr,
   prettyExpr,
   QueryTimeoutError,
   valueType,
   type Expr,
+  type QueryOptions,
   type QueryResult,
   type Value,
   type ValueType,
@@ -19,7 +21,7 @@ import {
 import { MAX_TIME, MIN_TIME } from "../../tsdb/index.ts";
 import { astToJSON } from "./ast_json.ts";
 import type { ApiContext } from "./context.ts";
-import { goJSON, queryDataJSON } from "./json.ts";
+import { goJSON, queryDataJSONSliced } from "./json.ts";
 import { limitParam, parseDurationParam, parseTime, timeParam, type RequestForm } from "./params.ts";
 import { ApiError, invalidParam, successResponse, successValue } from "./respond.ts";
 
@@ -44,6 +46,7 @@ export function queryError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (e instanceof ParseError) return invalidParam("query", e);
   if (e instanceof QueryTimeoutError) return new ApiError("timeout", e.message);
+  if (e instanceof QueryCanceledError) return new ApiError("canceled", e.message);
   if (e instanceof EvalError) return new ApiError("execution", e.message);
   return new ApiError("internal", e instanceof Error ? e.message : String(e));
 }
@@ -56,15 +59,26 @@ function parseQueryParam(form: RequestForm): Expr {
   }
 }
 
-/** Validates the optional `timeout` duration (the engine's own timeout bounds every query). */
-function checkTimeout(form: RequestForm): void {
-  const s = form.get("timeout");
-  if (s === "") return;
+/** An optional duration parameter in ms (`timeout`, `lookback_delta`); undefined when absent. */
+function optionalDuration(form: RequestForm, name: string): number | undefined {
+  const s = form.get(name);
+  if (s === "") return undefined;
   try {
-    parseDurationParam(s);
+    return parseDurationParam(s);
   } catch (e) {
-    throw invalidParam("timeout", e);
+    throw invalidParam(name, e);
   }
+}
+
+/**
+ * The per-query options: `timeout` (the lower of it and --query.timeout
+ * wins), `lookback_delta`, and the request's signal, which aborts when the
+ * client disconnects and cancels the query.
+ */
+function queryOptions(form: RequestForm, signal: AbortSignal | undefined): QueryOptions {
+  const timeout = optionalDuration(form, "timeout");
+  const lookbackDelta = optionalDuration(form, "lookback_delta");
+  return { timeout, lookbackDelta, signal };
 }
 
 /**
@@ -87,23 +101,23 @@ function truncate(value: Value, limit: number): { value: Value; truncated: boole
   return { value, truncated: false };
 }
 
-function queryResponse(res: QueryResult, limit: number): Response {
+async function queryResponse(res: QueryResult, limit: number): Promise<Response> {
   const { value, truncated } = truncate(res.value, limit);
   const warnings = capAnnotations(res.warnings, "warning");
   if (truncated) warnings.push(TRUNCATED_WARNING);
-  return successResponse(queryDataJSON(value), { warnings, infos: capAnnotations(res.infos, "info") });
+  return successResponse(await queryDataJSONSliced(value), { warnings, infos: capAnnotations(res.infos, "info") });
 }
 
 /** GET/POST /query: query, time (default now), timeout, limit. */
-export async function instantQuery(ctx: ApiContext, form: RequestForm): Promise<Response> {
+export async function instantQuery(ctx: ApiContext, form: RequestForm, signal?: AbortSignal): Promise<Response> {
   const limit = limitParam(form);
   const time = timeParam(form, "time", (ctx.now ?? Date.now)());
-  checkTimeout(form);
+  const opts = queryOptions(form, signal);
   const query = form.get("query");
   parseQueryParam(form);
   let res: QueryResult;
   try {
-    res = await ctx.engine.instantQuery(ctx.queryable, query, time);
+    res = await ctx.engine.instantQuery(ctx.queryable, query, time, opts);
   } catch (e) {
     throw queryError(e);
   }
@@ -119,7 +133,7 @@ function requiredTime(form: RequestForm, name: string): number {
 }
 
 /** GET/POST /query_range: query, start, end, step, timeout, limit. */
-export async function rangeQuery(ctx: ApiContext, form: RequestForm): Promise<Response> {
+export async function rangeQuery(ctx: ApiContext, form: RequestForm, signal?: AbortSignal): Promise<Response> {
   const limit = limitParam(form);
   const start = requiredTime(form, "start");
   const end = requiredTime(form, "end");
@@ -134,7 +148,7 @@ export async function rangeQuery(ctx: ApiContext, form: RequestForm): Promise<Re
   if (Math.floor((end - start) / step) > MAX_POINTS_PER_SERIES) {
     throw new ApiError("bad_data", "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
   }
-  checkTimeout(form);
+  const opts = queryOptions(form, signal);
   const query = form.get("query");
   const type = valueType(parseQueryParam(form));
   if (type !== "vector" && type !== "scalar") {
@@ -142,7 +156,7 @@ export async function rangeQuery(ctx: ApiContext, form: RequestForm): Promise<Re
   }
   let res: QueryResult;
   try {
-    res = await ctx.engine.rangeQuery(ctx.queryable, query, start, end, Math.max(1, Math.trunc(step)));
+    res = await ctx.engine.rangeQuery(ctx.queryable, query, start, end, Math.max(1, Math.trunc(step)), opts);
   } catch (e) {
     throw queryError(e);
   }

@@ -27,21 +27,31 @@ function limited<T>(items: T[], limit: number): { items: T[]; warnings: string[]
 }
 
 /** The union of series matching any of the selector sets, sorted by labels. */
-function selectSeries(q: Querier, sets: readonly Matcher[][], range: TimeRange): Labels[] {
+async function selectSeries(q: Querier, sets: readonly Matcher[][], range: TimeRange, signal?: AbortSignal): Promise<Labels[]> {
   const byKey = new Map<string, Labels>();
   for (const set of sets) {
-    for (const s of q.select(set, range.start, range.end)) byKey.set(labelsKey(s.labels), s.labels);
+    for (const s of await q.select(set, range.start, range.end, { signal })) byKey.set(labelsKey(s.labels), s.labels);
   }
   return [...byKey.values()].sort(compareLabels);
 }
 
+/** Runs `read` on a querier over `range`, closing it afterwards. */
+async function withQuerier<T>(ctx: ApiContext, range: TimeRange, read: (q: Querier) => Promise<T>): Promise<T> {
+  const q = ctx.queryable(range.start, range.end);
+  try {
+    return await read(q);
+  } finally {
+    q.close();
+  }
+}
+
 /** GET/POST /series: match[] (required), start, end, limit. */
-export function series(ctx: ApiContext, form: RequestForm): Response {
+export async function series(ctx: ApiContext, form: RequestForm, signal?: AbortSignal): Promise<Response> {
   if (form.getAll("match[]").length === 0) throw new ApiError("bad_data", "no match[] parameter provided");
   const limit = limitParam(form);
   const range = rangeParams(form);
   const sets = matchersParam(form.getAll("match[]"));
-  const found = selectSeries(ctx.queryable(range.start, range.end), sets, range);
+  const found = await withQuerier(ctx, range, (q) => selectSeries(q, sets, range, signal));
   const { items, warnings } = limited(found, limit);
   return successResponse(`[${items.map(labelsJSON).join(",")}]`, { warnings });
 }
@@ -53,14 +63,13 @@ function sortedUnion(lists: Iterable<readonly string[]>): string[] {
 }
 
 /** GET/POST /labels: match[], start, end, limit. */
-export function labelNames(ctx: ApiContext, form: RequestForm): Response {
+export async function labelNames(ctx: ApiContext, form: RequestForm): Promise<Response> {
   const limit = limitParam(form);
   const range = rangeParams(form);
   const sets = matchersParam(form.getAll("match[]"));
-  const q = ctx.queryable(range.start, range.end);
-  const names = sets.length === 0
+  const names = await withQuerier(ctx, range, async (q) => sets.length === 0
     ? q.labelNames({ mint: range.start, maxt: range.end })
-    : sortedUnion(sets.map((matchers) => q.labelNames({ matchers, mint: range.start, maxt: range.end })));
+    : sortedUnion(await Promise.all(sets.map((matchers) => q.labelNames({ matchers, mint: range.start, maxt: range.end })))));
   const { items, warnings } = limited([...names], limit);
   return successValue(items, { warnings });
 }
@@ -120,14 +129,13 @@ export function labelNameFromPath(rawSegment: string): string {
 }
 
 /** GET /label/<name>/values: match[], start, end, limit. */
-export function labelValues(ctx: ApiContext, form: RequestForm, name: string): Response {
+export async function labelValues(ctx: ApiContext, form: RequestForm, name: string): Promise<Response> {
   const limit = limitParam(form);
   const range = rangeParams(form);
   const sets = matchersParam(form.getAll("match[]"));
-  const q = ctx.queryable(range.start, range.end);
-  const values = sets.length === 0
+  const values = await withQuerier(ctx, range, async (q) => sets.length === 0
     ? q.labelValues(name, { mint: range.start, maxt: range.end })
-    : sortedUnion(sets.map((matchers) => q.labelValues(name, { matchers, mint: range.start, maxt: range.end })));
+    : sortedUnion(await Promise.all(sets.map((matchers) => q.labelValues(name, { matchers, mint: range.start, maxt: range.end })))));
   const { items, warnings } = limited([...values], limit);
   return successValue(items, { warnings });
 }

@@ -27,10 +27,10 @@ function increment(m: Map<string, number>, key: string, by = 1): void {
  * `limit` largest entries.
  *
  * @example
- * tsdbStatusFromQuerier(db.querier(MIN_TIME, MAX_TIME), 10).headStats.numSeries;
+ * (await tsdbStatusFromQuerier(db.querier(MIN_TIME, MAX_TIME), 10)).headStats.numSeries;
  */
-export function tsdbStatusFromQuerier(q: Querier, limit: number): TSDBStatus {
-  const all = q.select([newMatcher("=~", METRIC_NAME, ".+")], MIN_TIME, MAX_TIME);
+export async function tsdbStatusFromQuerier(q: Querier, limit: number): Promise<TSDBStatus> {
+  const all = await q.select([newMatcher("=~", METRIC_NAME, ".+")], MIN_TIME, MAX_TIME);
   const byMetric = new Map<string, number>();
   const byPair = new Map<string, number>();
   const valuesByName = new Map<string, Set<string>>();
@@ -77,15 +77,20 @@ export function tsdbStatusFromQuerier(q: Querier, limit: number): TSDBStatus {
 }
 
 /** GET /status/tsdb: `limit` (default 10) entries per list. */
-export function tsdbStatus(ctx: ApiContext, form: RequestForm): Response {
+export async function tsdbStatus(ctx: ApiContext, form: RequestForm): Promise<Response> {
   let limit = 10;
   const s = form.get("limit");
   if (s !== "") {
     limit = /^[+-]?\d+$/.test(s) ? Number(s) : 0;
     if (!(limit >= 1) || !Number.isSafeInteger(limit)) throw new ApiError("bad_data", "limit must be a positive number");
   }
-  const status = ctx.tsdbStatus ? ctx.tsdbStatus(limit) : tsdbStatusFromQuerier(ctx.queryable(MIN_TIME, MAX_TIME), limit);
-  return successValue(status);
+  if (ctx.tsdbStatus) return successValue(ctx.tsdbStatus(limit));
+  const q = ctx.queryable(MIN_TIME, MAX_TIME);
+  try {
+    return successValue(await tsdbStatusFromQuerier(q, limit));
+  } finally {
+    q.close();
+  }
 }
 
 /** GET /status/buildinfo. */
