@@ -16,12 +16,19 @@ describe("matcher semantics (Prometheus)", () => {
     expect(accepts("!=", "", "")).toBe(false);
     expect(accepts("!=", "", "x")).toBe(true);
   });
-  test('=~".*" matches everything including missing and newlines', () => {
-    for (const v of ["", "x", "a\nb", "\n"]) expect(accepts("=~", ".*", v)).toBe(true);
+  // Prometheus 2.42 and Alertmanager 0.25 compile `^(?:…)$` with Go's default
+  // flags, so `.` stops at "\n" (checked against prometheus 2.42: up{l=~".*"}
+  // does not select l="a\nb", up{l=~"(?s)a.b"} does).
+  test('=~".*" matches missing and any value without a newline', () => {
+    for (const v of ["", "x", "ab c"]) expect(accepts("=~", ".*", v)).toBe(true);
+    for (const v of ["a\nb", "\n"]) expect(accepts("=~", ".*", v)).toBe(false);
+    expect(accepts("=~", "(?s).*", "a\nb")).toBe(true);
   });
   test('=~".+" requires a non-empty value', () => {
     expect(accepts("=~", ".+", "")).toBe(false);
-    expect(accepts("=~", ".+", "\n")).toBe(true);
+    expect(accepts("=~", ".+", "x")).toBe(true);
+    expect(accepts("=~", ".+", "\n")).toBe(false);
+    expect(accepts("=~", "(?s).+", "\n")).toBe(true);
   });
   test("regexes are fully anchored", () => {
     expect(accepts("=~", "foo", "foobar")).toBe(false);
@@ -39,10 +46,12 @@ describe("matcher semantics (Prometheus)", () => {
     expect(accepts("=~", "foo|", "")).toBe(true);
   });
   test("newlines in values", () => {
-    expect(accepts("=~", "a.b", "a\nb")).toBe(true);
+    expect(accepts("=~", "a.b", "a\nb")).toBe(false);
+    expect(accepts("=~", "(?s)a.b", "a\nb")).toBe(true);
     expect(accepts("=~", "(?-s)a.b", "a\nb")).toBe(false);
     expect(accepts("=", "a\nb", "a\nb")).toBe(true);
-    expect(accepts("!~", "a.*", "a\n")).toBe(false);
+    expect(accepts("!~", "a.*", "a\n")).toBe(true);
+    expect(accepts("=~", "a[^x]b", "a\nb")).toBe(true);
   });
   test("= and != compare exactly", () => {
     expect(accepts("=", "a", "a")).toBe(true);
