@@ -159,6 +159,8 @@ class Translator {
   private pos = 0;
   private depth = 0;
   private readonly names = new Set<string>();
+  /** Whether the pattern ends inside `\Q…` (no closing `\E`). */
+  openQuote = false;
 
   constructor(private readonly pattern: string) {
     this.cps = Array.from(pattern);
@@ -377,9 +379,11 @@ class Translator {
       case "Q": {
         this.pos += 2;
         let lit = "", text = "";
+        this.openQuote = true;
         while (this.pos < this.cps.length) {
           if (this.peek() === "\\" && this.peek(1) === "E") {
             this.pos += 2;
+            this.openQuote = false;
             break;
           }
           const ch = this.cps[this.pos++]!;
@@ -536,8 +540,16 @@ function repeatIsValid(node: Node, limit: number): boolean {
   return true;
 }
 
-function parse(pattern: string): Node[][] {
-  return new Translator(pattern).parse();
+interface Parsed {
+  branches: Node[][];
+  /** The pattern as RE2 source anchored at both ends: `^(?:…)$` (closing a trailing `\Q…` first). */
+  anchored: string;
+}
+
+function parse(pattern: string): Parsed {
+  const t = new Translator(pattern);
+  const branches = t.parse();
+  return { branches, anchored: `^(?:${pattern}${t.openQuote ? "\\E" : ""})$` };
 }
 
 /**
@@ -547,7 +559,7 @@ function parse(pattern: string): Node[][] {
  * {@link compileRE2} would (patterns that cannot blow up).
  */
 export function translateRE2(pattern: string): string {
-  return branchesJs(parse(pattern));
+  return branchesJs(parse(pattern).branches);
 }
 
 // ---------------------------------------------------------------------------
@@ -583,6 +595,19 @@ function flatten(branches: readonly Node[][]): Node[][] {
     else out.push(core);
   }
   return out;
+}
+
+/**
+ * The longest input JS RegExp may run these branches on, or -1 for never.
+ * A branch of single-character atoms, fixed repeats and unnested groups with
+ * k repetitions of variable width backtracks through at most (n+1)^k
+ * repeat-count choices, each checked in O(pattern): JS is used only when that
+ * is linear (k ≤ 1; k = 0 when unanchored, where each start position is a
+ * choice too) and, below the length returned, within JS_STEP_BUDGET steps.
+ */
+function jsMaxLength(branches: readonly Node[][], patternLength: number, unanchored: boolean): number {
+  if (!backtrackSafe(branches, unanchored ? 0 : 1)) return -1;
+  return Math.floor(JS_STEP_BUDGET / (branches.length * (patternLength + 1)));
 }
 
 /** Whether a JS backtracking match of these branches costs at most O(pattern × input). */
@@ -624,6 +649,8 @@ function fastTest(branches: readonly Node[][]): { kind: string; test: (s: string
     return { kind: "literal", test: (s) => s === lit };
   }
   if (literals.length > 1) {
+    // A few strings compare faster than they hash.
+    if (literals.length <= 8) return { kind: "set", test: (s) => literals.includes(s) };
     const set = new Set(literals);
     return { kind: "set", test: (s) => set.has(s) };
   }
@@ -736,34 +763,42 @@ class AnchoredRE2 implements RE2Regexp {
   readonly engine: string;
   private readonly fast: ((s: string) => boolean) | null;
   private readonly js: RegExp | null;
-  private readonly cost: number;
+  private readonly jsMaxLength: number;
+  private readonly anchored: string;
+  /** re2js on `^(?:…)$`, run as a search: its DFA caches transitions only when unanchored. */
+  private dfa: RE2JS | null = null;
+  /** re2js on the pattern as written, for whole-input submatches. */
   private linear: RE2JS | null = null;
   private names: Record<string, number> | null = null;
 
-  constructor(readonly source: string, branches: Node[][], option: EngineOption) {
-    const flat = flatten(branches);
+  constructor(readonly source: string, parsed: Parsed, option: EngineOption) {
+    const flat = flatten(parsed.branches);
     const fast = option === "auto" ? fastTest(flat) : null;
-    const safe = option === "auto" && backtrackSafe(flat, 1);
+    this.jsMaxLength = option === "auto" ? jsMaxLength(flat, source.length, false) : -1;
     this.fast = fast ? fast.test : null;
-    this.js = safe ? new RegExp(`^(?:${branchesJs(branches)})$`, "u") : null;
-    this.cost = source.length + 1;
-    this.engine = fast ? fast.kind : safe ? "js" : "re2";
-    if (!safe) this.linear = compileLinear(source);
+    this.js = this.jsMaxLength >= 0 ? new RegExp(`^(?:${branchesJs(parsed.branches)})$`, "u") : null;
+    this.anchored = parsed.anchored;
+    this.engine = fast ? fast.kind : this.js ? "js" : "re2";
+    if (this.js === null) this.re2dfa(); // report re2js's own syntax complaints at compile time
+  }
+
+  private re2dfa(): RE2JS {
+    return (this.dfa ??= compileLinear(this.anchored));
   }
 
   private re2(): RE2JS {
-    if (this.linear === null) this.linear = compileLinear(this.source);
-    return this.linear;
+    return (this.linear ??= compileLinear(this.source));
   }
 
   test(s: string): boolean {
     if (this.fast !== null) return this.fast(s);
-    if (this.js !== null && s.length * this.cost <= JS_STEP_BUDGET) return this.js.test(s);
-    return this.re2().testExact(s);
+    if (s.length <= this.jsMaxLength) return this.js!.test(s);
+    return this.re2dfa().test(s);
   }
 
   exec(s: string): RegExpExecArray | null {
-    if (this.js !== null && s.length * this.cost <= JS_STEP_BUDGET) return this.js.exec(s);
+    if (s.length <= this.jsMaxLength) return this.js!.exec(s);
+    if (!this.re2dfa().test(s)) return null; // the DFA rejects quickly; submatches only for a match
     const m = this.re2().matcher(s);
     if (!m.matches()) return null;
     this.names ??= this.re2().namedGroups();
@@ -774,32 +809,30 @@ class AnchoredRE2 implements RE2Regexp {
 class UnanchoredRE2 implements RE2Search {
   readonly engine: "js" | "re2";
   private readonly js: RegExp | null;
-  private readonly cost: number;
+  private readonly jsMaxLength: number;
   private linear: RE2JS | null = null;
   private names: Record<string, number> | null = null;
 
-  constructor(readonly source: string, branches: Node[][], option: EngineOption) {
-    // Every start position is tried, so not even one variable repetition.
-    const safe = option === "auto" && backtrackSafe(branches, 0);
-    this.js = safe ? new RegExp(branchesJs(branches), "gu") : null;
-    this.cost = source.length + 1;
-    this.engine = safe ? "js" : "re2";
-    if (!safe) this.linear = compileLinear(source);
+  constructor(readonly source: string, parsed: Parsed, option: EngineOption) {
+    this.jsMaxLength = option === "auto" ? jsMaxLength(parsed.branches, source.length, true) : -1;
+    this.js = this.jsMaxLength >= 0 ? new RegExp(branchesJs(parsed.branches), "gu") : null;
+    this.engine = this.js ? "js" : "re2";
+    if (this.js === null) this.re2();
   }
 
   private re2(): RE2JS {
-    if (this.linear === null) this.linear = compileLinear(this.source);
-    return this.linear;
+    return (this.linear ??= compileLinear(this.source));
   }
 
   test(s: string): boolean {
-    return this.find(s, 0) !== null;
+    if (s.length <= this.jsMaxLength) return this.find(s, 0) !== null;
+    return this.re2().test(s);
   }
 
   find(s: string, from: number): RegExpExecArray | null {
-    if (this.js !== null && s.length * this.cost <= JS_STEP_BUDGET) {
-      this.js.lastIndex = from;
-      return this.js.exec(s);
+    if (s.length <= this.jsMaxLength) {
+      this.js!.lastIndex = from;
+      return this.js!.exec(s);
     }
     const m = this.re2().matcher(s);
     if (!m.find(from)) return null;
