@@ -572,10 +572,11 @@ export function translateRE2(pattern: string): string {
 //  - a string fast path when it is a literal, a set of literals, or
 //    `prefix.*suffix` / `.*infix.*` (as Prometheus's FastRegexMatcher does);
 //  - JS RegExp when its shape cannot backtrack more than O(pattern × input):
-//    alternation only at the top, repetition only of single characters, and at
-//    most one repetition of variable width per branch (none when unanchored,
-//    where every start position is tried) — and only while input × pattern is
-//    small, so Yarr's step limit is never reached;
+//    alternation only at the top, repetition only of single characters, at
+//    most one unbounded repetition per branch (none when unanchored, where
+//    every start position is tried) and few bounded ones (see jsMaxLength) —
+//    and only while input × pattern is small, so Yarr's step limit is never
+//    reached;
 //  - re2js for everything else.
 // ---------------------------------------------------------------------------
 
@@ -597,40 +598,49 @@ function flatten(branches: readonly Node[][]): Node[][] {
   return out;
 }
 
+/** At most this product of bounded repeats' choices (`x?` is 2, `x{1,3}` is 3) per branch on the JS path. */
+const MAX_BOUNDED_CHOICES = 16;
+
 /**
  * The longest input JS RegExp may run these branches on, or -1 for never.
- * A branch of single-character atoms, fixed repeats and unnested groups with
- * k repetitions of variable width backtracks through at most (n+1)^k
- * repeat-count choices, each checked in O(pattern): JS is used only when that
- * is linear (k ≤ 1; k = 0 when unanchored, where each start position is a
- * choice too) and, below the length returned, within JS_STEP_BUDGET steps.
+ * A branch of single-character atoms, fixed repeats and unnested groups,
+ * with k unbounded repetitions and bounded ones offering c choices in all,
+ * backtracks through at most c·(n+1)^k repeat-count choices, each checked in
+ * O(pattern). JS is used only when that is linear — k ≤ 1 (k = 0 when
+ * unanchored, where each start position is a choice too), c ≤ 16 — and,
+ * below the length returned, within JS_STEP_BUDGET steps.
  */
 function jsMaxLength(branches: readonly Node[][], patternLength: number, unanchored: boolean): number {
-  if (!backtrackSafe(branches, unanchored ? 0 : 1)) return -1;
-  return Math.floor(JS_STEP_BUDGET / (branches.length * (patternLength + 1)));
+  let choices = 0;
+  for (const b of branches) {
+    const c = branchChoices(b, unanchored ? 0 : 1);
+    if (c < 0) return -1;
+    choices += c;
+  }
+  return Math.floor(JS_STEP_BUDGET / (choices * (patternLength + 1)));
 }
 
-/** Whether a JS backtracking match of these branches costs at most O(pattern × input). */
-function backtrackSafe(branches: readonly Node[][], maxVariable: number): boolean {
-  for (const b of branches) {
-    let variable = 0;
-    const walk = (n: Node): boolean => {
-      switch (n.k) {
-        case "lit": case "char": case "assert":
-          return true;
-        case "group":
-          return n.branches.length === 1 && n.branches[0]!.every(walk);
-        case "repeat": {
-          const single = n.sub.k === "char" || (n.sub.k === "lit" && Array.from(n.sub.text).length === 1);
-          if (!single) return false;
-          if (n.min !== n.max) variable++;
-          return true;
-        }
+/** The bounded-repeat choices of a branch (see jsMaxLength), or -1 when its backtracking is not provably linear. */
+function branchChoices(branch: readonly Node[], maxUnbounded: number): number {
+  let unbounded = 0;
+  let choices = 1;
+  const walk = (n: Node): boolean => {
+    switch (n.k) {
+      case "lit": case "char": case "assert":
+        return true;
+      case "group":
+        return n.branches.length === 1 && n.branches[0]!.every(walk);
+      case "repeat": {
+        const single = n.sub.k === "char" || (n.sub.k === "lit" && Array.from(n.sub.text).length === 1);
+        if (!single) return false;
+        if (n.max < 0) unbounded++;
+        else choices *= n.max - n.min + 1;
+        return true;
       }
-    };
-    if (!b.every(walk) || variable > maxVariable) return false;
-  }
-  return true;
+    }
+  };
+  if (!branch.every(walk) || unbounded > maxUnbounded || choices > MAX_BOUNDED_CHOICES) return -1;
+  return choices;
 }
 
 /** A string test for the shapes Prometheus's FastRegexMatcher also special-cases, or null. */

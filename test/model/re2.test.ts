@@ -113,6 +113,11 @@ describe("engine choice", () => {
     ["(?i)foo", "js"],
     ["[0-9]+", "js"],
     ["api-[a-z]+-[0-9]{3}", "js"],
+    ["https?://.*", "js"],
+    ["-?[0-9]+\\.?[0-9]{0,3}", "js"],
+    ["-?[0-9]+(\\.[0-9]{1,3})?", "re2"],
+    ["a?b?c?d?e?", "re2"],
+    ["[0-9]+[a-z]+", "re2"],
     ["(a+)+", "re2"],
     ["(a|a?)+", "re2"],
     ["(.*a){12}", "re2"],
@@ -125,6 +130,7 @@ describe("engine choice", () => {
   test("unanchored search takes JS RegExp only without variable repetition", () => {
     expect(compileRE2Search("foo|bar").engine).toBe("js");
     expect(compileRE2Search("a[0-9]{3}").engine).toBe("js");
+    expect(compileRE2Search("a?b").engine).toBe("js");
     expect(compileRE2Search("a+b").engine).toBe("re2");
   });
   test("long inputs leave JS RegExp for the linear engine and keep the answer", () => {
@@ -153,7 +159,7 @@ describe("fast paths and JS RegExp give the linear engine's answers", () => {
     "fooo", "123", "12a", "api-xyz-123", "xfoox", "x\nfoo", "foo\n", "é", "αβγ", "\u212a", "K", "k", "ſ", "S", "😀", "a😀b", "A_1", "ab", "aab"];
   const patterns = [
     "foo", "foo|bar", "(foo|bar)", "^(?:foo|bar)$", "prefix.*", ".*suffix", "pre.*suf", "pre.+suf", ".*foo.*", ".+foo.*", ".*foo.+", ".*", ".+", "(?s).*", "(?s)pre.*suf",
-    "(?s).*foo.*", "(?i)foo", "(?i)k", "(?i)s", "[0-9]+", "\\d+[a-z]?", "api-[a-z]+-[0-9]{3}", "(?i:f)oo", "\\pL+", "\\p{Greek}+", "[^a]", "(.*)", "(?P<x>a+)b?",
+    "(?s).*foo.*", "(?i)foo", "(?i)k", "(?i)s", "[0-9]+", "\\d+[a-z]?", "api-[a-z]+-[0-9]{3}", "https?://.*", "-?[0-9]+(\\.[0-9]{1,3})?", "-?[0-9]+\\.?[0-9]{0,3}", "a?b?c?d?", "(?i:f)oo", "\\pL+", "\\p{Greek}+", "[^a]", "(.*)", "(?P<x>a+)b?",
     "(a)(b)?", "a|", "()", "\\bfoo\\b", "(?m)^foo$", "a$|b", "[[:alpha:]]+", "\\Qfoo\\E", "\\Qa.(b", "(?i)\\Qfoo", "a|b|c|d|e|f|g|h|i|j", "😀", "a.b", "(?s)a.b", "(?U)a+", "a+?", ".*?foo", "x*", "[a\\n]+",
   ];
   for (const pattern of patterns) test(pattern, () => expectSameAnswers(pattern, inputs));
