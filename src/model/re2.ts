@@ -159,8 +159,6 @@ class Translator {
   private pos = 0;
   private depth = 0;
   private readonly names = new Set<string>();
-  /** Whether the pattern ends inside `\Q…` (no closing `\E`). */
-  openQuote = false;
 
   constructor(private readonly pattern: string) {
     this.cps = Array.from(pattern);
@@ -379,11 +377,9 @@ class Translator {
       case "Q": {
         this.pos += 2;
         let lit = "", text = "";
-        this.openQuote = true;
         while (this.pos < this.cps.length) {
           if (this.peek() === "\\" && this.peek(1) === "E") {
             this.pos += 2;
-            this.openQuote = false;
             break;
           }
           const ch = this.cps[this.pos++]!;
@@ -542,14 +538,10 @@ function repeatIsValid(node: Node, limit: number): boolean {
 
 interface Parsed {
   branches: Node[][];
-  /** The pattern as RE2 source anchored at both ends: `^(?:…)$` (closing a trailing `\Q…` first). */
-  anchored: string;
 }
 
 function parse(pattern: string): Parsed {
-  const t = new Translator(pattern);
-  const branches = t.parse();
-  return { branches, anchored: `^(?:${pattern}${t.openQuote ? "\\E" : ""})$` };
+  return { branches: new Translator(pattern).parse() };
 }
 
 /**
@@ -583,7 +575,11 @@ export function translateRE2(pattern: string): string {
 /** Above this input-length × pattern-length product even a "safe" JS RegExp goes to re2js. */
 const JS_STEP_BUDGET = 1_000_000;
 
-/** Top-level branches with whole-input anchors dropped and a group spanning a whole branch opened up (for matching, not capturing). */
+/**
+ * Branches that must match the whole input (anchors dropped, a group
+ * spanning a whole branch opened up; for matching, not capturing), from
+ * branches already in that position.
+ */
 function flatten(branches: readonly Node[][]): Node[][] {
   const out: Node[][] = [];
   for (const b of branches) {
@@ -594,6 +590,22 @@ function flatten(branches: readonly Node[][]): Node[][] {
     const only = core[0];
     if (core.length === 1 && only!.k === "group") out.push(...flatten(only.branches));
     else out.push(core);
+  }
+  return out;
+}
+
+/**
+ * For a pattern searched for anywhere in the input (as Go runs `^(?:…)$`):
+ * its branches as whole-input matches when every top-level branch starts
+ * with `^`/`\A` and ends with `$`/`\z` — the usual case — or null (e.g.
+ * `^(?:a)|(b)$`, from the matcher `a)|(b`, which Go accepts).
+ */
+function wholeMatchBranches(branches: readonly Node[][]): Node[][] | null {
+  const out: Node[][] = [];
+  for (const b of branches) {
+    const first = b[0], last = b[b.length - 1];
+    if (b.length < 2 || first!.k !== "assert" || first.edge !== "begin" || last!.k !== "assert" || last.edge !== "end") return null;
+    out.push(...flatten([b.slice(1, -1)]));
   }
   return out;
 }
@@ -774,43 +786,36 @@ class AnchoredRE2 implements RE2Regexp {
   private readonly fast: ((s: string) => boolean) | null;
   private readonly js: RegExp | null;
   private readonly jsMaxLength: number;
-  private readonly anchored: string;
-  /** re2js on `^(?:…)$`, run as a search: its DFA caches transitions only when unanchored. */
-  private dfa: RE2JS | null = null;
-  /** re2js on the pattern as written, for whole-input submatches. */
+  /** re2js on `^(?:…)$`, run as a search (as Go runs it; also, its DFA caches transitions only when unanchored). */
   private linear: RE2JS | null = null;
   private names: Record<string, number> | null = null;
 
-  constructor(readonly source: string, parsed: Parsed, option: EngineOption) {
-    const flat = flatten(parsed.branches);
-    const fast = option === "auto" ? fastTest(flat) : null;
-    this.jsMaxLength = option === "auto" ? jsMaxLength(flat, source.length, false) : -1;
+  /** `parsed` is the parse of `anchored`, `^(?:source)$`, which (like Go) we search for rather than match whole. */
+  constructor(readonly source: string, private readonly anchored: string, parsed: Parsed, option: EngineOption) {
+    const whole = wholeMatchBranches(parsed.branches);
+    const fast = option === "auto" && whole ? fastTest(whole) : null;
+    this.jsMaxLength = option !== "auto" ? -1 : whole ? jsMaxLength(whole, source.length, false) : jsMaxLength(parsed.branches, anchored.length, true);
     this.fast = fast ? fast.test : null;
-    this.js = this.jsMaxLength >= 0 ? new RegExp(`^(?:${branchesJs(parsed.branches)})$`, "u") : null;
-    this.anchored = parsed.anchored;
+    this.js = this.jsMaxLength >= 0 ? new RegExp(branchesJs(parsed.branches), "u") : null;
     this.engine = fast ? fast.kind : this.js ? "js" : "re2";
-    if (this.js === null) this.re2dfa(); // report re2js's own syntax complaints at compile time
-  }
-
-  private re2dfa(): RE2JS {
-    return (this.dfa ??= compileLinear(this.anchored));
+    if (this.js === null) this.re2(); // report re2js's own syntax complaints at compile time
   }
 
   private re2(): RE2JS {
-    return (this.linear ??= compileLinear(this.source));
+    return (this.linear ??= compileLinear(this.anchored));
   }
 
   test(s: string): boolean {
     if (this.fast !== null) return this.fast(s);
     if (s.length <= this.jsMaxLength) return this.js!.test(s);
-    return this.re2dfa().test(s);
+    return this.re2().test(s);
   }
 
   exec(s: string): RegExpExecArray | null {
     if (s.length <= this.jsMaxLength) return this.js!.exec(s);
-    if (!this.re2dfa().test(s)) return null; // the DFA rejects quickly; submatches only for a match
+    if (!this.re2().test(s)) return null; // the DFA rejects quickly; submatches only for a match
     const m = this.re2().matcher(s);
-    if (!m.matches()) return null;
+    if (!m.find()) return null;
     this.names ??= this.re2().namedGroups();
     return matcherResult(m, s, this.names);
   }
@@ -851,7 +856,8 @@ class UnanchoredRE2 implements RE2Search {
   }
 }
 
-const CACHE_LIMIT = 512;
+// Bounded: a re2js DFA may grow to its 8 MiB budget, and query patterns come from users.
+const CACHE_LIMIT = 128;
 const anchoredCache = new Map<string, RE2Regexp>();
 const searchCache = new Map<string, RE2Search>();
 
@@ -871,15 +877,20 @@ function cached<T>(cache: Map<string, T>, key: string, make: () => T): T {
 
 /**
  * Compiles an RE2 pattern that must match the whole input, as Prometheus and
- * Alertmanager compile `^(?:…)$`: Go's syntax checks and messages, Go's
- * semantics (`.` does not match "\n" unless `(?s)`), and matching in time
- * linear in the input. Compiled patterns are immutable and cached.
+ * Alertmanager compile it: `^(?:pattern)$`, so syntax errors name that
+ * expression (`missing closing ): \`^(?:(a)$\``) and a trailing `\Q…`
+ * swallows the `)$` as they do. Go's semantics (`.` does not match "\n"
+ * unless `(?s)`), matching in time linear in the input. Compiled patterns
+ * are immutable and cached.
  *
  * @example
  * compileRE2("(a+)+|a+!").test("a".repeat(28) + "!"); // true, in microseconds
  */
 export function compileRE2(pattern: string, option: EngineOption = "auto"): RE2Regexp {
-  return cached(anchoredCache, `${option}\0${pattern}`, () => new AnchoredRE2(pattern, parse(pattern), option));
+  return cached(anchoredCache, `${option}\0${pattern}`, () => {
+    const anchored = `^(?:${pattern})$`;
+    return new AnchoredRE2(pattern, anchored, parse(anchored), option);
+  });
 }
 
 /**

@@ -99,6 +99,18 @@ describe("repeat counts limited as Go limits them", () => {
   });
 });
 
+describe("anchored as Go anchors: ^(?:pattern)$ searched for", () => {
+  test("a pattern that closes the wrapping group keeps Go's meaning (relabel, label_replace, Alertmanager)", () => {
+    // ^(?:a)|(b)$: starts with a, or ends with b.
+    const re = compileRE2("a)|(b");
+    expect(["axx", "xxb", "ab", "a"].map((s) => re.test(s))).toEqual([true, true, true, true]);
+    expect(["xx", "ba", ""].map((s) => re.test(s))).toEqual([false, false, false]);
+    expect(re.exec("xxb")?.[1]).toBe("b");
+    expect(re.exec("xxb")?.index).toBe(2);
+    expect(compileRE2("a)|(b", "re2").exec("xxb")?.[1]).toBe("b");
+  });
+});
+
 describe("engine choice", () => {
   const engines: [string, string][] = [
     ["foo", "literal"],
@@ -160,7 +172,7 @@ describe("fast paths and JS RegExp give the linear engine's answers", () => {
   const patterns = [
     "foo", "foo|bar", "(foo|bar)", "^(?:foo|bar)$", "prefix.*", ".*suffix", "pre.*suf", "pre.+suf", ".*foo.*", ".+foo.*", ".*foo.+", ".*", ".+", "(?s).*", "(?s)pre.*suf",
     "(?s).*foo.*", "(?i)foo", "(?i)k", "(?i)s", "[0-9]+", "\\d+[a-z]?", "api-[a-z]+-[0-9]{3}", "https?://.*", "-?[0-9]+(\\.[0-9]{1,3})?", "-?[0-9]+\\.?[0-9]{0,3}", "a?b?c?d?", "(?i:f)oo", "\\pL+", "\\p{Greek}+", "[^a]", "(.*)", "(?P<x>a+)b?",
-    "(a)(b)?", "a|", "()", "\\bfoo\\b", "(?m)^foo$", "a$|b", "[[:alpha:]]+", "\\Qfoo\\E", "\\Qa.(b", "(?i)\\Qfoo", "a|b|c|d|e|f|g|h|i|j", "😀", "a.b", "(?s)a.b", "(?U)a+", "a+?", ".*?foo", "x*", "[a\\n]+",
+    "(a)(b)?", "a|", "()", "\\bfoo\\b", "(?m)^foo$", "a$|b", "[[:alpha:]]+", "\\Qfoo\\E", "\\Qa.(b\\E", "(?i)\\Qfoo\\E", "a)|(b", "(a)|b)|(c", "a|b|c|d|e|f|g|h|i|j", "😀", "a.b", "(?s)a.b", "(?U)a+", "a+?", ".*?foo", "x*", "[a\\n]+",
   ];
   for (const pattern of patterns) test(pattern, () => expectSameAnswers(pattern, inputs));
 

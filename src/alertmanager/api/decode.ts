@@ -310,7 +310,7 @@ export function queryMatchers(filters: readonly string[]): Matcher[] {
 export function queryReceiver(value: string | undefined): RE2Regexp | undefined {
   if (value === undefined) return undefined;
   try {
-    return compileRE2(`^(?:${value})$`);
+    return compileRE2(value); // anchored as Alertmanager compiles it: ^(?:value)$
   } catch (e) {
     throw new APIError(400, `failed to parse receiver param: ${(e as Error).message}`);
   }
