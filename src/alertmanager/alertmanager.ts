@@ -18,7 +18,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { AlertmanagerConfigFile } from "../config/index.ts";
 import { nopLogger, type Logger } from "../log/index.ts";
-import { Registry, type Counter, type Gauge, type Matcher } from "../model/index.ts";
+import { Registry, type Counter, type Gauge, type Matcher, type RE2Regexp } from "../model/index.ts";
 import { AlertStore, normalizeAlert, validateAlert, type PostableAlert } from "./alerts.ts";
 import { systemClock, type Clock, type Timer } from "./clock.ts";
 import { Dispatcher, type AlertGroup, type GroupInfo } from "./dispatch.ts";
@@ -83,7 +83,7 @@ export interface AlertFilter {
   inhibited?: boolean;
   unprocessed?: boolean;
   /** Anchored regex on receiver names. */
-  receiver?: RegExp;
+  receiver?: RE2Regexp;
   matchers?: Matcher[];
 }
 

@@ -18,7 +18,7 @@
  * s.mutes(labels, now); // [id] while active
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { LABEL_NAME_RE, newMatcher, type Labels, type Matcher } from "../model/index.ts";
+import { LABEL_NAME_RE, newMatcher, translateRE2, type Labels, type Matcher } from "../model/index.ts";
 import { matchesAll } from "../model/index.ts";
 
 /** A silence matcher as the API v2 spells it. */
@@ -68,6 +68,8 @@ export function toMatcher(m: SilenceMatcher): Matcher {
   const equal = m.isEqual ?? true;
   const type = m.isRegex ? (equal ? "=~" : "!~") : equal ? "=" : "!=";
   try {
+    // Alertmanager validates a silence's pattern as written, then matches ^(?:pattern)$.
+    if (m.isRegex) translateRE2(m.value);
     return newMatcher(type, m.name, m.value);
   } catch (e) {
     throw new Error(`invalid regular expression ${JSON.stringify(m.value)}: ${(e as Error).message}`);

@@ -4,7 +4,7 @@ export * from "./registry.ts";
 export * from "./textformat.ts";
 export * from "./relabel.ts";
 export * from "./openmetrics.ts";
-export { compileRE2, translateRE2, RE2SyntaxError } from "./re2.ts";
+export { compileRE2, compileRE2Search, translateRE2, RE2SyntaxError, type RE2Regexp, type RE2Search } from "./re2.ts";
 export { compareMatchers, formatMatcher, formatMatchers, matchesAll, parseMatcher, parseMatchers } from "./am_matchers.ts";
 export { parseTimeInterval, timeIntervalContains, type TimeInterval, type TimeIntervalConfig } from "./timeinterval.ts";
 export { xxh64, prometheusLabelsHash } from "./xxhash.ts";

@@ -1,23 +1,30 @@
 /**
- * RE2 regular expressions (the syntax Prometheus accepts in `=~`/`!~`
- * matchers, relabeling and alert routes) translated into JavaScript RegExps.
+ * RE2 regular expressions (the syntax Prometheus and Alertmanager accept in
+ * `=~`/`!~` matchers, relabeling, `label_replace`, routes, inhibit rules,
+ * silences and template functions), matched in time linear in the input.
  *
- * The translator parses the RE2 pattern itself, so it rejects what RE2
- * rejects — lookarounds, backreferences, possessive/nested repetitions,
- * repeat counts above 1000, unknown escapes and Unicode classes — with Go's
- * messages (`error parsing regexp: <reason>: \`<expr>\``), and maps RE2-only
- * syntax onto JS: flag groups `(?i)`/`(?i:…)`/`(?-i)`, `(?s)`, `(?m)`, `(?U)`,
- * `\Q…\E`, `\A`, `\z`, `\C`, POSIX classes `[[:alpha:]]`, `\pL`/`\p{Greek}`,
- * `\x{10FFFF}`, octal escapes, named groups `(?P<name>…)`. RE2's ASCII
- * meaning of `\d`, `\s`, `\w` is kept. Like Prometheus, the whole value must
- * match and `.` also matches newlines (`(?s)` is on unless turned off).
+ * A parser of our own checks the pattern as Go's regexp/syntax does, so it
+ * rejects what Go rejects — lookarounds, backreferences, nested repetition
+ * operators, repeat counts above 1000 (also nested ones multiplying past
+ * 1000), unknown escapes and Unicode classes — with Go's messages
+ * (`error parsing regexp: <reason>: \`<expr>\``). It also yields the
+ * structure that picks the engine (see "Engine choice" below) and a JS
+ * translation of RE2-only syntax: flag groups `(?i)`/`(?i:…)`/`(?-i)`,
+ * `(?s)`, `(?m)`, `(?U)`, `\Q…\E`, `\A`, `\z`, POSIX classes
+ * `[[:alpha:]]`, `\pL`/`\p{Greek}`, `\x{10FFFF}`, octal escapes, named groups
+ * `(?P<name>…)`; RE2's ASCII meaning of `\d`, `\s`, `\w` is kept. Semantics
+ * are Go's: `.` does not match "\n" unless `(?s)` (Prometheus 2.x and
+ * Alertmanager compile `^(?:…)$` without DotNL).
  *
  * @example
  * compileRE2("foo|ba[rz]").test("baz");   // true
  * compileRE2("foo").test("foobar");       // false (anchored)
  * compileRE2("(?i)FOO").test("foo");      // true
  * compileRE2("a(?=b)");                   // throws: error parsing regexp: invalid or unsupported Perl syntax: `(?=`
+ * compileRE2("(a+)+").test("a".repeat(10000) + "!"); // false, in milliseconds
  */
+
+import { RE2JS, type Matcher } from "re2js";
 
 /** Go's regexp/syntax error codes. */
 const ERR = {
@@ -128,6 +135,25 @@ interface ClassPiece {
   source: string;
 }
 
+/**
+ * The parsed pattern, as much structure as engine choice needs. Every node
+ * carries its JS translation (`js`, for the `u` flag).
+ */
+type Node =
+  /** Literal text (one code point, or a `\Q…\E` run); `fold` under `(?i)`. */
+  | { k: "lit"; js: string; text: string; fold: boolean }
+  /** One code point out of a set: a class, a Perl/Unicode escape, or `.` (`dot`: "s" with `(?s)`, "nl" without). */
+  | { k: "char"; js: string; dot: "" | "s" | "nl" }
+  /** Zero-width: `^ $ \A \z \b \B`; `edge` tells `^`/`\A` ("begin") and `$`/`\z` ("end") outside `(?m)`. */
+  | { k: "assert"; js: string; edge: "" | "begin" | "end" }
+  | { k: "group"; js: string; capture: boolean; branches: Node[][] }
+  /** `sub{min,max}` (max -1: unbounded); `*`, `+`, `?` included. */
+  | { k: "repeat"; js: string; sub: Node; min: number; max: number; brace: boolean };
+
+function branchesJs(branches: readonly Node[][]): string {
+  return branches.map((b) => b.map((n) => n.js).join("")).join("|");
+}
+
 class Translator {
   private readonly cps: string[];
   private pos = 0;
@@ -154,32 +180,33 @@ class Translator {
     return this.cps.slice(from, to).join("");
   }
 
-  /** Translates the whole pattern into a JS source for the `u` flag. */
-  translate(): string {
-    const flags: Flags = { i: false, m: false, s: true, U: false };
-    const src = this.alternation(flags);
+  /** Parses the whole pattern into its top-level alternation branches. */
+  parse(): Node[][] {
+    // Go's defaults: `.` does not match "\n" unless (?s); ^/$ at text edges unless (?m).
+    const flags: Flags = { i: false, m: false, s: false, U: false };
+    const branches = this.alternation(flags);
     if (this.pos < this.cps.length) this.fail(ERR.unexpectedParen, this.pattern);
-    return src;
+    return branches;
   }
 
   /** `a|b|…` up to an unmatched `)` or the end. Flag groups mutate `flags` for the rest of the group. */
-  private alternation(flags: Flags): string {
+  private alternation(flags: Flags): Node[][] {
     if (++this.depth > MAX_DEPTH) this.fail(ERR.nestingDepth, this.pattern);
-    const branches: string[] = [this.concat(flags)];
+    const branches: Node[][] = [this.concat(flags)];
     while (this.peek() === "|") {
       this.pos++;
       branches.push(this.concat(flags));
     }
     this.depth--;
-    return branches.join("|");
+    return branches;
   }
 
-  private concat(flags: Flags): string {
-    let out = "";
-    let lastAtom: string | null = null; // source of the last quantifiable atom
+  private concat(flags: Flags): Node[] {
+    const out: Node[] = [];
+    let lastAtom: Node | null = null; // the last quantifiable atom
     let lastRepeat: string | null = null; // text of the repetition just applied
     const flush = () => {
-      if (lastAtom !== null) out += lastAtom;
+      if (lastAtom !== null) out.push(lastAtom);
       lastAtom = null;
     };
     for (;;) {
@@ -191,7 +218,12 @@ class Translator {
         const opText = this.text(start);
         if (lastRepeat !== null) this.fail(ERR.invalidRepeatOp, lastRepeat + opText);
         if (lastAtom === null) this.fail(ERR.missingRepeatArgument, opText);
-        lastAtom = `${SINGLE_ATOM.test(lastAtom) ? lastAtom : `(?:${lastAtom})`}${rep}`;
+        const sub: Node = lastAtom;
+        const js: string = `${SINGLE_ATOM.test(sub.js) ? sub.js : `(?:${sub.js})`}${rep.js}`;
+        const node: Node = { k: "repeat", js, sub, min: rep.min, max: rep.max, brace: opText.startsWith("{") };
+        // Go: counted repetitions nested in each other may not repeat their atom more than 1000 times.
+        if (node.brace && (rep.min >= 2 || rep.max >= 2) && !repeatIsValid(node, MAX_REPEAT)) this.fail(ERR.invalidRepeatSize, opText);
+        lastAtom = node;
         lastRepeat = opText;
         continue;
       }
@@ -204,20 +236,23 @@ class Translator {
     return out;
   }
 
-  /** Parses a repetition operator at the cursor, returning its JS form, or null (cursor unchanged). */
-  private repetition(flags: Flags): string | null {
+  /** Parses a repetition operator at the cursor, returning its JS form and bounds, or null (cursor unchanged). */
+  private repetition(flags: Flags): { js: string; min: number; max: number } | null {
     const c = this.peek();
     let op: string;
+    let min: number, max: number;
     if (c === "*" || c === "+" || c === "?") {
       this.pos++;
       op = c;
+      min = c === "+" ? 1 : 0;
+      max = c === "?" ? 1 : -1;
     } else if (c === "{") {
       const start = this.pos;
       const m = /^\{(\d+)(,(\d*))?\}/.exec(this.rest());
       if (!m) return null;
       this.pos += m[0].length;
-      const min = Number(m[1]);
-      const max = m[2] === undefined ? min : m[3] === "" ? -1 : Number(m[3]);
+      min = Number(m[1]);
+      max = m[2] === undefined ? min : m[3] === "" ? -1 : Number(m[3]);
       if (min > MAX_REPEAT || max > MAX_REPEAT || (max >= 0 && max < min)) this.fail(ERR.invalidRepeatSize, this.text(start));
       op = m[2] === undefined ? `{${min}}` : max < 0 ? `{${min},}` : `{${min},${max}}`;
     } else {
@@ -229,31 +264,33 @@ class Translator {
       lazy = true;
     }
     if (flags.U) lazy = !lazy;
-    return lazy ? op + "?" : op;
+    return { js: lazy ? op + "?" : op, min, max };
   }
 
   /** One atom; null for a flag-setting group that produces nothing. */
-  private atom(flags: Flags): string | null {
+  private atom(flags: Flags): Node | null {
     const c = this.peek()!;
     switch (c) {
       case "(":
         return this.group(flags);
       case "[":
-        return this.foldable(this.charClass(), flags);
+        return { k: "char", js: this.foldable(this.charClass(), flags), dot: "" };
       case ".":
         this.pos++;
-        return flags.s ? "[\\s\\S]" : "[^\\n]";
+        return flags.s ? { k: "char", js: "[\\s\\S]", dot: "s" } : { k: "char", js: "[^\\n]", dot: "nl" };
       case "^":
         this.pos++;
-        return flags.m ? "(?<![^\\n])" : "(?<![\\s\\S])";
+        return flags.m ? { k: "assert", js: "(?<![^\\n])", edge: "" } : { k: "assert", js: "(?<![\\s\\S])", edge: "begin" };
       case "$":
         this.pos++;
-        return flags.m ? "(?![^\\n])" : "(?![\\s\\S])";
+        return flags.m ? { k: "assert", js: "(?![^\\n])", edge: "" } : { k: "assert", js: "(?![\\s\\S])", edge: "end" };
       case "\\":
         return this.escapeAtom(flags);
-      default:
+      default: {
         this.pos++;
-        return this.foldable(this.literal(c.codePointAt(0)!), flags);
+        const code = c.codePointAt(0)!;
+        return { k: "lit", js: this.foldable(this.literal(code), flags), text: c, fold: flags.i };
+      }
     }
   }
 
@@ -265,7 +302,7 @@ class Translator {
     return /[A-Za-z0-9_]/.test(String.fromCodePoint(c)) ? String.fromCodePoint(c) : cp(c);
   }
 
-  private group(flags: Flags): string | null {
+  private group(flags: Flags): Node | null {
     const start = this.pos;
     this.pos++; // (
     let inner: Flags = { ...flags };
@@ -311,47 +348,50 @@ class Translator {
         open = "(?:";
       }
     }
-    const body = this.alternation(inner);
+    const branches = this.alternation(inner);
     if (this.peek() !== ")") this.fail(ERR.missingParen, this.pattern);
     this.pos++;
-    return `${open}${body})`;
+    return { k: "group", js: `${open}${branchesJs(branches)})`, capture: open !== "(?:", branches };
   }
 
-  private escapeAtom(flags: Flags): string {
+  private escapeAtom(flags: Flags): Node {
     const start = this.pos;
     const c = this.peek(1);
     if (c === undefined) this.fail(ERR.trailingBackslash, "");
     switch (c) {
       case "A":
         this.pos += 2;
-        return "(?<![\\s\\S])";
+        return { k: "assert", js: "(?<![\\s\\S])", edge: "begin" };
       case "z":
         this.pos += 2;
-        return "(?![\\s\\S])";
+        return { k: "assert", js: "(?![\\s\\S])", edge: "end" };
       case "b":
         this.pos += 2;
-        return "\\b";
+        return { k: "assert", js: "\\b", edge: "" };
       case "B":
         this.pos += 2;
-        return "\\B";
+        return { k: "assert", js: "\\B", edge: "" };
       case "C":
         // RE2 has \C (any byte); Go's regexp, which Prometheus uses, refuses it.
         this.fail(ERR.invalidEscape, "\\C");
       case "Q": {
         this.pos += 2;
-        let lit = "";
+        let lit = "", text = "";
         while (this.pos < this.cps.length) {
           if (this.peek() === "\\" && this.peek(1) === "E") {
             this.pos += 2;
             break;
           }
-          lit += this.literal(this.cps[this.pos++]!.codePointAt(0)!);
+          const ch = this.cps[this.pos++]!;
+          text += ch;
+          lit += this.literal(ch.codePointAt(0)!);
         }
-        return lit === "" ? "(?:)" : this.foldable(lit, flags);
+        return { k: "lit", js: lit === "" ? "(?:)" : this.foldable(lit, flags), text, fold: flags.i };
       }
     }
     const piece = this.classEscape(start);
-    return this.foldable(typeof piece === "number" ? this.literal(piece) : `[${piece.source}]`, flags);
+    if (typeof piece === "number") return { k: "lit", js: this.foldable(this.literal(piece), flags), text: String.fromCodePoint(piece), fold: flags.i };
+    return { k: "char", js: this.foldable(`[${piece.source}]`, flags), dot: "" };
   }
 
   /**
@@ -479,24 +519,387 @@ class Translator {
   }
 }
 
-/**
- * Translates an RE2 pattern into the source of an equivalent JS RegExp for
- * the `u` flag (unanchored). Throws {@link RE2SyntaxError} like Go's
- * regexp/syntax would.
- */
-export function translateRE2(pattern: string): string {
-  return new Translator(pattern).translate();
+
+/** Go's repeatIsValid: counted repetitions nested inside `node` may repeat its innermost atom at most `limit` times. */
+function repeatIsValid(node: Node, limit: number): boolean {
+  if (node.k === "repeat") {
+    if (node.brace) {
+      let m = node.max;
+      if (m === 0) return true;
+      if (m < 0) m = node.min;
+      if (m > limit) return false;
+      if (m > 0) limit = Math.floor(limit / m);
+    }
+    return repeatIsValid(node.sub, limit);
+  }
+  if (node.k === "group") return node.branches.every((b) => b.every((n) => repeatIsValid(n, limit)));
+  return true;
+}
+
+interface Parsed {
+  branches: Node[][];
+}
+
+function parse(pattern: string): Parsed {
+  return { branches: new Translator(pattern).parse() };
 }
 
 /**
- * Compiles an RE2 pattern into a JS RegExp that must match the whole input
- * (`^(?:…)$`), with `.` matching newlines as in Prometheus.
+ * Translates an RE2 pattern into the source of an equivalent JS RegExp for
+ * the `u` flag (unanchored). Throws {@link RE2SyntaxError} like Go's
+ * regexp/syntax would. The JS source backtracks: run it only where
+ * {@link compileRE2} would (patterns that cannot blow up).
  */
-export function compileRE2(pattern: string): RegExp {
-  const src = translateRE2(pattern);
-  try {
-    return new RegExp(`^(?:${src})$`, "u");
-  } catch (e) {
-    throw new RE2SyntaxError(ERR.invalidPerlOp, `${pattern}: ${(e as Error).message}`);
+export function translateRE2(pattern: string): string {
+  return branchesJs(parse(pattern).branches);
+}
+
+// ---------------------------------------------------------------------------
+// Engine choice.
+//
+// JS RegExp (JavaScriptCore's Yarr) backtracks: `(a+)+` against 28 `a`s and a
+// `!` takes 2^28 steps, and past its step limit it reports "no match". re2js
+// (a port of Go's regexp: DFA + Pike VM) is linear in the input for every
+// pattern. So a pattern runs on:
+//  - a string fast path when it is a literal, a set of literals, or
+//    `prefix.*suffix` / `.*infix.*` (as Prometheus's FastRegexMatcher does);
+//  - JS RegExp when its shape cannot backtrack more than O(pattern × input):
+//    alternation only at the top, repetition only of single characters, at
+//    most one unbounded repetition per branch (none when unanchored, where
+//    every start position is tried) and few bounded ones (see jsMaxLength) —
+//    and only while input × pattern is small, so Yarr's step limit is never
+//    reached;
+//  - re2js for everything else.
+// ---------------------------------------------------------------------------
+
+/** Above this input-length × pattern-length product even a "safe" JS RegExp goes to re2js. */
+const JS_STEP_BUDGET = 1_000_000;
+
+/**
+ * Branches that must match the whole input (anchors dropped, a group
+ * spanning a whole branch opened up; for matching, not capturing), from
+ * branches already in that position.
+ */
+function flatten(branches: readonly Node[][]): Node[][] {
+  const out: Node[][] = [];
+  for (const b of branches) {
+    let i = 0, j = b.length;
+    while (i < j && b[i]!.k === "assert" && (b[i] as { edge: string }).edge === "begin") i++;
+    while (j > i && b[j - 1]!.k === "assert" && (b[j - 1] as { edge: string }).edge === "end") j--;
+    const core = b.slice(i, j);
+    const only = core[0];
+    if (core.length === 1 && only!.k === "group") out.push(...flatten(only.branches));
+    else out.push(core);
   }
+  return out;
+}
+
+/**
+ * For a pattern searched for anywhere in the input (as Go runs `^(?:…)$`):
+ * its branches as whole-input matches when every top-level branch starts
+ * with `^`/`\A` and ends with `$`/`\z` — the usual case — or null (e.g.
+ * `^(?:a)|(b)$`, from the matcher `a)|(b`, which Go accepts).
+ */
+function wholeMatchBranches(branches: readonly Node[][]): Node[][] | null {
+  const out: Node[][] = [];
+  for (const b of branches) {
+    const first = b[0], last = b[b.length - 1];
+    if (b.length < 2 || first!.k !== "assert" || first.edge !== "begin" || last!.k !== "assert" || last.edge !== "end") return null;
+    out.push(...flatten([b.slice(1, -1)]));
+  }
+  return out;
+}
+
+/** At most this product of bounded repeats' choices (`x?` is 2, `x{1,3}` is 3) per branch on the JS path. */
+const MAX_BOUNDED_CHOICES = 16;
+
+/**
+ * The longest input JS RegExp may run these branches on, or -1 for never.
+ * A branch of single-character atoms, fixed repeats and unnested groups,
+ * with k unbounded repetitions and bounded ones offering c choices in all,
+ * backtracks through at most c·(n+1)^k repeat-count choices, each checked in
+ * O(pattern). JS is used only when that is linear — k ≤ 1 (k = 0 when
+ * unanchored, where each start position is a choice too), c ≤ 16 — and,
+ * below the length returned, within JS_STEP_BUDGET steps.
+ */
+function jsMaxLength(branches: readonly Node[][], patternLength: number, unanchored: boolean): number {
+  let choices = 0;
+  for (const b of branches) {
+    const c = branchChoices(b, unanchored ? 0 : 1);
+    if (c < 0) return -1;
+    choices += c;
+  }
+  return Math.floor(JS_STEP_BUDGET / (choices * (patternLength + 1)));
+}
+
+/** The bounded-repeat choices of a branch (see jsMaxLength), or -1 when its backtracking is not provably linear. */
+function branchChoices(branch: readonly Node[], maxUnbounded: number): number {
+  let unbounded = 0;
+  let choices = 1;
+  const walk = (n: Node): boolean => {
+    switch (n.k) {
+      case "lit": case "char": case "assert":
+        return true;
+      case "group":
+        return n.branches.length === 1 && n.branches[0]!.every(walk);
+      case "repeat": {
+        const single = n.sub.k === "char" || (n.sub.k === "lit" && Array.from(n.sub.text).length === 1);
+        if (!single) return false;
+        if (n.max < 0) unbounded++;
+        else choices *= n.max - n.min + 1;
+        return true;
+      }
+    }
+  };
+  if (!branch.every(walk) || unbounded > maxUnbounded || choices > MAX_BOUNDED_CHOICES) return -1;
+  return choices;
+}
+
+/** A string test for the shapes Prometheus's FastRegexMatcher also special-cases, or null. */
+function fastTest(branches: readonly Node[][]): { kind: string; test: (s: string) => boolean } | null {
+  // Literal, or an alternation of literals: a set lookup.
+  const literals: string[] = [];
+  for (const b of branches) {
+    if (!b.every((n) => n.k === "lit" && !n.fold)) {
+      literals.length = 0;
+      break;
+    }
+    literals.push(b.map((n) => (n as { text: string }).text).join(""));
+  }
+  if (literals.length === 1) {
+    const lit = literals[0]!;
+    return { kind: "literal", test: (s) => s === lit };
+  }
+  if (literals.length > 1) {
+    // A few strings compare faster than they hash.
+    if (literals.length <= 8) return { kind: "set", test: (s) => literals.includes(s) };
+    const set = new Set(literals);
+    return { kind: "set", test: (s) => set.has(s) };
+  }
+  if (branches.length !== 1) return null;
+  // Split one branch into literal runs and `.*` / `.+`.
+  const parts: ({ lit: string } | { dot: "s" | "nl"; min: number })[] = [];
+  for (const n of branches[0]!) {
+    if (n.k === "lit" && !n.fold) {
+      const last = parts[parts.length - 1];
+      if (last && "lit" in last) last.lit += n.text;
+      else parts.push({ lit: n.text });
+    } else if (n.k === "repeat" && n.sub.k === "char" && n.sub.dot !== "" && n.max === -1 && n.min <= 1) {
+      parts.push({ dot: n.sub.dot, min: n.min });
+    } else {
+      return null;
+    }
+  }
+  const dots = parts.filter((p) => "dot" in p) as { dot: "s" | "nl"; min: number }[];
+  const lits = parts.filter((p) => "lit" in p) as { lit: string }[];
+  if (lits.some((l) => l.lit.includes("\n"))) return null;
+  const noNL = (s: string, from: number, to: number): boolean => {
+    const k = s.indexOf("\n", from);
+    return k < 0 || k >= to;
+  };
+  // prefix .* suffix (either may be empty)
+  if (dots.length === 1) {
+    const d = dots[0]!;
+    const at = parts.indexOf(d);
+    const prefix = at > 0 ? (parts[0] as { lit: string }).lit : "";
+    const suffix = at < parts.length - 1 ? (parts[parts.length - 1] as { lit: string }).lit : "";
+    const fixed = prefix.length + suffix.length;
+    return {
+      kind: prefix && suffix ? "prefix+suffix" : prefix ? "prefix" : suffix ? "suffix" : "any",
+      test: (s) =>
+        s.length >= fixed + d.min && s.startsWith(prefix) && s.endsWith(suffix) && (d.dot === "s" || noNL(s, prefix.length, s.length - suffix.length)),
+    };
+  }
+  // .* infix .*
+  if (parts.length === 3 && dots.length === 2 && "lit" in parts[1]! && dots[0]!.dot === dots[1]!.dot) {
+    const infix = (parts[1] as { lit: string }).lit;
+    const [a, b] = dots as [{ dot: "s" | "nl"; min: number }, { dot: "s" | "nl"; min: number }];
+    return {
+      kind: "contains",
+      test: (s) => {
+        if (a.dot === "nl" && s.includes("\n")) return false;
+        // The leftmost occurrence after the first `.`'s minimum leaves the most room for the second.
+        const k = s.indexOf(infix, a.min);
+        return k >= 0 && s.length - (k + infix.length) >= b.min;
+      },
+    };
+  }
+  return null;
+}
+
+/** What `exec` gives back: a `RegExpExecArray` (index, input, numbered and named groups; unmatched groups undefined). */
+export interface RE2Regexp {
+  /** The RE2 pattern as written. */
+  readonly source: string;
+  /** Which path `test` takes: "literal", "set", "prefix", "suffix", "prefix+suffix", "any", "contains", "js" or "re2". */
+  readonly engine: string;
+  /** Whether the whole input matches (anchored as Prometheus anchors: `^(?:…)$`). */
+  test(s: string): boolean;
+  /** The whole-input match with its groups, or null. */
+  exec(s: string): RegExpExecArray | null;
+}
+
+/** An unanchored RE2 pattern, as Go's `regexp.MatchString` / `ReplaceAllString` use it. */
+export interface RE2Search {
+  readonly source: string;
+  readonly engine: "js" | "re2";
+  /** Whether some part of `s` matches. */
+  test(s: string): boolean;
+  /** The leftmost match starting at or after UTF-16 offset `from`, or null. */
+  find(s: string, from: number): RegExpExecArray | null;
+}
+
+/** Forces one engine (tests compare engines on the same patterns). */
+export type EngineOption = "auto" | "re2";
+
+function compileLinear(pattern: string): RE2JS {
+  try {
+    return RE2JS.compile(pattern);
+  } catch (e) {
+    // The translator accepted it, so this is a case re2js's parser sees differently: report it in Go's words.
+    const err = e as { error?: string; input?: string | null; message: string };
+    if (err.error !== undefined) throw new RE2SyntaxError(err.error, err.input ?? pattern);
+    throw e;
+  }
+}
+
+/** Builds a RegExpExecArray from a re2js Matcher positioned on a match. */
+function matcherResult(m: Matcher, s: string, names: Record<string, number>): RegExpExecArray {
+  const out = [] as unknown as RegExpExecArray;
+  const n = m.groupCount();
+  for (let g = 0; g <= n; g++) out.push(m.group(g) ?? (undefined as unknown as string));
+  out.index = m.start();
+  out.input = s;
+  const keys = Object.keys(names);
+  if (keys.length > 0) {
+    const groups: Record<string, string> = Object.create(null);
+    for (const k of keys) groups[k] = out[names[k]!] as string;
+    out.groups = groups;
+  } else {
+    out.groups = undefined;
+  }
+  return out;
+}
+
+class AnchoredRE2 implements RE2Regexp {
+  readonly engine: string;
+  private readonly fast: ((s: string) => boolean) | null;
+  private readonly js: RegExp | null;
+  private readonly jsMaxLength: number;
+  /** re2js on `^(?:…)$`, run as a search (as Go runs it; also, its DFA caches transitions only when unanchored). */
+  private linear: RE2JS | null = null;
+  private names: Record<string, number> | null = null;
+
+  /** `parsed` is the parse of `anchored`, `^(?:source)$`, which (like Go) we search for rather than match whole. */
+  constructor(readonly source: string, private readonly anchored: string, parsed: Parsed, option: EngineOption) {
+    const whole = wholeMatchBranches(parsed.branches);
+    const fast = option === "auto" && whole ? fastTest(whole) : null;
+    this.jsMaxLength = option !== "auto" ? -1 : whole ? jsMaxLength(whole, source.length, false) : jsMaxLength(parsed.branches, anchored.length, true);
+    this.fast = fast ? fast.test : null;
+    this.js = this.jsMaxLength >= 0 ? new RegExp(branchesJs(parsed.branches), "u") : null;
+    this.engine = fast ? fast.kind : this.js ? "js" : "re2";
+    if (this.js === null) this.re2(); // report re2js's own syntax complaints at compile time
+  }
+
+  private re2(): RE2JS {
+    return (this.linear ??= compileLinear(this.anchored));
+  }
+
+  test(s: string): boolean {
+    if (this.fast !== null) return this.fast(s);
+    if (s.length <= this.jsMaxLength) return this.js!.test(s);
+    return this.re2().test(s);
+  }
+
+  exec(s: string): RegExpExecArray | null {
+    if (s.length <= this.jsMaxLength) return this.js!.exec(s);
+    if (!this.re2().test(s)) return null; // the DFA rejects quickly; submatches only for a match
+    const m = this.re2().matcher(s);
+    if (!m.find()) return null;
+    this.names ??= this.re2().namedGroups();
+    return matcherResult(m, s, this.names);
+  }
+}
+
+class UnanchoredRE2 implements RE2Search {
+  readonly engine: "js" | "re2";
+  private readonly js: RegExp | null;
+  private readonly jsMaxLength: number;
+  private linear: RE2JS | null = null;
+  private names: Record<string, number> | null = null;
+
+  constructor(readonly source: string, parsed: Parsed, option: EngineOption) {
+    this.jsMaxLength = option === "auto" ? jsMaxLength(parsed.branches, source.length, true) : -1;
+    this.js = this.jsMaxLength >= 0 ? new RegExp(branchesJs(parsed.branches), "gu") : null;
+    this.engine = this.js ? "js" : "re2";
+    if (this.js === null) this.re2();
+  }
+
+  private re2(): RE2JS {
+    return (this.linear ??= compileLinear(this.source));
+  }
+
+  test(s: string): boolean {
+    if (s.length <= this.jsMaxLength) return this.find(s, 0) !== null;
+    return this.re2().test(s);
+  }
+
+  find(s: string, from: number): RegExpExecArray | null {
+    if (s.length <= this.jsMaxLength) {
+      this.js!.lastIndex = from;
+      return this.js!.exec(s);
+    }
+    const m = this.re2().matcher(s);
+    if (!m.find(from)) return null;
+    this.names ??= this.re2().namedGroups();
+    return matcherResult(m, s, this.names);
+  }
+}
+
+// Bounded: a re2js DFA may grow to its 8 MiB budget, and query patterns come from users.
+const CACHE_LIMIT = 128;
+const anchoredCache = new Map<string, RE2Regexp>();
+const searchCache = new Map<string, RE2Search>();
+
+function cached<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let hit = cache.get(key);
+  if (hit !== undefined) {
+    // Refresh recency (Map keeps insertion order).
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  hit = make();
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(key, hit);
+  return hit;
+}
+
+/**
+ * Compiles an RE2 pattern that must match the whole input, as Prometheus and
+ * Alertmanager compile it: `^(?:pattern)$`, so syntax errors name that
+ * expression (`missing closing ): \`^(?:(a)$\``) and a trailing `\Q…`
+ * swallows the `)$` as they do. Go's semantics (`.` does not match "\n"
+ * unless `(?s)`), matching in time linear in the input. Compiled patterns
+ * are immutable and cached.
+ *
+ * @example
+ * compileRE2("(a+)+|a+!").test("a".repeat(28) + "!"); // true, in microseconds
+ */
+export function compileRE2(pattern: string, option: EngineOption = "auto"): RE2Regexp {
+  return cached(anchoredCache, `${option}\0${pattern}`, () => {
+    const anchored = `^(?:${pattern})$`;
+    return new AnchoredRE2(pattern, anchored, parse(anchored), option);
+  });
+}
+
+/**
+ * Compiles an RE2 pattern for unanchored search, as Go's `regexp.Compile`
+ * (template functions). Linear in the input like {@link compileRE2}.
+ *
+ * @example
+ * compileRE2Search("b+").find("abbc", 0)?.[0]; // "bb"
+ */
+export function compileRE2Search(pattern: string, option: EngineOption = "auto"): RE2Search {
+  return cached(searchCache, `${option}\0${pattern}`, () => new UnanchoredRE2(pattern, parse(pattern), option));
 }

@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import { expandRegexpTemplate } from "../base/index.ts";
 import { LABEL_NAME_RE, type Label, type Labels } from "./labels.ts";
-import { compileRE2 } from "./re2.ts";
+import { compileRE2, type RE2Regexp } from "./re2.ts";
 
 /** The relabel actions of Prometheus 3. */
 export type RelabelActionName =
@@ -51,7 +51,7 @@ export interface RelabelOptions {
 interface CompiledRule {
   sourceLabels: readonly string[];
   separator: string;
-  regex: RegExp;
+  regex: RE2Regexp;
   modulus: bigint;
   targetLabel: string;
   replacement: string;

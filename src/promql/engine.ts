@@ -13,7 +13,7 @@
  * const res = await engine.instantQuery(() => querier, "sum(rate(http_requests_total[5m]))", Date.now());
  */
 import { expandRegexpTemplate, quoteMeta } from "../base/index.ts";
-import { compileRE2, getLabel, labelsKey, METRIC_NAME, newMatcher, type Label, type Labels, type Matcher, type Registry } from "../model/index.ts";
+import { compileRE2, getLabel, labelsKey, METRIC_NAME, newMatcher, type Label, type Labels, type Matcher, type RE2Regexp, type Registry } from "../model/index.ts";
 import type { Querier, StoredSeries } from "../tsdb/index.ts";
 import type {
   AggregateExpr,
@@ -1304,7 +1304,7 @@ class Evaluator {
 
   private *evalLabelReplace(e: Call): Steps<Series[]> {
     const [dst, repl, src, regexStr] = e.args.slice(1).map(stringArg) as [string, string, string, string];
-    let re: RegExp;
+    let re: RE2Regexp;
     try {
       re = compileRE2(regexStr);
     } catch {

@@ -7,7 +7,7 @@
  * const e = parseExpr('sum by (job) (rate(http_requests_total[5m]))');
  * e.type; // "AggregateExpr"
  */
-import { newMatcher, type Matcher, type MatchType } from "../model/index.ts";
+import { newMatcher, translateRE2, type Matcher, type MatchType } from "../model/index.ts";
 import type {
   AggregateExpr,
   AggregateOp,
@@ -409,7 +409,10 @@ class Parser {
         const valueTok = this.next();
         if (valueTok.kind !== "string") this.unexpected(valueTok, "label matching", "string");
         try {
-          out.push(newMatcher(type, name, unquoteString(valueTok.val)));
+          const value = unquoteString(valueTok.val);
+          out.push(newMatcher(type, name, value));
+          // Prometheus 2.42 compiles ^(?:value)$, then also parses the value alone: `a)|(b` is refused.
+          if (type === "=~" || type === "!~") translateRE2(value);
         } catch (e) {
           this.fail((e as Error).message, { start: nameTok.start, end: valueTok.end });
         }

@@ -1,37 +1,27 @@
 /**
- * Go's `regexp` as template functions use it: RE2 syntax (through the
- * model room's translator), unanchored matching, `.` not matching a newline
- * unless `(?s)`, and `ReplaceAllString` with Go's `$1`/`${name}` expansion
- * and its rule that an empty match right after a match is not replaced.
+ * Go's `regexp` as template functions use it: RE2 syntax and linear-time
+ * matching (the model room's compileRE2Search), unanchored matching, `.` not
+ * matching a newline unless `(?s)`, and `ReplaceAllString` with Go's
+ * `$1`/`${name}` expansion and its rule that an empty match right after a
+ * match is not replaced.
  */
 
 import { expandRegexpTemplate, quoteMeta } from "../base/index.ts";
-import { translateRE2 } from "../model/index.ts";
+import { compileRE2Search, type RE2Search } from "../model/index.ts";
 import { quote } from "./fmt.ts";
 
-const cache = new Map<string, RegExp>();
-const CACHE_LIMIT = 256;
-
-/** Compiles an RE2 pattern with Go's unanchored semantics; throws Go's `error parsing regexp: …`. */
-export function compileGoRegexp(pattern: string): RegExp {
-  let re = cache.get(pattern);
-  if (re) return re;
-  translateRE2(pattern); // reports syntax errors against the pattern as written
-  re = new RegExp(translateRE2(`(?-s)${pattern}`), "gu");
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-  cache.set(pattern, re);
-  return re;
+/** Compiles an RE2 pattern with Go's unanchored semantics (cached by the model room); throws Go's `error parsing regexp: …`. */
+export function compileGoRegexp(pattern: string): RE2Search {
+  return compileRE2Search(pattern);
 }
 
 /** Go's `regexp.MatchString`: whether `text` contains a match of `pattern`. */
 export function matchString(pattern: string, text: string): boolean {
-  const re = compileGoRegexp(pattern);
-  re.lastIndex = 0;
-  return re.test(text);
+  return compileGoRegexp(pattern).test(text);
 }
 
 /** Go's `regexp.MustCompile` failure message: "regexp: Compile(`x`): error parsing regexp: …". */
-export function mustCompile(pattern: string): RegExp {
+export function mustCompile(pattern: string): RE2Search {
   try {
     return compileGoRegexp(pattern);
   } catch (e) {
@@ -53,8 +43,7 @@ export function replaceAllString(pattern: string, repl: string, src: string): st
   let lastMatchEnd = 0;
   let searchPos = 0;
   while (searchPos <= src.length) {
-    re.lastIndex = searchPos;
-    const m = re.exec(src);
+    const m = re.find(src, searchPos);
     if (!m) break;
     const start = m.index;
     const end = start + m[0].length;

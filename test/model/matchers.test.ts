@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { newMatcher, type MatchType } from "../../src/model/index.ts";
-import { compileRE2, translateRE2, RE2SyntaxError } from "../../src/model/re2.ts";
+import { compileRE2, compileRE2Search, translateRE2, RE2SyntaxError } from "../../src/model/re2.ts";
 
 /** Whether matcher `type name value` accepts a series whose label is `v` ("" = missing). */
 function accepts(type: MatchType, value: string, v: string): boolean {
@@ -16,12 +16,19 @@ describe("matcher semantics (Prometheus)", () => {
     expect(accepts("!=", "", "")).toBe(false);
     expect(accepts("!=", "", "x")).toBe(true);
   });
-  test('=~".*" matches everything including missing and newlines', () => {
-    for (const v of ["", "x", "a\nb", "\n"]) expect(accepts("=~", ".*", v)).toBe(true);
+  // Prometheus 2.42 and Alertmanager 0.25 compile `^(?:…)$` with Go's default
+  // flags, so `.` stops at "\n" (checked against prometheus 2.42: up{l=~".*"}
+  // does not select l="a\nb", up{l=~"(?s)a.b"} does).
+  test('=~".*" matches missing and any value without a newline', () => {
+    for (const v of ["", "x", "ab c"]) expect(accepts("=~", ".*", v)).toBe(true);
+    for (const v of ["a\nb", "\n"]) expect(accepts("=~", ".*", v)).toBe(false);
+    expect(accepts("=~", "(?s).*", "a\nb")).toBe(true);
   });
   test('=~".+" requires a non-empty value', () => {
     expect(accepts("=~", ".+", "")).toBe(false);
-    expect(accepts("=~", ".+", "\n")).toBe(true);
+    expect(accepts("=~", ".+", "x")).toBe(true);
+    expect(accepts("=~", ".+", "\n")).toBe(false);
+    expect(accepts("=~", "(?s).+", "\n")).toBe(true);
   });
   test("regexes are fully anchored", () => {
     expect(accepts("=~", "foo", "foobar")).toBe(false);
@@ -39,10 +46,12 @@ describe("matcher semantics (Prometheus)", () => {
     expect(accepts("=~", "foo|", "")).toBe(true);
   });
   test("newlines in values", () => {
-    expect(accepts("=~", "a.b", "a\nb")).toBe(true);
+    expect(accepts("=~", "a.b", "a\nb")).toBe(false);
+    expect(accepts("=~", "(?s)a.b", "a\nb")).toBe(true);
     expect(accepts("=~", "(?-s)a.b", "a\nb")).toBe(false);
     expect(accepts("=", "a\nb", "a\nb")).toBe(true);
-    expect(accepts("!~", "a.*", "a\n")).toBe(false);
+    expect(accepts("!~", "a.*", "a\n")).toBe(true);
+    expect(accepts("=~", "a[^x]b", "a\nb")).toBe(true);
   });
   test("= and != compare exactly", () => {
     expect(accepts("=", "a", "a")).toBe(true);
@@ -67,7 +76,7 @@ describe("RE2 syntax translated to JS", () => {
     ["[[:^digit:]]+", ["abc"], ["ab1"]],
     ["[[:upper:][:digit:]]+", ["A1"], ["a"]],
     ["\\Qa.b*\\E", ["a.b*"], ["axb"]],
-    ["\\Qa.b", ["a.b"], ["axbb"]],
+    ["\\Qa.b\\E", ["a.b"], ["axbb"]],
     ["\\x{10FFFF}", ["\u{10FFFF}"], ["x"]],
     ["\\x41\\x{42}", ["AB"], ["ab"]],
     ["\\101\\0", ["A\0"], []],
@@ -116,9 +125,12 @@ describe("RE2 rejects what Go's regexp/syntax rejects", () => {
     ["a{1001}", "invalid repeat count: `{1001}`"],
     ["a{1,1001}", "invalid repeat count: `{1,1001}`"],
     ["a{2,1}", "invalid repeat count: `{2,1}`"],
-    ["(a", "missing closing ): `(a`"],
-    ["a)", "unexpected ): `a)`"],
-    ["[a", "missing closing ]: `[a`"],
+    // Prometheus and Alertmanager compile `^(?:…)$`, so messages about the
+    // whole expression name that (checked in test/interop/regex-vs-prometheus).
+    ["(a", "missing closing ): `^(?:(a)$`"],
+    ["a)", "unexpected ): `^(?:a))$`"],
+    ["[a", "missing closing ]: `[a)$`"],
+    ["\\Qa.b", "missing closing ): `^(?:\\Qa.b)$`"],
     ["[z-a]", "invalid character class range: `z-a`"],
     ["\\q", "invalid escape sequence: `\\q`"],
     ["\\8", "invalid escape sequence: `\\8`"],
@@ -132,7 +144,7 @@ describe("RE2 rejects what Go's regexp/syntax rejects", () => {
     ["[[:foo:]]", "invalid character class range: `[:foo:]`"],
     ["(?z)", "invalid or unsupported Perl syntax: `(?z`"],
     ["(?)", "invalid or unsupported Perl syntax: `(?)`"],
-    ["\\", "trailing backslash at end of expression: ``"],
+    ["\\", "missing closing ): `^(?:\\)$`"],
     ["\\x{110000}", "invalid escape sequence: `\\x{110000}`"],
     ["(?P<a-b>x)", "invalid named capture: `(?P<a-b>`"],
   ];
@@ -142,6 +154,12 @@ describe("RE2 rejects what Go's regexp/syntax rejects", () => {
       expect(() => newMatcher("=~", "l", pattern)).toThrow(RE2SyntaxError);
     });
   }
+
+  test("unanchored patterns (template functions) are checked as written", () => {
+    expect(() => compileRE2Search("\\")).toThrow("error parsing regexp: trailing backslash at end of expression: ``");
+    expect(() => compileRE2Search("(a")).toThrow("error parsing regexp: missing closing ): `(a`");
+    expect(compileRE2Search("\\Qa.b").test("xa.by")).toBe(true);
+  });
 
   test("deep nesting is bounded, not a stack overflow", () => {
     expect(() => compileRE2("(".repeat(2000) + ")".repeat(2000))).toThrow("expression nests too deeply");

@@ -12,7 +12,7 @@
  * @example
  * const alerts = decodePostableAlerts(await req.text()); // throws APIError
  */
-import { labelsFromPairs, newMatcher, translateRE2, type Labels, type Matcher, type MatchType } from "../../model/index.ts";
+import { compileRE2, labelsFromPairs, newMatcher, translateRE2, type Labels, type Matcher, type MatchType, type RE2Regexp } from "../../model/index.ts";
 import type { PostableAlert, PostableSilence, SilenceMatcher } from "../index.ts";
 import { firstJSONValue, goTimeParseError } from "./gojson.ts";
 
@@ -307,10 +307,10 @@ export function queryMatchers(filters: readonly string[]): Matcher[] {
  * The `receiver` parameter as an anchored regex; a bad one answers 400
  * `failed to parse receiver param: …`.
  */
-export function queryReceiver(value: string | undefined): RegExp | undefined {
+export function queryReceiver(value: string | undefined): RE2Regexp | undefined {
   if (value === undefined) return undefined;
   try {
-    return new RegExp(translateRE2(`^(?:${value})$`), "u");
+    return compileRE2(value); // anchored as Alertmanager compiles it: ^(?:value)$
   } catch (e) {
     throw new APIError(400, `failed to parse receiver param: ${(e as Error).message}`);
   }

@@ -39,7 +39,8 @@ export function postingsForMatchers(ix: MemPostings, all: () => number[], matche
   const its: number[][] = [];
   const notIts: number[][] = [];
   for (const m of matchers) {
-    if (m.type === "=~" && (m.value === ".*" || m.value === "(?s:.*)")) continue;
+    // Only a `.` that matches "\n" accepts every value (Go's `.*` stops at a newline).
+    if (m.type === "=~" && (m.value === "(?s:.*)" || m.value === "(?s).*")) continue;
     if (m.matches("")) {
       notIts.push(postingsForValues(ix, m, false));
     } else {
