@@ -60,7 +60,10 @@ const C_MAX_T = 24; // f64
 // a chunk that fills it doubles, and its successor starts at the size its
 // predecessor needed (R_NEXT_CAP).
 const INITIAL_CHUNK_BYTES: usize = 56;
-const CHUNK_HEADROOM: u32 = 40; // one worst-case sample (19 bytes) + the 8-byte word the writer stores
+// Room a sample may need past the current end: the worst-case sample (a
+// 10-byte varint delta and a 77-bit value: 20 bytes) plus the 8-byte word the
+// writer stores at the word holding the end, rounded up.
+const CHUNK_HEADROOM: u32 = 32;
 
 /** Status codes written per sample; 0-4 are the numbers of AppendStatus in src/tsdb/types.ts, 5 is store-only. */
 export const STATUS_OK: u8 = 0;

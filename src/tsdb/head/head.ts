@@ -467,6 +467,12 @@ export class Head {
     const ref = this.issueRef();
     this.createSeries(ref, interned);
     this.pendingSeries.push({ ref, labels: interned });
+    // A burst of new series (a large target's first scrape) is logged in
+    // record-sized steps rather than held until the next append.
+    if (this.pendingSeries.length >= SERIES_PER_RECORD && !this.closed) {
+      this.wal.log(this.seriesRecords());
+      this.pendingSeries = [];
+    }
     return ref;
   }
 

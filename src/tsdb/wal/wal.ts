@@ -226,6 +226,9 @@ export interface WALOptions {
   onRecord?: (rec: Uint8Array, fromCheckpoint: boolean) => void;
 }
 
+/** Largest encode buffer log() keeps between calls. */
+const MAX_KEPT_OUT_BYTES = 1 << 20;
+
 /** The append side of the log plus segment management for checkpoints. */
 export class WAL {
   readonly dir: string;
@@ -473,6 +476,8 @@ export class WAL {
       }
     }
     flush();
+    // A burst (thousands of new series in one call) grows the buffer; do not hold that size forever.
+    if (this.out.length > MAX_KEPT_OUT_BYTES) this.out = new Uint8Array(2 * PAGE_SIZE);
   }
 
   private write(bytes: Uint8Array): void {
