@@ -27,7 +27,7 @@
  */
 import { join } from "node:path";
 import { nopLogger, type Logger } from "../../log/index.ts";
-import { METRIC_NAME, compareLabels, labelsEqual, labelsHash, labelsKey, Registry, type Counter, type Gauge, type Label, type Labels, type Matcher } from "../../model/index.ts";
+import { METRIC_NAME, compareLabels, labelsHash, labelsKey, Registry, type Counter, type Gauge, type Label, type Labels, type Matcher } from "../../model/index.ts";
 import { DUPLICATE_IGNORED, HeadChunkStore, MAX_SERIES_REF, decodeXor, encodeXor } from "../chunkenc/index.ts";
 import {
   AppendStatus, MAX_TIME, MIN_TIME,
@@ -39,7 +39,7 @@ import {
 } from "../wal/index.ts";
 import { WorkSlicer, runStepsNow, sortSteps } from "../event_loop.ts";
 import { postingsForMatchers } from "./matching.ts";
-import { MemPostings } from "./postings.ts";
+import { MemPostings, type PostingsEntry } from "./postings.ts";
 import { SlotIndex } from "./slot_index.ts";
 import { postingsStats, type TSDBStats } from "./stats.ts";
 
@@ -82,6 +82,26 @@ export interface HeadOptions {
    * carry). Tests lower it to exercise wrap-around cheaply.
    */
   maxRef?: number;
+}
+
+/** See {@link Head.footprint}. */
+export interface HeadFootprint {
+  /** Live series. */
+  series: number;
+  /** Slots handed out ([0, slotsInUse)); close to `series` after truncation. */
+  slotsInUse: number;
+  /** Slots the per-series tables have room for. */
+  slotCapacity: number;
+  /** Bytes of the ref and label-hash indexes. */
+  indexBytes: number;
+  /** Bytes of the per-slot typed arrays (refs, hashes, label offsets, times, generations). */
+  tableBytes: number;
+  /** Bytes of the label-id arena. */
+  labelArenaBytes: number;
+  /** Bytes of WASM memory the chunk store holds (series table pages, open and undrained chunks). */
+  chunkStoreBytes: number;
+  /** The ref the next new series gets (unless a live series holds it). */
+  nextRef: number;
 }
 
 /** Largest series ref by default: refs travel in Uint32Arrays. */
@@ -179,7 +199,11 @@ export class Head {
   private readonly metrics: HeadMetrics;
 
   // Per-slot tables (see the module comment); refOf[slot] === 0 marks a free slot.
-  private labelsOf: (Labels | undefined)[] = [];
+  /** Offset in `arena` of each slot's label set: a count, then that many postings entry ids. */
+  private labelsAt: Uint32Array = new Uint32Array(MIN_SLOTS);
+  private arena = new Uint32Array(MIN_SLOTS * 4);
+  private arenaUsed = 0;
+  private arenaGarbage = 0;
   private cutChunks: (ChunkMeta[] | undefined)[] = [];
   private refOf: Uint32Array = new Uint32Array(MIN_SLOTS);
   private hashOf: Uint32Array = new Uint32Array(MIN_SLOTS);
@@ -308,9 +332,63 @@ export class Head {
     const ix = this.byHash;
     for (let it = ix.first(hash); it >= 0; it = ix.next(hash, it)) {
       const slot = ix.slotAt(it);
-      if (labelsEqual(this.labelsOf[slot]!, labels)) return slot;
+      if (this.hasLabels(slot, labels)) return slot;
     }
     return -1;
+  }
+
+  /** Whether the series in `slot` has exactly `labels`. */
+  private hasLabels(slot: number, labels: Labels): boolean {
+    const arena = this.arena, off = this.labelsAt[slot]!, n = arena[off]!;
+    if (n !== labels.length) return false;
+    for (let i = 0; i < n; i++) {
+      const have = this.postings.label(arena[off + 1 + i]!), want = labels[i]!;
+      if (have !== want && (have.name !== want.name || have.value !== want.value)) return false;
+    }
+    return true;
+  }
+
+  /** The label set of the series in `slot`, built from its entry ids (a new array each call). */
+  private labelsOf(slot: number): Labels {
+    const arena = this.arena, off = this.labelsAt[slot]!, n = arena[off]!;
+    const out: Label[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.postings.label(arena[off + 1 + i]!);
+    return out;
+  }
+
+  /** Stores the entry ids of a new series' labels at the arena's end. */
+  private storeLabels(slot: number, entries: readonly PostingsEntry[]): void {
+    const need = entries.length + 1;
+    if (this.arenaUsed + need > this.arena.length) {
+      const next = new Uint32Array(Math.max(this.arena.length * 2, this.arenaUsed + need));
+      next.set(this.arena.subarray(0, this.arenaUsed));
+      this.arena = next;
+    }
+    const off = this.arenaUsed;
+    this.arena[off] = entries.length;
+    for (let i = 0; i < entries.length; i++) this.arena[off + 1 + i] = entries[i]!.id;
+    this.labelsAt[slot] = off;
+    this.arenaUsed += need;
+  }
+
+  /** Rewrites the arena without the label sets of removed series once they are most of it. */
+  private compactArena(): void {
+    if (this.arenaGarbage * 2 <= this.arenaUsed) return;
+    let live = this.arenaUsed - this.arenaGarbage, cap = MIN_SLOTS * 4;
+    while (cap < live * 1.5) cap *= 2;
+    const old = this.arena, next = new Uint32Array(Math.max(cap, live));
+    let o = 0;
+    for (let s = 0; s < this.slotsUsed; s++) {
+      if (this.refOf[s] === 0) continue;
+      const off = this.labelsAt[s]!, n = old[off]! + 1;
+      next.set(old.subarray(off, off + n), o);
+      this.labelsAt[s] = o;
+      o += n;
+    }
+    live = o;
+    this.arena = next;
+    this.arenaUsed = live;
+    this.arenaGarbage = 0;
   }
 
   /** The slot of series `ref`, or -1 when no live series has that ref. */
@@ -325,7 +403,7 @@ export class Head {
     this.seriesGen = resizeU32(this.seriesGen, cap);
     this.seriesMint = resizeF64(this.seriesMint, cap, Infinity);
     this.seriesMaxt = resizeF64(this.seriesMaxt, cap, -Infinity);
-    if (this.labelsOf.length > cap) this.labelsOf.length = cap;
+    this.labelsAt = resizeU32(this.labelsAt, cap);
     if (this.cutChunks.length > cap) this.cutChunks.length = cap;
   }
 
@@ -353,18 +431,19 @@ export class Head {
   }
 
   private createSeries(ref: number, labels: Labels): number {
+    const entries = labels.map((l) => this.postings.entry(l.name, l.value));
     const slot = this.allocSlot();
     const hash = labelsHash(labels) >>> 0;
     this.refOf[slot] = ref;
     this.hashOf[slot] = hash;
-    this.labelsOf[slot] = labels;
+    this.storeLabels(slot, entries);
     this.cutChunks[slot] = undefined;
     this.seriesMint[slot] = Infinity;
     this.seriesMaxt[slot] = -Infinity;
     this.seriesGen[slot] = this.gen;
     this.byRef.add(ref, slot);
     this.byHash.add(hash, slot);
-    this.postings.add(ref, labels);
+    this.postings.addEntries(ref, entries);
     this.store.ensure(slot);
     this.liveSeries++;
     this.metrics.seriesCreated.inc();
@@ -378,13 +457,13 @@ export class Head {
     const removed = new Map<number, Labels>();
     for (const slot of slots) {
       const ref = this.refOf[slot]!;
-      removed.set(ref, this.labelsOf[slot]!);
+      removed.set(ref, this.labelsOf(slot));
+      this.arenaGarbage += this.arena[this.labelsAt[slot]!]! + 1;
       this.byRef.remove(ref, slot);
       this.byHash.remove(this.hashOf[slot]!, slot);
       const cs = this.cutChunks[slot];
       if (cs) this.cutChunkCount -= cs.length;
       this.cutChunks[slot] = undefined;
-      this.labelsOf[slot] = undefined;
       this.refOf[slot] = 0;
       this.seriesMint[slot] = Infinity;
       this.seriesMaxt[slot] = -Infinity;
@@ -404,7 +483,7 @@ export class Head {
     this.store.move(from, to);
     this.refOf[to] = ref;
     this.hashOf[to] = hash;
-    this.labelsOf[to] = this.labelsOf[from];
+    this.labelsAt[to] = this.labelsAt[from]!;
     this.cutChunks[to] = this.cutChunks[from];
     this.seriesMint[to] = this.seriesMint[from]!;
     this.seriesMaxt[to] = this.seriesMaxt[from]!;
@@ -412,7 +491,6 @@ export class Head {
     this.byRef.retarget(ref, from, to);
     this.byHash.retarget(hash, from, to);
     this.refOf[from] = 0;
-    this.labelsOf[from] = undefined;
     this.cutChunks[from] = undefined;
     this.seriesMint[from] = Infinity;
     this.seriesMaxt[from] = -Infinity;
@@ -650,6 +728,23 @@ export class Head {
     return this.liveSeries;
   }
 
+  /**
+   * What the head's series bookkeeping holds, for tests and benchmarks: it
+   * follows the live series, not how many were ever created.
+   */
+  footprint(): HeadFootprint {
+    return {
+      series: this.liveSeries,
+      slotsInUse: this.slotsUsed,
+      slotCapacity: this.refOf.length,
+      indexBytes: this.byRef.byteLength + this.byHash.byteLength,
+      tableBytes: this.refOf.length * 36,
+      labelArenaBytes: this.arena.byteLength,
+      chunkStoreBytes: this.store.memoryBytes(),
+      nextRef: this.nextRef,
+    };
+  }
+
   /** Chunks in the head: cut ones plus one open chunk per series (the prometheus_tsdb_head_chunks gauge). */
   numChunks(): number {
     return this.cutChunkCount + this.liveSeries;
@@ -685,7 +780,7 @@ export class Head {
   /** Labels of a live series (undefined for unknown refs). */
   seriesLabels(ref: number): Labels | undefined {
     const slot = this.slotOf(ref);
-    return slot < 0 ? undefined : this.labelsOf[slot];
+    return slot < 0 ? undefined : this.labelsOf(slot);
   }
 
   /** Cut chunks and the open chunk of `ref` overlapping [mint, maxt], in time order (none once the series is gone). */
@@ -730,7 +825,7 @@ export class Head {
   *seriesInRangeSteps(mint: number, maxt: number): Generator<void, Iterable<{ labels: Labels; chunks: ChunkMeta[] }>, undefined> {
     const items: { ref: number; labels: Labels }[] = [];
     for (let s = 0; s < this.slotsUsed; s++) {
-      if (this.refOf[s] !== 0 && this.seriesMaxt[s]! >= mint && this.seriesMint[s]! < maxt) items.push({ ref: this.refOf[s]!, labels: this.labelsOf[s]! });
+      if (this.refOf[s] !== 0 && this.seriesMaxt[s]! >= mint && this.seriesMint[s]! < maxt) items.push({ ref: this.refOf[s]!, labels: this.labelsOf(s) });
     }
     yield* sortSteps(items, (a, b) => compareLabels(a.labels, b.labels));
     return this.blockSeries(items, mint, maxt);
@@ -802,6 +897,7 @@ export class Head {
     }
     this.removeSlots(gone);
     await this.compact(slicer);
+    this.compactArena();
     let newMint = Infinity;
     for (let s = 0; s < this.slotsUsed; s++) if (this.refOf[s] !== 0 && this.seriesMint[s]! < newMint) newMint = this.seriesMint[s]!;
     this.headMint = newMint;
@@ -836,7 +932,7 @@ export class Head {
   /** True when `ref` is live with exactly `labels` (not a ref since reissued to other labels). */
   private liveWith(ref: number, labels: Labels): boolean {
     const slot = this.slotOf(ref);
-    return slot >= 0 && labelsEqual(this.labelsOf[slot]!, labels);
+    return slot >= 0 && this.hasLabels(slot, labels);
   }
 
   /** Folds the checkpoint and all completed segments into a new checkpoint, then deletes them. */
