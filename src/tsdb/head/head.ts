@@ -214,8 +214,8 @@ export class Head {
   private slotsUsed = 0;
   /** No free slot lies below this. */
   private freeHint = 0;
-  private readonly byRef = new SlotIndex();
-  private readonly byHash = new SlotIndex();
+  private readonly byRef = new SlotIndex(this.refOf);
+  private readonly byHash = new SlotIndex(this.hashOf);
   private readonly maxRef: number;
   private nextRef = 1;
   private liveSeries = 0;
@@ -400,6 +400,8 @@ export class Head {
   private resizeTables(cap: number): void {
     this.refOf = resizeU32(this.refOf, cap);
     this.hashOf = resizeU32(this.hashOf, cap);
+    this.byRef.setKeys(this.refOf);
+    this.byHash.setKeys(this.hashOf);
     this.seriesGen = resizeU32(this.seriesGen, cap);
     this.seriesMint = resizeF64(this.seriesMint, cap, Infinity);
     this.seriesMaxt = resizeF64(this.seriesMaxt, cap, -Infinity);
@@ -454,11 +456,19 @@ export class Head {
   private removeSlots(slots: readonly number[]): void {
     if (slots.length === 0) return;
     this.collectCutChunks();
-    const removed = new Map<number, Labels>();
+    const removed = new Set<number>();
+    const byEntry = new Map<number, number[]>(); // postings entry id → refs leaving it
     for (const slot of slots) {
       const ref = this.refOf[slot]!;
-      removed.set(ref, this.labelsOf(slot));
-      this.arenaGarbage += this.arena[this.labelsAt[slot]!]! + 1;
+      removed.add(ref);
+      const off = this.labelsAt[slot]!, n = this.arena[off]!;
+      for (let i = 1; i <= n; i++) {
+        const id = this.arena[off + i]!;
+        const refs = byEntry.get(id);
+        if (refs) refs.push(ref);
+        else byEntry.set(id, [ref]);
+      }
+      this.arenaGarbage += n + 1;
       this.byRef.remove(ref, slot);
       this.byHash.remove(this.hashOf[slot]!, slot);
       const cs = this.cutChunks[slot];
@@ -470,7 +480,7 @@ export class Head {
       this.store.release(slot);
       if (slot < this.freeHint) this.freeHint = slot;
     }
-    this.postings.delete(removed);
+    this.postings.deleteRefs(byEntry);
     // A series created but never logged (no append since) must not be logged after it is gone.
     if (this.pendingSeries.length > 0) this.pendingSeries = this.pendingSeries.filter((p) => !removed.has(p.ref) || this.slotOf(p.ref) >= 0);
     this.liveSeries -= removed.size;
@@ -956,7 +966,7 @@ export class Head {
       };
       const filter = (rec: Uint8Array) => {
         if (rec[0] === RecordType.Series) {
-          const keep = decodeSeries(rec).filter((s) => this.liveWith(s.ref, s.labels));
+          const keep = decodeSeries(rec, undefined, (ref) => this.slotOf(ref) >= 0).filter((s) => this.liveWith(s.ref, s.labels));
           if (keep.length > 0) push(encodeSeries(keep));
         } else if (rec[0] === RecordType.Samples) {
           const s = decodeSamples(rec);

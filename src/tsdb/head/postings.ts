@@ -79,28 +79,40 @@ export class MemPostings {
 
   /** Removes the given series (by their labels) from the index, dropping empty entries. */
   delete(removed: ReadonlyMap<number, Labels>): void {
-    const touched = new Map<string, Set<string>>();
-    for (const ls of removed.values()) {
-      for (const l of ls) {
-        let s = touched.get(l.name);
-        if (!s) touched.set(l.name, (s = new Set()));
-        s.add(l.value);
+    const byEntry = new Map<number, number[]>();
+    for (const [ref, labels] of removed) {
+      for (const l of labels) {
+        const e = this.byName.get(l.name)?.get(l.value);
+        if (!e) continue;
+        const refs = byEntry.get(e.id);
+        if (refs) refs.push(ref);
+        else byEntry.set(e.id, [ref]);
       }
     }
-    for (const [name, vals] of touched) {
-      const values = this.byName.get(name);
-      if (!values) continue;
-      for (const v of vals) {
-        const e = values.get(v);
-        if (!e) continue;
-        e.refs = e.refs.filter((r) => !removed.has(r));
-        if (e.refs.length === 0) {
-          values.delete(v);
-          this.byId[e.id] = undefined;
-          this.freeIds.push(e.id);
-        }
+    this.deleteRefs(byEntry);
+  }
+
+  /**
+   * Removes refs from entries, given as entry id → refs leaving it (each
+   * present in the entry, in any order), dropping entries left empty. Work is
+   * in the refs removed plus the lists they touch (one merge pass each).
+   */
+  deleteRefs(byEntry: ReadonlyMap<number, number[]>): void {
+    for (const [id, gone] of byEntry) {
+      const e = this.byId[id];
+      if (!e) continue;
+      if (gone.length >= e.refs.length) {
+        e.refs = [];
+      } else {
+        if (gone.length > 1) gone.sort((a, b) => a - b);
+        e.refs = withoutPostings(e.refs, gone);
       }
-      if (values.size === 0) this.byName.delete(name);
+      if (e.refs.length > 0) continue;
+      const values = this.byName.get(e.label.name)!;
+      values.delete(e.label.value);
+      if (values.size === 0) this.byName.delete(e.label.name);
+      this.byId[id] = undefined;
+      this.freeIds.push(id);
     }
   }
 

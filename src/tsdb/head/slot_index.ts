@@ -1,19 +1,24 @@
 /**
- * A hash index from 32-bit keys to series slots, held in two typed arrays
- * (open addressing, linear probing): 8 bytes a bucket, at most half full, so
- * 8–32 bytes a series instead of a JS Map entry (~80 bytes). One key may map
- * to several slots (label-set hashes collide); callers tell them apart.
- * Deletion shifts later entries back, so there are no tombstones and the
- * table shrinks again when the series it indexes go away.
+ * A hash index from 32-bit keys to series slots: one Uint32Array of buckets
+ * (open addressing, linear probing) holding slot + 1, at most half full, so
+ * 8–16 bytes a series instead of a JS Map entry (~80 bytes). The keys live
+ * in the owner's per-slot table (`keys[slot]`), handed over with
+ * {@link SlotIndex.setKeys} whenever that table is reallocated; a slot's key
+ * must not change while the slot is indexed. One key may map to several
+ * slots (label-set hashes collide); callers tell them apart. Deletion shifts
+ * later entries back, so there are no tombstones, and the bucket array
+ * shrinks again when the series it indexes go away.
  *
  * @example
- * const ix = new SlotIndex();
+ * const keys = new Uint32Array(16);
+ * const ix = new SlotIndex(keys);
+ * keys[7] = 42;
  * ix.add(42, 7);
- * for (let it = ix.first(42); it >= 0; it = ix.next(42, it)) ix.slotAt(it); // 7
+ * ix.get(42); // 7
  * ix.remove(42, 7);
  */
 
-const EMPTY = 0; // vals hold slot + 1, so 0 marks an empty bucket
+const EMPTY = 0; // buckets hold slot + 1, so 0 marks an empty bucket
 const MIN_BUCKETS = 64;
 
 /** Bucket of a key: Fibonacci hashing spreads sequential keys (series refs) evenly. */
@@ -22,33 +27,38 @@ function home(key: number, mask: number): number {
 }
 
 export class SlotIndex {
-  private keys = new Uint32Array(MIN_BUCKETS);
   private vals = new Uint32Array(MIN_BUCKETS);
   private mask = MIN_BUCKETS - 1;
   private count = 0;
+
+  constructor(private keys: Uint32Array) {}
+
+  /** Points the index at the owner's (reallocated) key table; same contents for every indexed slot. */
+  setKeys(keys: Uint32Array): void {
+    this.keys = keys;
+  }
 
   /** Entries held. */
   get size(): number {
     return this.count;
   }
 
-  /** Bytes of the two tables. */
+  /** Bytes of the bucket array. */
   get byteLength(): number {
-    return this.keys.byteLength + this.vals.byteLength;
+    return this.vals.byteLength;
   }
 
-  /** Adds (key → slot); the same pair must not already be present. */
+  /** Indexes `slot` under `key` (which keys[slot] must already hold); the pair must not be present. */
   add(key: number, slot: number): void {
-    if ((this.count + 1) * 2 > this.keys.length) this.resize(this.keys.length * 2);
+    if ((this.count + 1) * 2 > this.vals.length) this.resize(this.vals.length * 2);
     this.insert(key >>> 0, slot);
     this.count++;
   }
 
   private insert(key: number, slot: number): void {
-    const keys = this.keys, vals = this.vals, mask = this.mask;
+    const vals = this.vals, mask = this.mask;
     let i = home(key, mask);
     while (vals[i] !== EMPTY) i = (i + 1) & mask;
-    keys[i] = key;
     vals[i] = slot + 1;
   }
 
@@ -64,8 +74,8 @@ export class SlotIndex {
 
   private scan(key: number, i: number): number {
     const keys = this.keys, vals = this.vals, mask = this.mask;
-    while (vals[i] !== EMPTY) {
-      if (keys[i] === key) return i;
+    for (let v = vals[i]!; v !== EMPTY; v = vals[i]!) {
+      if (keys[v - 1] === key) return i;
       i = (i + 1) & mask;
     }
     return -1;
@@ -81,15 +91,17 @@ export class SlotIndex {
     const keys = this.keys, vals = this.vals, mask = this.mask;
     key >>>= 0;
     let i = home(key, mask);
-    for (;;) {
-      const v = vals[i]!;
-      if (v === EMPTY) return -1;
-      if (keys[i] === key) return v - 1;
+    for (let v = vals[i]!; v !== EMPTY; v = vals[i]!) {
+      if (keys[v - 1] === key) return v - 1;
       i = (i + 1) & mask;
     }
+    return -1;
   }
 
-  /** Points the entry (key → from) at slot `to` instead; false when absent. */
+  /**
+   * Points the entry (key → from) at slot `to` instead; false when absent.
+   * keys[to] must hold `key` already (and keys[from] still).
+   */
   retarget(key: number, from: number, to: number): boolean {
     for (let it = this.first(key); it >= 0; it = this.next(key, it)) {
       if (this.vals[it] === from + 1) {
@@ -100,14 +112,14 @@ export class SlotIndex {
     return false;
   }
 
-  /** Removes the entry (key → slot); false when absent. */
+  /** Removes the entry (key → slot), while keys[slot] still holds `key`; false when absent. */
   remove(key: number, slot: number): boolean {
     let it = this.first(key);
     while (it >= 0 && this.vals[it] !== slot + 1) it = this.next(key, it);
     if (it < 0) return false;
     this.deleteAt(it);
     this.count--;
-    if (this.keys.length > MIN_BUCKETS && this.count * 8 < this.keys.length) this.resize(this.keys.length / 2);
+    if (this.vals.length > MIN_BUCKETS && this.count * 8 < this.vals.length) this.resize(this.vals.length / 2);
     return true;
   }
 
@@ -116,23 +128,20 @@ export class SlotIndex {
     const keys = this.keys, vals = this.vals, mask = this.mask;
     let i = hole;
     for (let j = (hole + 1) & mask; vals[j] !== EMPTY; j = (j + 1) & mask) {
-      const h = home(keys[j]!, mask);
+      const h = home(keys[vals[j]! - 1]!, mask);
       // Entry j may move to i only if its home is not cyclically within (i, j].
       const stays = i <= j ? h > i && h <= j : h > i || h <= j;
       if (stays) continue;
-      keys[i] = keys[j]!;
       vals[i] = vals[j]!;
       i = j;
     }
     vals[i] = EMPTY;
-    keys[i] = 0;
   }
 
   private resize(buckets: number): void {
-    const keys = this.keys, vals = this.vals;
-    this.keys = new Uint32Array(buckets);
+    const old = this.vals, keys = this.keys;
     this.vals = new Uint32Array(buckets);
     this.mask = buckets - 1;
-    for (let i = 0; i < keys.length; i++) if (vals[i] !== EMPTY) this.insert(keys[i]!, vals[i]! - 1);
+    for (let i = 0; i < old.length; i++) if (old[i] !== EMPTY) this.insert(keys[old[i]! - 1]!, old[i]! - 1);
   }
 }
