@@ -138,6 +138,9 @@ function resizeU32(a: Uint32Array, len: number): Uint32Array {
   return next;
 }
 
+/** Series removed per step of a truncation (the event loop runs between steps). */
+const REMOVE_BATCH = 2048;
+
 /** Smallest table capacity for the per-slot arrays. */
 const MIN_SLOTS = 1024;
 
@@ -899,13 +902,18 @@ export class Head {
       }
       this.trimSeries(s, mint);
     }
-    // A series found without recent samples may have received some since: keep it.
-    const gone: number[] = [];
-    for (const s of removed) {
-      if (this.seriesMaxt[s]! < mint) gone.push(s);
-      else this.trimSeries(s, mint);
+    // Removed in batches, yielding between them. A series found without recent samples may
+    // have received some since (here or while yielding): keep it. Only truncation frees
+    // slots, so each slot still holds the series the loop found.
+    for (let i = 0; i < removed.length; i += REMOVE_BATCH) {
+      if (i > 0 && slicer.due()) await slicer.yield();
+      const gone: number[] = [];
+      for (const s of removed.slice(i, i + REMOVE_BATCH)) {
+        if (this.seriesMaxt[s]! < mint) gone.push(s);
+        else this.trimSeries(s, mint);
+      }
+      this.removeSlots(gone);
     }
-    this.removeSlots(gone);
     await this.compact(slicer);
     this.compactArena();
     let newMint = Infinity;
