@@ -751,7 +751,7 @@ export class Head {
       slotsInUse: this.slotsUsed,
       slotCapacity: this.refOf.length,
       indexBytes: this.byRef.byteLength + this.byHash.byteLength,
-      tableBytes: this.refOf.length * 36,
+      tableBytes: this.refOf.length * 32,
       labelArenaBytes: this.arena.byteLength,
       chunkStoreBytes: this.store.memoryBytes(),
       nextRef: this.nextRef,
