@@ -40,6 +40,7 @@ import {
 import { WorkSlicer, runStepsNow, sortSteps } from "../event_loop.ts";
 import { postingsForMatchers } from "./matching.ts";
 import { MemPostings, type PostingsEntry } from "./postings.ts";
+import { CutChunkList } from "./cut_chunks.ts";
 import { SlotIndex } from "./slot_index.ts";
 import { postingsStats, type TSDBStats } from "./stats.ts";
 
@@ -207,7 +208,7 @@ export class Head {
   private arena = new Uint32Array(MIN_SLOTS * 4);
   private arenaUsed = 0;
   private arenaGarbage = 0;
-  private cutChunks: (ChunkMeta[] | undefined)[] = [];
+  private cutChunks: (CutChunkList | undefined)[] = [];
   private refOf: Uint32Array = new Uint32Array(MIN_SLOTS);
   private hashOf: Uint32Array = new Uint32Array(MIN_SLOTS);
   private seriesMint: Float64Array = new Float64Array(MIN_SLOTS).fill(Infinity);
@@ -686,8 +687,8 @@ export class Head {
     for (const c of this.store.drainCut()) {
       if (this.refOf[c.ref] === 0) continue;
       let list = this.cutChunks[c.ref];
-      if (!list) this.cutChunks[c.ref] = list = [];
-      list.push({ mint: c.mint, maxt: c.maxt, data: c.data });
+      if (!list) this.cutChunks[c.ref] = list = new CutChunkList();
+      list.push(c);
       this.cutChunkCount++;
     }
   }
@@ -801,7 +802,8 @@ export class Head {
     const slot = this.slotOf(ref);
     if (slot < 0) return [];
     const out: ChunkMeta[] = [];
-    for (const c of this.cutChunks[slot] ?? []) if (c.maxt >= mint && c.mint <= maxt) out.push(c);
+    const cut = this.cutChunks[slot];
+    if (cut) for (let i = 0; i < cut.length; i++) if (cut.maxt(i) >= mint && cut.mint(i) <= maxt) out.push(cut.chunk(i));
     const open = this.store.openChunk(slot);
     if (open && open.maxt >= mint && open.mint <= maxt) out.push(open);
     return out;
@@ -933,16 +935,24 @@ export class Head {
       this.collectCutChunks();
     }
     const kept: ChunkMeta[] = [];
-    for (const c of this.cutChunks[slot] ?? []) {
-      if (c.maxt < mint) continue;
+    const cut = this.cutChunks[slot];
+    let unchanged = true;
+    for (const c of cut ?? []) {
+      if (c.maxt < mint) {
+        unchanged = false;
+        continue;
+      }
       if (c.mint >= mint) kept.push(c);
       else {
+        unchanged = false;
         const part = reencode(c, mint, Infinity);
         if (part) kept.push(part);
       }
     }
-    this.cutChunkCount += kept.length - (this.cutChunks[slot]?.length ?? 0);
-    this.cutChunks[slot] = kept.length > 0 ? kept : undefined;
+    if (!unchanged) {
+      this.cutChunkCount += kept.length - (cut?.length ?? 0);
+      this.cutChunks[slot] = CutChunkList.of(kept);
+    }
     const first = kept.length > 0 ? kept[0]!.mint : this.store.openChunk(slot)?.mint ?? Infinity;
     this.seriesMint[slot] = Math.max(first, mint);
   }
