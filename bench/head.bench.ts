@@ -111,10 +111,17 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const child = Bun.spawn([process.execPath, import.meta.path, "--memory-child", `--series=${memSeries}`, `--mem-scrapes=${memScrapes}`], { stdout: "pipe", stderr: "inherit" });
-  const out = await new Response(child.stdout).text();
-  if ((await child.exited) !== 0) throw new Error(`memory child failed: ${out}`);
-  const mem = JSON.parse(out.trim().split("\n").pop()!) as { series: number; scrapes: number; rssDeltaBytes: number; heapDeltaBytes: number; createSeconds: number; appendSeconds: number; samples: number; footprint: HeadFootprint };
+  type MemResult = { series: number; scrapes: number; rssDeltaBytes: number; heapDeltaBytes: number; createSeconds: number; appendSeconds: number; samples: number; footprint: HeadFootprint };
+  const memoryRun = async (series: number, scrapes: number): Promise<MemResult> => {
+    const child = Bun.spawn([process.execPath, import.meta.path, "--memory-child", `--series=${series}`, `--mem-scrapes=${scrapes}`], { stdout: "pipe", stderr: "inherit" });
+    const out = await new Response(child.stdout).text();
+    if ((await child.exited) !== 0) throw new Error(`memory child failed: ${out}`);
+    return JSON.parse(out.trim().split("\n").pop()!) as MemResult;
+  };
+  const mem = await memoryRun(memSeries, memScrapes);
+  // A long-lived head: 1440 samples a series (6h at 15 s), twelve cut chunks.
+  const fullSeries = arg("full-series", 50_000), fullScrapes = arg("full-scrapes", 1440);
+  const full = fullSeries > 0 ? await memoryRun(fullSeries, fullScrapes) : null;
   const perSeries = mem.rssDeltaBytes / mem.series;
   const fp = mem.footprint;
   const per = (b: number) => `${Math.round(b / mem.series)} B`;
@@ -127,6 +134,7 @@ async function main(): Promise<void> {
     bun: Bun.version,
     throughput,
     memory: { ...mem, bytesPerSeries: perSeries, heapBytesPerSeries: mem.heapDeltaBytes / mem.series },
+    fullHead: full && { ...full, bytesPerSeries: full.rssDeltaBytes / full.series },
     churn: churnLines,
   };
   const rows = [
@@ -141,6 +149,7 @@ async function main(): Promise<void> {
     ["… per-slot tables per series", per(fp.tableBytes), `${fp.slotCapacity} slots for ${fp.series} series`],
     ["… label-id arena per series", per(fp.labelArenaBytes), "label sets as postings-entry ids"],
   ];
+  if (full) rows.push(["RSS per series, full head", `${Math.round(full.rssDeltaBytes / full.series)} B`, `${full.series} series × ${full.scrapes} samples at 15 s, fresh process`]);
   const firstChurn = churnLines[0], early = churnLines.find((l) => l.round === 10), lastChurn = churnLines[churnLines.length - 1];
   if (firstChurn && early && lastChurn) {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;

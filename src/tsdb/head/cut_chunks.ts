@@ -1,11 +1,10 @@
 /**
  * The cut (completed) chunks of one head series, packed: their bytes back
- * to back in one exactly-sized Uint8Array and (mint, maxt, offset, length)
- * in one Float64Array. A chunk object per cut chunk cost ~440 bytes of RSS
+ * to back in one Uint8Array and (mint, maxt, offset, length) in one
+ * Float64Array. A chunk object per cut chunk cost ~440 bytes of JS heap
  * above its data; this costs two typed arrays per series plus 32 bytes a
- * chunk. Appending copies the series' chunks (a dozen over a 2h head, so a
- * few KiB); chunks read out are views, which stay valid after later appends
- * because those replace the arrays instead of writing into them.
+ * chunk. Chunks read out are views: bytes once written are never written
+ * again (appends go past them or into a new array), so views stay valid.
  *
  * @example
  * const list = CutChunkList.of([{ mint: 0, maxt: 10, data }]);
@@ -19,6 +18,7 @@ const EMPTY_META = new Float64Array(0);
 
 export class CutChunkList implements Iterable<ChunkMeta> {
   private data = EMPTY_BYTES;
+  private used = 0;
   private meta = EMPTY_META;
 
   /** A list holding `chunks` (in time order), or undefined when there are none. */
@@ -35,6 +35,7 @@ export class CutChunkList implements Iterable<ChunkMeta> {
       off += c.data.length;
     });
     list.data = data;
+    list.used = bytes;
     list.meta = meta;
     return list;
   }
@@ -49,16 +50,23 @@ export class CutChunkList implements Iterable<ChunkMeta> {
     return this.data.byteLength + this.meta.byteLength;
   }
 
-  /** Appends a chunk (newer than every chunk held). */
+  /**
+   * Appends a chunk (newer than every chunk held). The byte array grows by
+   * half again when full, so a series' chunk bytes are copied about three
+   * times in all rather than once per later chunk.
+   */
   push(c: ChunkMeta): void {
-    const off = this.data.length, len = c.data.length;
-    const data = new Uint8Array(off + len);
-    data.set(this.data);
-    data.set(c.data, off);
+    const off = this.used, len = c.data.length;
+    if (off + len > this.data.length) {
+      const data = new Uint8Array(Math.max(off + len, Math.ceil(this.data.length * 1.5)));
+      data.set(this.data.subarray(0, off));
+      this.data = data;
+    }
+    this.data.set(c.data, off);
+    this.used = off + len;
     const meta = new Float64Array(this.meta.length + 4);
     meta.set(this.meta);
     meta.set([c.mint, c.maxt, off, len], this.meta.length);
-    this.data = data;
     this.meta = meta;
   }
 

@@ -12,8 +12,8 @@
  *   truncation time follow the live series, not how many ever existed.
  *   {@link SlotIndex} hash tables map refs and label-set hashes to slots;
  * - the inverted index ({@link MemPostings}) answering label matchers;
- * - the chunks: open chunks live in the WASM {@link HeadChunkStore}, cut
- *   (completed) chunks in per-series arrays;
+ * - the chunks: open chunks live in the WASM {@link HeadChunkStore} (indexed
+ *   by slot), cut (completed) chunks in a packed {@link CutChunkList} per slot;
  * - the write-ahead log: new series and accepted samples are logged before
  *   `appendBatch` returns, and replayed by {@link Head.open}.
  *
