@@ -1,9 +1,12 @@
 /**
- * Head benchmark: append throughput with the WAL on, and resident memory per
- * active series at 1M series (measured in a fresh child process).
+ * Head benchmark: append throughput with the WAL on, resident memory per
+ * active series at 1M series (measured in a fresh child process) with where
+ * it goes, and series churn: 2M series created over 100 truncations with 20k
+ * live at a time, RSS and truncation CPU time along the way.
  *
  *   npx bun bench/head.bench.ts                 # full run
  *   npx bun bench/head.bench.ts --series=20000  # smaller memory run
+ *   npx bun bench/head.bench.ts --churn-rounds=0  # skip the churn run
  *
  * Prints a markdown table and writes bench/results/head.json.
  */
@@ -11,7 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Labels } from "../src/model/index.ts";
-import { Head } from "../src/tsdb/head/index.ts";
+import { Head, type HeadFootprint } from "../src/tsdb/head/index.ts";
 import { walSize } from "../src/tsdb/wal/index.ts";
 
 const SCRAPE_INTERVAL = 15_000;
@@ -67,8 +70,25 @@ async function memoryChild(n: number, scrapes: number): Promise<void> {
     Bun.gc(true);
     const rss1 = process.memoryUsage().rss;
     const heap = process.memoryUsage().heapUsed - heap0;
-    console.log(JSON.stringify({ series: n, scrapes, rssDeltaBytes: rss1 - rss0, heapDeltaBytes: heap, ...r }));
+    const footprint = head.footprint();
+    console.log(JSON.stringify({ series: n, scrapes, rssDeltaBytes: rss1 - rss0, heapDeltaBytes: heap, footprint, ...r }));
     await head.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface ChurnLine { round: number; created: number; live: number; rss: number; truncateCpuMs: number; footprint: HeadFootprint }
+
+/** Runs test/tsdb/head/fixtures/churn_child.ts: `rounds` × `perRound` series created, `perRound` live after each truncation. */
+async function churn(rounds: number, perRound: number): Promise<ChurnLine[]> {
+  const dir = mkdtempSync(join(tmpdir(), "promts-bench-churn-"));
+  try {
+    const fixture = join(import.meta.dir, "..", "test", "tsdb", "head", "fixtures", "churn_child.ts");
+    const child = Bun.spawn([process.execPath, fixture, dir, String(rounds), String(perRound), "10"], { stdout: "pipe", stderr: "inherit" });
+    const out = await new Response(child.stdout).text();
+    if ((await child.exited) !== 0) throw new Error(`churn child failed: ${out}`);
+    return out.trim().split("\n").map((l) => JSON.parse(l) as ChurnLine);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -91,17 +111,31 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const child = Bun.spawn([process.execPath, import.meta.path, "--memory-child", `--series=${memSeries}`, `--mem-scrapes=${memScrapes}`], { stdout: "pipe", stderr: "inherit" });
-  const out = await new Response(child.stdout).text();
-  if ((await child.exited) !== 0) throw new Error(`memory child failed: ${out}`);
-  const mem = JSON.parse(out.trim().split("\n").pop()!) as { series: number; scrapes: number; rssDeltaBytes: number; heapDeltaBytes: number; createSeconds: number; appendSeconds: number; samples: number };
+  type MemResult = { series: number; scrapes: number; rssDeltaBytes: number; heapDeltaBytes: number; createSeconds: number; appendSeconds: number; samples: number; footprint: HeadFootprint };
+  const memoryRun = async (series: number, scrapes: number): Promise<MemResult> => {
+    const child = Bun.spawn([process.execPath, import.meta.path, "--memory-child", `--series=${series}`, `--mem-scrapes=${scrapes}`], { stdout: "pipe", stderr: "inherit" });
+    const out = await new Response(child.stdout).text();
+    if ((await child.exited) !== 0) throw new Error(`memory child failed: ${out}`);
+    return JSON.parse(out.trim().split("\n").pop()!) as MemResult;
+  };
+  const mem = await memoryRun(memSeries, memScrapes);
+  // A long-lived head: 1440 samples a series (6h at 15 s), twelve cut chunks.
+  const fullSeries = arg("full-series", 50_000), fullScrapes = arg("full-scrapes", 1440);
+  const full = fullSeries > 0 ? await memoryRun(fullSeries, fullScrapes) : null;
   const perSeries = mem.rssDeltaBytes / mem.series;
+  const fp = mem.footprint;
+  const per = (b: number) => `${Math.round(b / mem.series)} B`;
+
+  const churnRounds = arg("churn-rounds", 100), churnLive = arg("churn-live", 20_000);
+  const churnLines = churnRounds > 0 ? await churn(churnRounds, churnLive) : [];
 
   const results = {
     date: new Date().toISOString(),
     bun: Bun.version,
     throughput,
     memory: { ...mem, bytesPerSeries: perSeries, heapBytesPerSeries: mem.heapDeltaBytes / mem.series },
+    fullHead: full && { ...full, bytesPerSeries: full.rssDeltaBytes / full.series },
+    churn: churnLines,
   };
   const rows = [
     ["append throughput (WAL on)", `${Math.round(throughput.samplesPerSecond).toLocaleString("en-US")} samples/s`, `${throughput.series} series × ${throughput.scrapes} scrapes, batches of ${BATCH}`],
@@ -110,7 +144,21 @@ async function main(): Promise<void> {
     ["RSS per active series", `${Math.round(perSeries)} B`, `${mem.series} series × ${mem.scrapes} samples, fresh process`],
     ["JS heap per active series", `${Math.round(mem.heapDeltaBytes / mem.series)} B`, "heap delta after Bun.gc(true)"],
     ["append throughput at 1M series", `${Math.round(mem.samples / mem.appendSeconds).toLocaleString("en-US")} samples/s`, ""],
+    ["… WASM chunk store per series", per(fp.chunkStoreBytes), "series table (64 B a slot, paged) + open chunks"],
+    ["… ref and label-hash indexes per series", per(fp.indexBytes), "typed-array hash tables"],
+    ["… per-slot tables per series", per(fp.tableBytes), `${fp.slotCapacity} slots for ${fp.series} series`],
+    ["… label-id arena per series", per(fp.labelArenaBytes), "label sets as postings-entry ids"],
   ];
+  if (full) rows.push(["RSS per series, full head", `${Math.round(full.rssDeltaBytes / full.series)} B`, `${full.series} series × ${full.scrapes} samples at 15 s, fresh process`]);
+  const firstChurn = churnLines[0], early = churnLines.find((l) => l.round === 10), lastChurn = churnLines[churnLines.length - 1];
+  if (firstChurn && early && lastChurn) {
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    rows.push(
+      ["churn: RSS after 200k / 2M series created", `${mib(early.rss)} / ${mib(lastChurn.rss)}`, `${churnLive} live after each of ${churnRounds} truncations`],
+      ["churn: truncation CPU at 20k / 200k / 2M created", `${firstChurn.truncateCpuMs.toFixed(0)} / ${early.truncateCpuMs.toFixed(0)} / ${lastChurn.truncateCpuMs.toFixed(0)} ms`, "includes the WAL checkpoint"],
+      ["churn: slots / table capacity at 2M created", `${lastChurn.footprint.slotsInUse} / ${lastChurn.footprint.slotCapacity}`, `chunk store ${mib(lastChurn.footprint.chunkStoreBytes)}`],
+    );
+  }
   console.log("| metric | value | notes |\n|---|---|---|");
   for (const r of rows) console.log(`| ${r.join(" | ")} |`);
   const resultsDir = join(import.meta.dir, "results");

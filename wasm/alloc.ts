@@ -87,7 +87,15 @@ export function memGrow(ptr: usize, size: usize): usize {
   return moved;
 }
 
-/** Bytes held by live memAlloc blocks (headers included). */
+/**
+ * Counts (delta > 0) or uncounts memory a caller manages itself in
+ * memBytesInUse (the head's series table pages).
+ */
+export function memAccount(delta: f64): void {
+  blockBytesInUse = <usize>(<f64>blockBytesInUse + delta);
+}
+
+/** Bytes held by live memAlloc blocks (headers included) and accounted pages. */
 export function memBytesInUse(): f64 {
   return <f64>blockBytesInUse;
 }

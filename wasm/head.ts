@@ -11,22 +11,32 @@
 // Cut chunks move (without copying) onto a queue that JS drains and then
 // releases with headDrainDone.
 
-import { memAlloc, memFree, memGrow, memBlockCapacity, memCapacityFor } from "./alloc";
+import { memAccount, memAlloc, memFree, memGrow, memBlockCapacity, memCapacityFor } from "./alloc";
 import { appendSample, encReset, encSave, encLoad, encFinish, encSavedByteLength, validTimestamp } from "./xor";
 
 // Store layout.
 const S_CHUNK_RANGE = 0; // i64 ms
 const S_SAMPLES_PER_CHUNK = 8; // u32
-const S_SERIES_CAP = 12; // u32 slots in the series table
-const S_SERIES = 16; // u32 pointer to the series table
+const S_SERIES_CAP = 12; // u32 slots covered by the allocated pages
+const S_SERIES = 16; // u32 pointer to the page directory (u32 page pointers)
 const S_CUT = 20; // u32 pointer to the cut queue
 const S_CUT_LEN = 24; // u32 entries in the cut queue
 const S_CUT_CAP = 28; // u32 capacity of the cut queue
 const S_BYTES = 32; // f64 bytes held (tables + buffers)
-const STORE_BYTES: usize = 40;
+const S_DIR_CAP = 40; // u32 entries the page directory can hold
+const STORE_BYTES: usize = 48;
+
+// The series table is paged: slot r lives in page r >> PAGE_SHIFT. Growing
+// the table adds pages (no copy, no abandoned doubled tables); pages of
+// freed stores go to a module-wide free list for the next store.
+const PAGE_SHIFT: u32 = 10;
+const PAGE_SLOTS: u32 = 1 << PAGE_SHIFT;
+const PAGE_MASK: u32 = PAGE_SLOTS - 1;
+let freePages: usize = 0; // singly linked through the first word of each free page
 
 // Series slot layout (stride 64).
 const SERIES_STRIDE: usize = 64;
+const PAGE_BYTES: usize = <usize>PAGE_SLOTS * SERIES_STRIDE;
 const R_LAST_T = 0; // i64 last appended timestamp (series-wide, survives cuts)
 const R_LAST_V = 8; // u64 last appended value bits
 const R_MIN_T = 16; // i64 first timestamp of the open chunk
@@ -46,8 +56,14 @@ const C_BUF = 8; // u32 pointer to the chunk bytes
 const C_MIN_T = 16; // f64
 const C_MAX_T = 24; // f64
 
-const INITIAL_CHUNK_BYTES: usize = 120; // a 128-byte block
-const CHUNK_HEADROOM: u32 = 40; // one worst-case sample (19 bytes) + the 8-byte word the writer stores
+// A 64-byte block: most series start with a few samples (or stay small);
+// a chunk that fills it doubles, and its successor starts at the size its
+// predecessor needed (R_NEXT_CAP).
+const INITIAL_CHUNK_BYTES: usize = 56;
+// Room a sample may need past the current end: the worst-case sample (a
+// 10-byte varint delta and a 77-bit value: 20 bytes) plus the 8-byte word the
+// writer stores at the word holding the end, rounded up.
+const CHUNK_HEADROOM: u32 = 32;
 
 /** Status codes written per sample; 0-4 are the numbers of AppendStatus in src/tsdb/types.ts, 5 is store-only. */
 export const STATUS_OK: u8 = 0;
@@ -79,16 +95,57 @@ export function headNew(chunkRange: f64, samplesPerChunk: u32): usize {
 /** Frees a store with all its buffers (the pointer is invalid afterwards). */
 export function headFree(hs: usize): void {
   headDrainDone(hs);
-  const table = <usize>load<u32>(hs, S_SERIES);
-  const cap = load<u32>(hs, S_SERIES_CAP);
-  for (let ref: u32 = 0; ref < cap; ref++) memFree(load<u32>(table + <usize>ref * SERIES_STRIDE, R_BUF));
-  memFree(table);
+  const dir = <usize>load<u32>(hs, S_SERIES);
+  const pages = load<u32>(hs, S_SERIES_CAP) >>> PAGE_SHIFT;
+  for (let p: u32 = 0; p < pages; p++) {
+    const page = <usize>load<u32>(dir + (<usize>p << 2));
+    for (let i: u32 = 0; i < PAGE_SLOTS; i++) memFree(load<u32>(page + <usize>i * SERIES_STRIDE, R_BUF));
+    store<u32>(page, <u32>freePages);
+    freePages = page;
+    memAccount(-<f64>PAGE_BYTES);
+  }
+  memFree(dir);
   memFree(load<u32>(hs, S_CUT));
   memFree(hs);
 }
 
-/** Refs must stay below this (the series table then stays under 4 GiB of wasm32 memory). */
+/** Slots must stay below this (the series table then stays under 4 GiB of wasm32 memory). */
 export const HEAD_MAX_SERIES: u32 = 1 << 26;
+
+// @ts-ignore: decorator
+@inline function slotAt(hs: usize, ref: u32): usize {
+  const page = <usize>load<u32>(<usize>load<u32>(hs, S_SERIES) + (<usize>(ref >>> PAGE_SHIFT) << 2));
+  return page + <usize>(ref & PAGE_MASK) * SERIES_STRIDE;
+}
+
+/** Adds pages until the table covers `ref`. */
+function growTable(hs: usize, ref: u32): void {
+  let cap = load<u32>(hs, S_SERIES_CAP);
+  const needPages = (ref >>> PAGE_SHIFT) + 1;
+  const dirCap = load<u32>(hs, S_DIR_CAP);
+  if (needPages > dirCap) {
+    let next: u32 = dirCap < 16 ? 16 : dirCap;
+    while (next < needPages) next <<= 1;
+    const old = <usize>load<u32>(hs, S_SERIES);
+    const oldBytes = old == 0 ? <usize>0 : memBlockCapacity(old);
+    const grown = memGrow(old, <usize>next << 2);
+    store<u32>(hs, <u32>grown, S_SERIES);
+    store<u32>(hs, next, S_DIR_CAP);
+    addBytes(hs, <f64>memBlockCapacity(grown) - <f64>oldBytes);
+  }
+  const dir = <usize>load<u32>(hs, S_SERIES);
+  while ((cap >>> PAGE_SHIFT) < needPages) {
+    let page = freePages;
+    if (page != 0) freePages = <usize>load<u32>(page);
+    else page = (heap.alloc(PAGE_BYTES + 16) + 15) & ~(<usize>15);
+    memory.fill(page, 0, PAGE_BYTES);
+    store<u32>(dir + (<usize>(cap >>> PAGE_SHIFT) << 2), <u32>page);
+    memAccount(<f64>PAGE_BYTES);
+    addBytes(hs, <f64>PAGE_BYTES);
+    cap += PAGE_SLOTS;
+  }
+  store<u32>(hs, cap, S_SERIES_CAP);
+}
 
 /**
  * Makes `ref` a live series, growing the table; a ref that is already live is
@@ -96,19 +153,8 @@ export const HEAD_MAX_SERIES: u32 = 1 << 26;
  */
 export function headEnsure(hs: usize, ref: u32): bool {
   if (ref >= HEAD_MAX_SERIES) return false;
-  let cap = load<u32>(hs, S_SERIES_CAP);
-  if (ref >= cap) {
-    let newCap: u32 = cap < 64 ? 64 : cap;
-    while (newCap <= ref) newCap <<= 1;
-    const old = <usize>load<u32>(hs, S_SERIES);
-    const oldBytes = old == 0 ? <usize>0 : memBlockCapacity(old);
-    const table = memGrow(old, <usize>newCap * SERIES_STRIDE);
-    store<u32>(hs, <u32>table, S_SERIES);
-    store<u32>(hs, newCap, S_SERIES_CAP);
-    addBytes(hs, <f64>memBlockCapacity(table) - <f64>oldBytes);
-    cap = newCap;
-  }
-  const slot = <usize>load<u32>(hs, S_SERIES) + <usize>ref * SERIES_STRIDE;
+  if (ref >= load<u32>(hs, S_SERIES_CAP)) growTable(hs, ref);
+  const slot = slotAt(hs, ref);
   if ((load<u8>(slot, R_FLAGS) & F_LIVE) == 0) {
     memory.fill(slot, 0, SERIES_STRIDE);
     store<u8>(slot, F_LIVE, R_FLAGS);
@@ -116,10 +162,50 @@ export function headEnsure(hs: usize, ref: u32): bool {
   return true;
 }
 
+/**
+ * Returns the table pages wholly at or above slot `from` to the module-wide
+ * free list, freeing any chunk buffers left there (the caller has moved or
+ * released those series). Lets the table shrink after the head compacts.
+ */
+export function headShrink(hs: usize, from: u32): void {
+  const keepPages = (from + PAGE_MASK) >>> PAGE_SHIFT;
+  let pages = load<u32>(hs, S_SERIES_CAP) >>> PAGE_SHIFT;
+  const dir = <usize>load<u32>(hs, S_SERIES);
+  while (pages > keepPages) {
+    pages--;
+    const page = <usize>load<u32>(dir + (<usize>pages << 2));
+    for (let i: u32 = 0; i < PAGE_SLOTS; i++) {
+      const buf = <usize>load<u32>(page + <usize>i * SERIES_STRIDE, R_BUF);
+      if (buf != 0) {
+        addBytes(hs, -<f64>memBlockCapacity(buf));
+        memFree(buf);
+      }
+    }
+    store<u32>(page, <u32>freePages);
+    freePages = page;
+    memAccount(-<f64>PAGE_BYTES);
+    addBytes(hs, -<f64>PAGE_BYTES);
+  }
+  store<u32>(hs, pages << PAGE_SHIFT, S_SERIES_CAP);
+}
+
+/**
+ * Moves live series `from` (with its open chunk) to slot `to`, which must
+ * be released; `from` is released afterwards. Used to compact the table.
+ */
+export function headMove(hs: usize, from: u32, to: u32): void {
+  const src = liveSlot(hs, from);
+  if (src == 0 || to >= load<u32>(hs, S_SERIES_CAP)) return;
+  const dst = slotAt(hs, to);
+  if ((load<u8>(dst, R_FLAGS) & F_LIVE) != 0) return;
+  memory.copy(dst, src, SERIES_STRIDE);
+  memory.fill(src, 0, SERIES_STRIDE);
+}
+
 /** Frees a series' open chunk and marks the ref unknown. Its queued cut chunks stay queued. */
 export function headRelease(hs: usize, ref: u32): void {
   if (ref >= load<u32>(hs, S_SERIES_CAP)) return;
-  const slot = <usize>load<u32>(hs, S_SERIES) + <usize>ref * SERIES_STRIDE;
+  const slot = slotAt(hs, ref);
   const buf = <usize>load<u32>(slot, R_BUF);
   if (buf != 0) {
     addBytes(hs, -<f64>memBlockCapacity(buf));
@@ -131,7 +217,7 @@ export function headRelease(hs: usize, ref: u32): void {
 // @ts-ignore: decorator
 @inline function liveSlot(hs: usize, ref: u32): usize {
   if (ref >= load<u32>(hs, S_SERIES_CAP)) return 0;
-  const slot = <usize>load<u32>(hs, S_SERIES) + <usize>ref * SERIES_STRIDE;
+  const slot = slotAt(hs, ref);
   return (load<u8>(slot, R_FLAGS) & F_LIVE) != 0 ? slot : 0;
 }
 

@@ -6,7 +6,7 @@
 export { memAlloc, memFree, memGrow, memBlockCapacity, memBytesInUse } from "./alloc";
 export { xorEncode, xorDecode, xorNumSamples, xorMaxBytes } from "./xor";
 export {
-  headNew, headFree, headEnsure, headRelease, headAppendBatch, headCutOpen, headCutLength,
+  headNew, headFree, headEnsure, headRelease, headShrink, headMove, headAppendBatch, headCutOpen, headCutLength,
   headCutQueue, headDrainDone, headOpenLength, headOpenBuffer, headOpenMinTime,
   headLastTimestamp, headMemoryBytes,
 } from "./head";

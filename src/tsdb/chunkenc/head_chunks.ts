@@ -29,7 +29,7 @@ const MAX_REF = 0xffff_ffff;
  * silently, so the head reports them as accepted but neither logs nor counts them.
  */
 export const DUPLICATE_IGNORED = 5;
-/** The largest ref ensure() accepts: the series table must fit in wasm32 memory. */
+/** The largest ref ensure() accepts: the series table (64 B a ref, paged) must fit in wasm32 memory. */
 export const MAX_SERIES_REF = 2 ** 26 - 1;
 
 /**
@@ -93,6 +93,27 @@ export class HeadChunkStore {
   release(ref: number): void {
     HeadChunkStore.checkRef("release", ref);
     wasmExports().headRelease(this.live(), ref);
+  }
+
+  /**
+   * Moves live series `from` (its state and open chunk) to the released ref
+   * `to`; `from` is released. Does nothing when `from` is not live or `to` is.
+   * Cut chunks must have been drained first (queued ones keep their old ref).
+   */
+  move(from: number, to: number): void {
+    HeadChunkStore.checkRef("move", from);
+    HeadChunkStore.checkRef("move", to, MAX_SERIES_REF);
+    wasmExports().headMove(this.live(), from, to);
+  }
+
+  /**
+   * Gives back the table pages wholly at or above ref `from` (pages hold
+   * 1024 refs) once every ref there has been released or moved; ensure()
+   * adds pages again when needed.
+   */
+  shrink(from: number): void {
+    HeadChunkStore.checkRef("shrink", from);
+    wasmExports().headShrink(this.live(), from);
   }
 
   /**

@@ -26,6 +26,8 @@ export interface PromtsWasmExports {
   headFree(store: number): void;
   headEnsure(store: number, ref: number): number;
   headRelease(store: number, ref: number): void;
+  headShrink(store: number, from: number): void;
+  headMove(store: number, from: number, to: number): void;
   headAppendBatch(store: number, refs: number, t: number, v: number, n: number, status: number): number;
   headCutOpen(store: number, ref: number): void;
   headCutLength(store: number): number;

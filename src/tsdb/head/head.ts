@@ -1,12 +1,19 @@
 /**
  * The head block: the in-memory, appendable part of the TSDB. It owns
  *
- * - the series: dense numeric refs (never reused, so a stale cached ref can
- *   only ever miss, not hit another series), label sets made of interned
- *   `Label` objects, and per-series min/max sample times in typed arrays;
+ * - the series. Each has an external ref (what appenders, the WAL and
+ *   queriers see: 32-bit, issued in increasing order and not reissued until
+ *   the counter wraps past 2^32 − 1, and then only refs no live series holds,
+ *   so a stale cached ref misses rather than hits another series) and an
+ *   internal slot indexing the per-series tables (label sets made of interned
+ *   `Label` objects, min/max sample times, the WASM chunk store's table).
+ *   Slots of removed series are reused, lowest first, and truncation compacts
+ *   the tables when they hold many more slots than series, so memory and
+ *   truncation time follow the live series, not how many ever existed.
+ *   {@link SlotIndex} hash tables map refs and label-set hashes to slots;
  * - the inverted index ({@link MemPostings}) answering label matchers;
- * - the chunks: open chunks live in the WASM {@link HeadChunkStore}, cut
- *   (completed) chunks in per-series arrays;
+ * - the chunks: open chunks live in the WASM {@link HeadChunkStore} (indexed
+ *   by slot), cut (completed) chunks in a packed {@link CutChunkList} per slot;
  * - the write-ahead log: new series and accepted samples are logged before
  *   `appendBatch` returns, and replayed by {@link Head.open}.
  *
@@ -20,8 +27,8 @@
  */
 import { join } from "node:path";
 import { nopLogger, type Logger } from "../../log/index.ts";
-import { METRIC_NAME, compareLabels, labelsEqual, labelsHash, labelsKey, Registry, type Counter, type Gauge, type Label, type Labels, type Matcher } from "../../model/index.ts";
-import { DUPLICATE_IGNORED, HeadChunkStore, decodeXor, encodeXor } from "../chunkenc/index.ts";
+import { METRIC_NAME, compareLabels, labelsHash, labelsKey, Registry, type Counter, type Gauge, type Label, type Labels, type Matcher } from "../../model/index.ts";
+import { DUPLICATE_IGNORED, HeadChunkStore, MAX_SERIES_REF, decodeXor, encodeXor } from "../chunkenc/index.ts";
 import {
   AppendStatus, MAX_TIME, MIN_TIME,
   type AppendResult, type Appender, type ChunkMeta, type LabelQueryOptions, type SyncQuerier, type SampleBatch, type StoredSeries,
@@ -32,7 +39,9 @@ import {
 } from "../wal/index.ts";
 import { WorkSlicer, runStepsNow, sortSteps } from "../event_loop.ts";
 import { postingsForMatchers } from "./matching.ts";
-import { MemPostings } from "./postings.ts";
+import { MemPostings, type PostingsEntry } from "./postings.ts";
+import { CutChunkList } from "./cut_chunks.ts";
+import { SlotIndex } from "./slot_index.ts";
 import { postingsStats, type TSDBStats } from "./stats.ts";
 
 /** Default head chunk range: 2h in milliseconds, as Prometheus's. */
@@ -68,7 +77,36 @@ export interface HeadOptions {
    * already, e.g. after a crash between writing the block and truncating).
    */
   minValidTime?: number;
+  /**
+   * The largest series ref issued before the counter wraps back to 1
+   * (2^32 − 1, the default, is the most the appender's Uint32Array refs
+   * carry). Tests lower it to exercise wrap-around cheaply.
+   */
+  maxRef?: number;
 }
+
+/** See {@link Head.footprint}. */
+export interface HeadFootprint {
+  /** Live series. */
+  series: number;
+  /** Slots handed out ([0, slotsInUse)); close to `series` after truncation. */
+  slotsInUse: number;
+  /** Slots the per-series tables have room for. */
+  slotCapacity: number;
+  /** Bytes of the ref and label-hash indexes. */
+  indexBytes: number;
+  /** Bytes of the per-slot typed arrays (refs, hashes, label offsets, times, generations). */
+  tableBytes: number;
+  /** Bytes of the label-id arena. */
+  labelArenaBytes: number;
+  /** Bytes of WASM memory the chunk store holds (series table pages, open and undrained chunks). */
+  chunkStoreBytes: number;
+  /** The ref the next new series gets (unless a live series holds it). */
+  nextRef: number;
+}
+
+/** Largest series ref by default: refs travel in Uint32Arrays. */
+export const DEFAULT_MAX_REF = 0xffff_ffff;
 
 interface HeadMetrics {
   seriesCreated: Counter;
@@ -87,12 +125,25 @@ function growF64(a: Float64Array, need: number, fill: number): Float64Array {
   return next;
 }
 
-function growU32(a: Uint32Array, need: number): Uint32Array {
-  if (need <= a.length) return a;
-  const next = new Uint32Array(Math.max(need, a.length * 2));
-  next.set(a);
+/** A copy of `a` with `len` entries (the first min(len, a.length) kept, the rest `fill`). */
+function resizeF64(a: Float64Array, len: number, fill: number): Float64Array {
+  const next = new Float64Array(len);
+  next.set(a.subarray(0, Math.min(len, a.length)));
+  if (len > a.length) next.fill(fill, a.length);
   return next;
 }
+
+function resizeU32(a: Uint32Array, len: number): Uint32Array {
+  const next = new Uint32Array(len);
+  next.set(a.subarray(0, Math.min(len, a.length)));
+  return next;
+}
+
+/** Series removed per step of a truncation (the event loop runs between steps). */
+const REMOVE_BATCH = 2048;
+
+/** Smallest table capacity for the per-slot arrays. */
+const MIN_SLOTS = 1024;
 
 /** First index in sorted `t[0, n)` with t >= x. */
 function lowerBound(t: Float64Array, n: number, x: number): number {
@@ -151,12 +202,25 @@ export class Head {
   private readonly walWriteFn: WriteFn | undefined;
   private readonly metrics: HeadMetrics;
 
-  private labelsOf: (Labels | undefined)[] = [];
-  private cutChunks: (ChunkMeta[] | undefined)[] = [];
-  private seriesMint: Float64Array = new Float64Array(1024).fill(Infinity);
-  private seriesMaxt: Float64Array = new Float64Array(1024).fill(-Infinity);
-  private seriesGen: Uint32Array = new Uint32Array(1024);
-  private readonly byHash = new Map<number, number | number[]>();
+  // Per-slot tables (see the module comment); refOf[slot] === 0 marks a free slot.
+  /** Offset in `arena` of each slot's label set: a count, then that many postings entry ids. */
+  private labelsAt: Uint32Array = new Uint32Array(MIN_SLOTS);
+  private arena = new Uint32Array(MIN_SLOTS * 4);
+  private arenaUsed = 0;
+  private arenaGarbage = 0;
+  private cutChunks: (CutChunkList | undefined)[] = [];
+  private refOf: Uint32Array = new Uint32Array(MIN_SLOTS);
+  private hashOf: Uint32Array = new Uint32Array(MIN_SLOTS);
+  private seriesMint: Float64Array = new Float64Array(MIN_SLOTS).fill(Infinity);
+  private seriesMaxt: Float64Array = new Float64Array(MIN_SLOTS).fill(-Infinity);
+  private seriesGen: Uint32Array = new Uint32Array(MIN_SLOTS);
+  /** Slots [0, slotsUsed) have been handed out; the rest of the tables is spare capacity. */
+  private slotsUsed = 0;
+  /** No free slot lies below this. */
+  private freeHint = 0;
+  private readonly byRef = new SlotIndex(this.refOf);
+  private readonly byHash = new SlotIndex(this.hashOf);
+  private readonly maxRef: number;
   private nextRef = 1;
   private liveSeries = 0;
   private cutChunkCount = 0;
@@ -172,6 +236,7 @@ export class Head {
 
   // Scratch space reused by appends so the hot path allocates nothing per sample.
   private scRefs = new Uint32Array(1024);
+  private scSlots = new Uint32Array(1024);
   private scT = new Float64Array(1024);
   private scV = new Float64Array(1024);
   private scIdx = new Uint32Array(1024);
@@ -183,6 +248,9 @@ export class Head {
     const chunkRange = opts.chunkRange ?? DEFAULT_CHUNK_RANGE;
     if (!(chunkRange > 0)) throw new Error(`head chunk range must be positive, got ${opts.chunkRange}`);
     this.store = new HeadChunkStore({ chunkRange });
+    const maxRef = opts.maxRef ?? DEFAULT_MAX_REF;
+    if (!Number.isInteger(maxRef) || maxRef < 1 || maxRef > DEFAULT_MAX_REF) throw new Error(`head maxRef must be an integer in [1, ${DEFAULT_MAX_REF}], got ${opts.maxRef}`);
+    this.maxRef = maxRef;
     this.walDir = join(opts.dir, "wal");
     this.walWriteFn = opts.walWriteFn;
     this.metrics = {
@@ -206,7 +274,7 @@ export class Head {
     if (opts.minValidTime !== undefined) head.setMinValidTime(opts.minValidTime);
     const walMetrics = registerWALMetrics(registry);
     const start = performance.now();
-    let series = 0, samples = 0, unknownRefs = 0, outOfBounds = 0;
+    let series = 0, samples = 0, unknownRefs = 0, outOfBounds = 0, lastRef = 0;
     const refMap = new Map<number, number>();
     head.logger.info("Replaying WAL, this may take a while", { dir: head.walDir });
     head.wal = await WAL.open({
@@ -222,8 +290,18 @@ export class Head {
               if (!(s.ref >= 1 && s.ref <= 0xffffffff) || s.labels.length === 0) throw new Error(`invalid series ref ${s.ref} or empty labels`);
               series++;
               const existing = head.lookup(s.labels);
-              if (existing !== 0 && existing !== s.ref) refMap.set(s.ref, existing);
-              else if (existing === 0 && head.labelsOf[s.ref] === undefined) head.createSeries(s.ref, s.labels);
+              if (existing >= 0) {
+                const ref = head.refOf[existing]!;
+                if (ref !== s.ref) refMap.set(s.ref, ref);
+                continue;
+              }
+              // A ref already held by other labels was reissued after the counter wrapped (the
+              // checkpoint drops removed series, so this only happens with a hand-made WAL): the newer series wins.
+              const clash = head.slotOf(s.ref);
+              if (clash >= 0) head.removeSlots([clash]);
+              refMap.delete(s.ref);
+              head.createSeries(s.ref, s.labels);
+              lastRef = s.ref;
             }
           } else if (rec[0] === RecordType.Samples) {
             const s = decodeSamples(rec);
@@ -241,6 +319,8 @@ export class Head {
         }
       },
     });
+    // Continue after the newest series' ref (WAL order is creation order, also across a wrap).
+    if (lastRef > 0) head.nextRef = lastRef >= head.maxRef ? 1 : lastRef + 1;
     const elapsed = (performance.now() - start) / 1000;
     head.metrics.replayDuration.set(elapsed);
     if (unknownRefs > 0) head.logger.warn("Unknown series references in WAL samples", { samples: unknownRefs });
@@ -251,65 +331,222 @@ export class Head {
 
   // ---- series ------------------------------------------------------------
 
-  /** The ref of an existing series with exactly these labels, or 0. */
-  private lookup(labels: Labels): number {
-    const hit = this.byHash.get(labelsHash(labels));
-    if (hit === undefined) return 0;
-    if (typeof hit === "number") return labelsEqual(this.labelsOf[hit]!, labels) ? hit : 0;
-    for (const r of hit) if (labelsEqual(this.labelsOf[r]!, labels)) return r;
-    return 0;
+  /** The slot of the live series with exactly these labels, or -1. */
+  private lookup(labels: Labels, hash: number = labelsHash(labels)): number {
+    const ix = this.byHash;
+    for (let it = ix.first(hash); it >= 0; it = ix.next(hash, it)) {
+      const slot = ix.slotAt(it);
+      if (this.hasLabels(slot, labels)) return slot;
+    }
+    return -1;
   }
 
-  private createSeries(ref: number, labels: Labels): void {
-    const need = ref + 1;
-    if (need > this.seriesMint.length) {
-      this.seriesMint = growF64(this.seriesMint, need, Infinity);
-      this.seriesMaxt = growF64(this.seriesMaxt, need, -Infinity);
-      this.seriesGen = growU32(this.seriesGen, this.seriesMint.length);
+  /** Whether the series in `slot` has exactly `labels`. */
+  private hasLabels(slot: number, labels: Labels): boolean {
+    const arena = this.arena, off = this.labelsAt[slot]!, n = arena[off]!;
+    if (n !== labels.length) return false;
+    for (let i = 0; i < n; i++) {
+      const have = this.postings.label(arena[off + 1 + i]!), want = labels[i]!;
+      if (have !== want && (have.name !== want.name || have.value !== want.value)) return false;
     }
-    this.labelsOf[ref] = labels;
-    this.seriesMint[ref] = Infinity;
-    this.seriesMaxt[ref] = -Infinity;
-    this.seriesGen[ref] = this.gen;
-    const h = labelsHash(labels);
-    const prev = this.byHash.get(h);
-    if (prev === undefined) this.byHash.set(h, ref);
-    else if (typeof prev === "number") this.byHash.set(h, [prev, ref]);
-    else prev.push(ref);
-    this.postings.add(ref, labels);
-    this.store.ensure(ref);
-    if (ref >= this.nextRef) this.nextRef = ref + 1;
+    return true;
+  }
+
+  /** The label set of the series in `slot`, built from its entry ids (a new array each call). */
+  private labelsOf(slot: number): Labels {
+    const arena = this.arena, off = this.labelsAt[slot]!, n = arena[off]!;
+    const out: Label[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.postings.label(arena[off + 1 + i]!);
+    return out;
+  }
+
+  /** Stores the entry ids of a new series' labels at the arena's end. */
+  private storeLabels(slot: number, entries: readonly PostingsEntry[]): void {
+    const need = entries.length + 1;
+    if (this.arenaUsed + need > this.arena.length) {
+      const next = new Uint32Array(Math.max(this.arena.length * 2, this.arenaUsed + need));
+      next.set(this.arena.subarray(0, this.arenaUsed));
+      this.arena = next;
+    }
+    const off = this.arenaUsed;
+    this.arena[off] = entries.length;
+    for (let i = 0; i < entries.length; i++) this.arena[off + 1 + i] = entries[i]!.id;
+    this.labelsAt[slot] = off;
+    this.arenaUsed += need;
+  }
+
+  /** Rewrites the arena without the label sets of removed series once they are most of it. */
+  private compactArena(): void {
+    if (this.arenaGarbage * 2 <= this.arenaUsed) return;
+    let live = this.arenaUsed - this.arenaGarbage, cap = MIN_SLOTS * 4;
+    while (cap < live * 1.5) cap *= 2;
+    const old = this.arena, next = new Uint32Array(Math.max(cap, live));
+    let o = 0;
+    for (let s = 0; s < this.slotsUsed; s++) {
+      if (this.refOf[s] === 0) continue;
+      const off = this.labelsAt[s]!, n = old[off]! + 1;
+      next.set(old.subarray(off, off + n), o);
+      this.labelsAt[s] = o;
+      o += n;
+    }
+    live = o;
+    this.arena = next;
+    this.arenaUsed = live;
+    this.arenaGarbage = 0;
+  }
+
+  /** The slot of series `ref`, or -1 when no live series has that ref. */
+  private slotOf(ref: number): number {
+    return this.byRef.get(ref);
+  }
+
+  /** Resizes every per-slot table to `cap` slots (>= slotsUsed). */
+  private resizeTables(cap: number): void {
+    this.refOf = resizeU32(this.refOf, cap);
+    this.hashOf = resizeU32(this.hashOf, cap);
+    this.byRef.setKeys(this.refOf);
+    this.byHash.setKeys(this.hashOf);
+    this.seriesGen = resizeU32(this.seriesGen, cap);
+    this.seriesMint = resizeF64(this.seriesMint, cap, Infinity);
+    this.seriesMaxt = resizeF64(this.seriesMaxt, cap, -Infinity);
+    this.labelsAt = resizeU32(this.labelsAt, cap);
+    if (this.cutChunks.length > cap) this.cutChunks.length = cap;
+  }
+
+  /** The lowest free slot, growing the tables when every slot is taken. */
+  private allocSlot(): number {
+    let s = this.freeHint;
+    while (s < this.slotsUsed && this.refOf[s] !== 0) s++;
+    if (s === this.slotsUsed) {
+      if (s > MAX_SERIES_REF) throw new Error(`head holds the most series it can (${MAX_SERIES_REF + 1})`);
+      this.slotsUsed++;
+      if (this.slotsUsed > this.refOf.length) this.resizeTables(this.refOf.length * 2);
+    }
+    this.freeHint = s + 1;
+    return s;
+  }
+
+  /** The next ref no live series holds, wrapping from maxRef back to 1. */
+  private issueRef(): number {
+    for (let tries = 0; tries <= this.liveSeries; tries++) {
+      const ref = this.nextRef;
+      this.nextRef = ref >= this.maxRef ? 1 : ref + 1;
+      if (this.slotOf(ref) < 0) return ref;
+    }
+    throw new Error(`head ran out of series refs: all ${this.maxRef} are held by live series`);
+  }
+
+  private createSeries(ref: number, labels: Labels): number {
+    const entries = labels.map((l) => this.postings.entry(l.name, l.value));
+    const slot = this.allocSlot();
+    const hash = labelsHash(labels) >>> 0;
+    this.refOf[slot] = ref;
+    this.hashOf[slot] = hash;
+    this.storeLabels(slot, entries);
+    this.cutChunks[slot] = undefined;
+    this.seriesMint[slot] = Infinity;
+    this.seriesMaxt[slot] = -Infinity;
+    this.seriesGen[slot] = this.gen;
+    this.byRef.add(ref, slot);
+    this.byHash.add(hash, slot);
+    this.postings.addEntries(ref, entries);
+    this.store.ensure(slot);
     this.liveSeries++;
     this.metrics.seriesCreated.inc();
+    return slot;
   }
 
-  private removeSeries(removed: Map<number, Labels>): void {
-    for (const [ref, labels] of removed) {
-      const h = labelsHash(labels);
-      const prev = this.byHash.get(h);
-      if (typeof prev === "number") this.byHash.delete(h);
-      else if (prev) {
-        const rest = prev.filter((r) => r !== ref);
-        if (rest.length === 1) this.byHash.set(h, rest[0]!);
-        else this.byHash.set(h, rest);
+  /** Removes the series in `slots` (all live, none repeated) and frees their slots. */
+  private removeSlots(slots: readonly number[]): void {
+    if (slots.length === 0) return;
+    this.collectCutChunks();
+    const removed = new Set<number>();
+    const byEntry = new Map<number, number[]>(); // postings entry id → refs leaving it
+    for (const slot of slots) {
+      const ref = this.refOf[slot]!;
+      removed.add(ref);
+      const off = this.labelsAt[slot]!, n = this.arena[off]!;
+      for (let i = 1; i <= n; i++) {
+        const id = this.arena[off + i]!;
+        const refs = byEntry.get(id);
+        if (refs) refs.push(ref);
+        else byEntry.set(id, [ref]);
       }
-      this.labelsOf[ref] = undefined;
-      const cs = this.cutChunks[ref];
+      this.arenaGarbage += n + 1;
+      this.byRef.remove(ref, slot);
+      this.byHash.remove(this.hashOf[slot]!, slot);
+      const cs = this.cutChunks[slot];
       if (cs) this.cutChunkCount -= cs.length;
-      this.cutChunks[ref] = undefined;
-      this.seriesMint[ref] = Infinity;
-      this.seriesMaxt[ref] = -Infinity;
-      this.store.release(ref);
+      this.cutChunks[slot] = undefined;
+      this.refOf[slot] = 0;
+      this.seriesMint[slot] = Infinity;
+      this.seriesMaxt[slot] = -Infinity;
+      this.store.release(slot);
+      if (slot < this.freeHint) this.freeHint = slot;
     }
-    this.postings.delete(removed);
+    this.postings.deleteRefs(byEntry);
+    // A series created but never logged (no append since) must not be logged after it is gone.
+    if (this.pendingSeries.length > 0) this.pendingSeries = this.pendingSeries.filter((p) => !removed.has(p.ref) || this.slotOf(p.ref) >= 0);
     this.liveSeries -= removed.size;
     this.metrics.seriesRemoved.inc(removed.size);
+  }
+
+  /** Moves the live series in slot `from` to the free slot `to` (both tables and the chunk store). */
+  private moveSlot(from: number, to: number): void {
+    const ref = this.refOf[from]!, hash = this.hashOf[from]!;
+    this.store.move(from, to);
+    this.refOf[to] = ref;
+    this.hashOf[to] = hash;
+    this.labelsAt[to] = this.labelsAt[from]!;
+    this.cutChunks[to] = this.cutChunks[from];
+    this.seriesMint[to] = this.seriesMint[from]!;
+    this.seriesMaxt[to] = this.seriesMaxt[from]!;
+    this.seriesGen[to] = this.seriesGen[from]!;
+    this.byRef.retarget(ref, from, to);
+    this.byHash.retarget(hash, from, to);
+    this.refOf[from] = 0;
+    this.cutChunks[from] = undefined;
+    this.seriesMint[from] = Infinity;
+    this.seriesMaxt[from] = -Infinity;
+  }
+
+  /**
+   * When the tables hold many more slots than live series (after many series
+   * went away at once), moves the series in the highest slots into the
+   * lowest free ones and shrinks the tables and the chunk store's pages.
+   * Appends may run while this yields: they take the lowest free slots, as
+   * the moves do, and every step re-checks the slots it uses.
+   */
+  private async compact(slicer: WorkSlicer): Promise<void> {
+    if (this.slotsUsed > Math.max(MIN_SLOTS, 2 * this.liveSeries)) {
+      this.collectCutChunks();
+      let hole = 0;
+      for (let top = this.slotsUsed - 1; top > hole; top--) {
+        if ((top & 63) === 0 && slicer.due()) {
+          await slicer.yield();
+          this.collectCutChunks();
+          if (top >= this.slotsUsed) top = this.slotsUsed - 1;
+        }
+        if (this.refOf[top] === 0) continue;
+        while (hole < top && this.refOf[hole] !== 0) hole++;
+        if (hole >= top) break;
+        this.moveSlot(top, hole);
+      }
+    }
+    while (this.slotsUsed > 0 && this.refOf[this.slotsUsed - 1] === 0) this.slotsUsed--;
+    if (this.freeHint > this.slotsUsed) this.freeHint = this.slotsUsed;
+    let cap = MIN_SLOTS;
+    while (cap < this.slotsUsed * 2) cap *= 2;
+    if (this.refOf.length > cap) {
+      this.resizeTables(cap);
+      this.store.shrink(this.slotsUsed);
+    }
   }
 
   /** The ref for `labels`, creating the series (and queuing its WAL record) if new. */
   private getOrCreate(labels: Labels): number {
     const found = this.lookup(labels);
-    if (found !== 0) return found;
+    if (found >= 0) return this.refOf[found]!;
     if (labels.length === 0) throw new Error("cannot create a series with an empty label set");
     const interned: Label[] = [];
     for (let i = 0; i < labels.length; i++) {
@@ -319,10 +556,15 @@ export class Head {
       if (i > 0 && l.name <= labels[i - 1]!.name) throw new Error(`label set ${labelsKey(labels)} is not sorted by name or repeats label ${l.name}`);
       interned.push(this.postings.intern(l.name, l.value));
     }
-    if (this.nextRef > 0xffffffff) throw new Error("head ran out of series refs");
-    const ref = this.nextRef;
+    const ref = this.issueRef();
     this.createSeries(ref, interned);
     this.pendingSeries.push({ ref, labels: interned });
+    // A burst of new series (a large target's first scrape) is logged in
+    // record-sized steps rather than held until the next append.
+    if (this.pendingSeries.length >= SERIES_PER_RECORD && !this.closed) {
+      this.wal.log(this.seriesRecords());
+      this.pendingSeries = [];
+    }
     return ref;
   }
 
@@ -332,6 +574,7 @@ export class Head {
     if (n <= this.scRefs.length) return;
     const cap = Math.max(n, this.scRefs.length * 2);
     this.scRefs = new Uint32Array(cap);
+    this.scSlots = new Uint32Array(cap);
     this.scT = new Float64Array(cap);
     this.scV = new Float64Array(cap);
     this.scIdx = new Uint32Array(cap);
@@ -340,9 +583,9 @@ export class Head {
   }
 
   /**
-   * Validates, appends to the chunk store (one WASM call), records times,
-   * collects cut chunks and — when `log` — writes pending series and the
-   * accepted samples to the WAL.
+   * Validates, resolves refs to slots, appends to the chunk store (one WASM
+   * call), records times, collects cut chunks and — when `log` — writes
+   * pending series and the accepted samples to the WAL.
    */
   private appendInternal(refs: Uint32Array, t: Float64Array, v: Float64Array, n: number, status: Uint8Array | undefined, log: boolean): AppendResult {
     if (this.closed) throw new Error("head is closed");
@@ -355,29 +598,32 @@ export class Head {
     const res: AppendResult = { appended: 0, outOfOrder: 0, duplicate: 0, outOfBounds: 0, unknownRef: 0 };
     const lowest = log ? Math.max(this.minValidTimestamp, this.appendFloor) : this.minValidTimestamp;
     this.growScratch(n);
+    const slots = this.scSlots, byRef = this.byRef;
     let valid = 0;
     for (let i = 0; i < n; i++) {
-      const r = refs[i]!;
-      let st: number = AppendStatus.Ok;
-      if (this.labelsOf[r] === undefined) st = AppendStatus.UnknownRef;
-      else if (t[i]! < lowest || t[i] !== Math.trunc(t[i]!)) st = AppendStatus.OutOfBounds;
-      if (st === AppendStatus.Ok) {
-        valid++;
+      const slot = byRef.get(refs[i]!);
+      slots[i] = slot;
+      if (slot < 0) {
+        if (status) status[i] = AppendStatus.UnknownRef;
+        res.unknownRef++;
+      } else if (t[i]! < lowest || t[i] !== Math.trunc(t[i]!)) {
+        slots[i] = 0xffff_ffff;
+        if (status) status[i] = AppendStatus.OutOfBounds;
+        res.outOfBounds++;
       } else {
-        if (status) status[i] = st;
-        if (st === AppendStatus.UnknownRef) res.unknownRef++;
-        else res.outOfBounds++;
+        valid++;
       }
     }
     let R = refs, T = t, V = v, map: Uint32Array | null = null;
     if (valid < n) {
-      // Compact the valid samples; values move as raw 32-bit halves so NaN payloads survive.
+      // Compact the valid samples (slots in place); values move as raw 32-bit halves so NaN payloads survive.
       const src = new Uint32Array(v.buffer, v.byteOffset, n * 2), dst = new Uint32Array(this.scV.buffer);
       let k = 0;
       for (let i = 0; i < n; i++) {
-        const r = refs[i]!;
-        if (this.labelsOf[r] === undefined || t[i]! < lowest || t[i] !== Math.trunc(t[i]!)) continue;
-        this.scRefs[k] = r;
+        const slot = slots[i]!;
+        if (slot === 0xffff_ffff) continue;
+        slots[k] = slot;
+        this.scRefs[k] = refs[i]!;
         this.scT[k] = t[i]!;
         dst[2 * k] = src[2 * i]!;
         dst[2 * k + 1] = src[2 * i + 1]!;
@@ -389,14 +635,14 @@ export class Head {
     const sst = this.scStatus;
     let accepted = 0;
     if (valid > 0) {
-      this.store.appendBatch(R, T, V, valid, sst);
+      this.store.appendBatch(slots, T, V, valid, sst);
       const mint = this.seriesMint, maxt = this.seriesMaxt;
       for (let k = 0; k < valid; k++) {
         const s = sst[k]!;
         const orig = map ? map[k]! : k;
         if (s === 0) {
           this.scAccepted[accepted++] = k;
-          const r = R[k]!, ts = T[k]!;
+          const r = slots[k]!, ts = T[k]!;
           if (ts < mint[r]!) mint[r] = ts;
           if (ts > maxt[r]!) maxt[r] = ts;
           if (ts < this.headMint) this.headMint = ts;
@@ -436,12 +682,13 @@ export class Head {
     return recs;
   }
 
+  /** Files chunks the store has cut under their series (the queue holds slots). */
   private collectCutChunks(): void {
     for (const c of this.store.drainCut()) {
-      if (this.labelsOf[c.ref] === undefined) continue;
+      if (this.refOf[c.ref] === 0) continue;
       let list = this.cutChunks[c.ref];
-      if (!list) this.cutChunks[c.ref] = list = [];
-      list.push({ mint: c.mint, maxt: c.maxt, data: c.data });
+      if (!list) this.cutChunks[c.ref] = list = new CutChunkList();
+      list.push(c);
       this.cutChunkCount++;
     }
   }
@@ -495,6 +742,23 @@ export class Head {
     return this.liveSeries;
   }
 
+  /**
+   * What the head's series bookkeeping holds, for tests and benchmarks: it
+   * follows the live series, not how many were ever created.
+   */
+  footprint(): HeadFootprint {
+    return {
+      series: this.liveSeries,
+      slotsInUse: this.slotsUsed,
+      slotCapacity: this.refOf.length,
+      indexBytes: this.byRef.byteLength + this.byHash.byteLength,
+      tableBytes: this.refOf.length * 32,
+      labelArenaBytes: this.arena.byteLength,
+      chunkStoreBytes: this.store.memoryBytes(),
+      nextRef: this.nextRef,
+    };
+  }
+
   /** Chunks in the head: cut ones plus one open chunk per series (the prometheus_tsdb_head_chunks gauge). */
   numChunks(): number {
     return this.cutChunkCount + this.liveSeries;
@@ -520,21 +784,27 @@ export class Head {
 
   /** Live refs in increasing order. */
   private allRefs(): number[] {
-    const out: number[] = [];
-    for (let r = 1; r < this.nextRef; r++) if (this.labelsOf[r] !== undefined) out.push(r);
-    return out;
+    const refs = new Uint32Array(this.liveSeries);
+    let k = 0;
+    for (let s = 0; s < this.slotsUsed && k < refs.length; s++) if (this.refOf[s] !== 0) refs[k++] = this.refOf[s]!;
+    refs.subarray(0, k).sort();
+    return Array.from(refs.subarray(0, k));
   }
 
   /** Labels of a live series (undefined for unknown refs). */
   seriesLabels(ref: number): Labels | undefined {
-    return this.labelsOf[ref];
+    const slot = this.slotOf(ref);
+    return slot < 0 ? undefined : this.labelsOf(slot);
   }
 
-  /** Cut chunks and the open chunk of `ref` overlapping [mint, maxt], in time order. */
+  /** Cut chunks and the open chunk of `ref` overlapping [mint, maxt], in time order (none once the series is gone). */
   seriesChunks(ref: number, mint: number, maxt: number): ChunkMeta[] {
+    const slot = this.slotOf(ref);
+    if (slot < 0) return [];
     const out: ChunkMeta[] = [];
-    for (const c of this.cutChunks[ref] ?? []) if (c.maxt >= mint && c.mint <= maxt) out.push(c);
-    const open = this.labelsOf[ref] !== undefined ? this.store.openChunk(ref) : null;
+    const cut = this.cutChunks[slot];
+    if (cut) for (let i = 0; i < cut.length; i++) if (cut.maxt(i) >= mint && cut.mint(i) <= maxt) out.push(cut.chunk(i));
+    const open = this.store.openChunk(slot);
     if (open && open.maxt >= mint && open.mint <= maxt) out.push(open);
     return out;
   }
@@ -542,7 +812,10 @@ export class Head {
   /** Sorted refs of series matching `matchers` whose samples overlap [mint, maxt]. */
   selectRefs(matchers: readonly Matcher[], mint: number, maxt: number): number[] {
     const refs = postingsForMatchers(this.postings, () => this.allRefs(), matchers);
-    return refs.filter((r) => this.seriesMaxt[r]! >= mint && this.seriesMint[r]! <= maxt);
+    return refs.filter((r) => {
+      const slot = this.slotOf(r);
+      return slot >= 0 && this.seriesMaxt[slot]! >= mint && this.seriesMint[slot]! <= maxt;
+    });
   }
 
   /** A querier over head data restricted to [mint, maxt]. */
@@ -565,24 +838,28 @@ export class Head {
    * it returns the series, read lazily one at a time.
    */
   *seriesInRangeSteps(mint: number, maxt: number): Generator<void, Iterable<{ labels: Labels; chunks: ChunkMeta[] }>, undefined> {
-    const refs = this.allRefs().filter((r) => this.seriesMaxt[r]! >= mint && this.seriesMint[r]! < maxt);
-    yield* sortSteps(refs, (a, b) => compareLabels(this.labelsOf[a]!, this.labelsOf[b]!));
-    return this.blockSeries(refs, mint, maxt);
+    const items: { ref: number; labels: Labels }[] = [];
+    for (let s = 0; s < this.slotsUsed; s++) {
+      if (this.refOf[s] !== 0 && this.seriesMaxt[s]! >= mint && this.seriesMint[s]! < maxt) items.push({ ref: this.refOf[s]!, labels: this.labelsOf(s) });
+    }
+    yield* sortSteps(items, (a, b) => compareLabels(a.labels, b.labels));
+    return this.blockSeries(items, mint, maxt);
   }
 
-  /** The series `refs` (sorted by labels) with their chunks in [mint, maxt), cutting and re-encoding as seriesInRange describes. */
-  private *blockSeries(refs: readonly number[], mint: number, maxt: number): Iterable<{ labels: Labels; chunks: ChunkMeta[] }> {
-    for (const ref of refs) {
-      const labels = this.labelsOf[ref];
-      if (!labels) continue;
-      const open = this.store.openChunk(ref);
+  /** The series `items` (sorted by labels) with their chunks in [mint, maxt), cutting and re-encoding as seriesInRange describes. */
+  private *blockSeries(items: readonly { ref: number; labels: Labels }[], mint: number, maxt: number): Iterable<{ labels: Labels; chunks: ChunkMeta[] }> {
+    for (const { ref, labels } of items) {
+      // Resolved now: the series may have gone (or moved slot) while the caller yielded.
+      const slot = this.slotOf(ref);
+      if (slot < 0) continue;
+      const open = this.store.openChunk(slot);
       if (open && open.maxt < maxt) {
-        this.store.cutOpen(ref);
+        this.store.cutOpen(slot);
         this.collectCutChunks();
       }
       const chunks: ChunkMeta[] = [];
-      const candidates = [...(this.cutChunks[ref] ?? [])];
-      const stillOpen = this.store.openChunk(ref);
+      const candidates = [...(this.cutChunks[slot] ?? [])];
+      const stillOpen = this.store.openChunk(slot);
       if (stillOpen) candidates.push(stillOpen);
       for (const c of candidates) {
         if (c.maxt < mint || c.mint >= maxt) continue;
@@ -600,7 +877,8 @@ export class Head {
    * Drops samples older than `mint`, removes series left without samples,
    * checkpoints the WAL (live series, samples >= mint) and deletes the
    * segments the checkpoint covers. Later appends older than `mint` fail with
-   * "out of bounds".
+   * "out of bounds". Takes time in the number of live series (the slots in
+   * use), and compacts the tables when far more slots than series are held.
    */
   async truncate(mint: number): Promise<void> {
     const run = this.truncation.then(() => this.truncateNow(mint));
@@ -612,56 +890,77 @@ export class Head {
     if (this.closed) throw new Error("head is closed");
     if (mint <= this.minValidTimestamp) return;
     this.minValidTimestamp = mint;
-    const removed = new Map<number, Labels>();
+    const removed: number[] = [];
     const slicer = new WorkSlicer();
     // Appends may run while this yields; they are all >= mint (out of bounds otherwise).
-    for (let r = 1; r < this.nextRef; r++) {
-      if ((r & 15) === 0 && slicer.due()) await slicer.yield();
-      const labels = this.labelsOf[r];
-      if (!labels) continue;
-      const maxt = this.seriesMaxt[r]!;
-      if (maxt < mint && (maxt !== -Infinity || this.seriesGen[r]! < this.gen)) {
-        removed.set(r, labels);
+    // No slot is freed before the loop ends, so a slot keeps its series throughout.
+    for (let s = 0; s < this.slotsUsed; s++) {
+      if ((s & 15) === 0 && slicer.due()) await slicer.yield();
+      if (this.refOf[s] === 0) continue;
+      const maxt = this.seriesMaxt[s]!;
+      if (maxt < mint && (maxt !== -Infinity || this.seriesGen[s]! < this.gen)) {
+        removed.push(s);
         continue;
       }
-      this.trimSeries(r, mint);
+      this.trimSeries(s, mint);
     }
-    // A series found without recent samples may have received some since: keep it.
-    for (const r of removed.keys()) {
-      if (this.seriesMaxt[r]! < mint) continue;
-      removed.delete(r);
-      this.trimSeries(r, mint);
+    // Removed in batches, yielding between them. A series found without recent samples may
+    // have received some since (here or while yielding): keep it. Only truncation frees
+    // slots, so each slot still holds the series the loop found.
+    for (let i = 0; i < removed.length; i += REMOVE_BATCH) {
+      if (i > 0 && slicer.due()) await slicer.yield();
+      const gone: number[] = [];
+      for (const s of removed.slice(i, i + REMOVE_BATCH)) {
+        if (this.seriesMaxt[s]! < mint) gone.push(s);
+        else this.trimSeries(s, mint);
+      }
+      this.removeSlots(gone);
     }
-    if (removed.size > 0) this.removeSeries(removed);
+    await this.compact(slicer);
+    this.compactArena();
     let newMint = Infinity;
-    for (let r = 1; r < this.nextRef; r++) if (this.labelsOf[r] !== undefined && this.seriesMint[r]! < newMint) newMint = this.seriesMint[r]!;
+    for (let s = 0; s < this.slotsUsed; s++) if (this.refOf[s] !== 0 && this.seriesMint[s]! < newMint) newMint = this.seriesMint[s]!;
     this.headMint = newMint;
     if (newMint === Infinity) this.headMaxt = -Infinity;
     this.gen++;
     await this.checkpoint(mint);
   }
 
-  /** Drops the cut chunks of series `r` that end before `mint`, re-encoding one that straddles it. */
-  private trimSeries(r: number, mint: number): void {
-    if (this.seriesMint[r]! >= mint) return;
-    const open = this.store.openChunk(r);
+  /** Drops the cut chunks of the series in `slot` that end before `mint`, re-encoding one that straddles it. */
+  private trimSeries(slot: number, mint: number): void {
+    if (this.seriesMint[slot]! >= mint) return;
+    const open = this.store.openChunk(slot);
     if (open && open.maxt < mint) {
-      this.store.cutOpen(r);
+      this.store.cutOpen(slot);
       this.collectCutChunks();
     }
     const kept: ChunkMeta[] = [];
-    for (const c of this.cutChunks[r] ?? []) {
-      if (c.maxt < mint) continue;
+    const cut = this.cutChunks[slot];
+    let unchanged = true;
+    for (const c of cut ?? []) {
+      if (c.maxt < mint) {
+        unchanged = false;
+        continue;
+      }
       if (c.mint >= mint) kept.push(c);
       else {
+        unchanged = false;
         const part = reencode(c, mint, Infinity);
         if (part) kept.push(part);
       }
     }
-    this.cutChunkCount += kept.length - (this.cutChunks[r]?.length ?? 0);
-    this.cutChunks[r] = kept.length > 0 ? kept : undefined;
-    const first = kept.length > 0 ? kept[0]!.mint : this.store.openChunk(r)?.mint ?? Infinity;
-    this.seriesMint[r] = Math.max(first, mint);
+    if (!unchanged) {
+      this.cutChunkCount += kept.length - (cut?.length ?? 0);
+      this.cutChunks[slot] = CutChunkList.of(kept);
+    }
+    const first = kept.length > 0 ? kept[0]!.mint : this.store.openChunk(slot)?.mint ?? Infinity;
+    this.seriesMint[slot] = Math.max(first, mint);
+  }
+
+  /** True when `ref` is live with exactly `labels` (not a ref since reissued to other labels). */
+  private liveWith(ref: number, labels: Labels): boolean {
+    const slot = this.slotOf(ref);
+    return slot >= 0 && this.hasLabels(slot, labels);
   }
 
   /** Folds the checkpoint and all completed segments into a new checkpoint, then deletes them. */
@@ -685,13 +984,13 @@ export class Head {
       };
       const filter = (rec: Uint8Array) => {
         if (rec[0] === RecordType.Series) {
-          const keep = decodeSeries(rec).filter((s) => this.labelsOf[s.ref] !== undefined);
+          const keep = decodeSeries(rec, undefined, (ref) => this.slotOf(ref) >= 0).filter((s) => this.liveWith(s.ref, s.labels));
           if (keep.length > 0) push(encodeSeries(keep));
         } else if (rec[0] === RecordType.Samples) {
           const s = decodeSamples(rec);
           const idx = new Uint32Array(s.length);
           let k = 0;
-          for (let i = 0; i < s.length; i++) if (s.t[i]! >= mint && this.labelsOf[s.refs[i]!] !== undefined) idx[k++] = i;
+          for (let i = 0; i < s.length; i++) if (s.t[i]! >= mint && this.slotOf(s.refs[i]!) >= 0) idx[k++] = i;
           if (k > 0) push(encodeSamples(s.refs, s.t, s.v, k, idx));
         }
       };

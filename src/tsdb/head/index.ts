@@ -6,7 +6,7 @@
  * const head = await Head.open({ dir: "data", registry });
  * const app = head.appender();
  */
-export { APPEND_ERRORS, DEFAULT_CHUNK_RANGE, Head, type HeadOptions } from "./head.ts";
+export { APPEND_ERRORS, DEFAULT_CHUNK_RANGE, DEFAULT_MAX_REF, Head, type HeadFootprint, type HeadOptions } from "./head.ts";
 export { literalAlternatives, postingsForMatchers } from "./matching.ts";
 export { MemPostings, intersectPostings, mergePostings, withoutPostings, type PostingsEntry } from "./postings.ts";
 export { postingsStats, type CardinalityStat, type TSDBHeadStats, type TSDBStats } from "./stats.ts";

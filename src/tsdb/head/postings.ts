@@ -15,18 +15,22 @@
  */
 import type { Label, Labels } from "../../model/index.ts";
 
-/** One label pair's shared object and the series carrying it. */
+/** One label pair's shared object, its small-integer id and the series carrying it. */
 export interface PostingsEntry {
   readonly label: Label;
+  /** Stable while the entry exists; reused after the entry is dropped (see {@link MemPostings.label}). */
+  readonly id: number;
   refs: number[];
 }
 
 /** The in-memory inverted index and label interner (see the module comment). */
 export class MemPostings {
   private readonly byName = new Map<string, Map<string, PostingsEntry>>();
+  private readonly byId: (PostingsEntry | undefined)[] = [];
+  private readonly freeIds: number[] = [];
 
-  /** The shared Label object for (name, value), creating its (empty) entry if needed. */
-  intern(name: string, value: string): Label {
+  /** The entry for (name, value), creating it (empty) if needed. */
+  entry(name: string, value: string): PostingsEntry {
     let values = this.byName.get(name);
     if (!values) {
       values = new Map();
@@ -34,17 +38,32 @@ export class MemPostings {
     }
     let e = values.get(value);
     if (!e) {
-      e = { label: { name, value }, refs: [] };
+      const id = this.freeIds.length > 0 ? this.freeIds.pop()! : this.byId.length;
+      e = { label: { name, value }, id, refs: [] };
+      this.byId[id] = e;
       values.set(value, e);
     }
-    return e.label;
+    return e;
   }
 
-  /** Indexes series `ref`; it must be larger than every ref added before. */
-  add(ref: number, labels: Labels): void {
-    for (const l of labels) {
-      this.intern(l.name, l.value);
-      const refs = this.byName.get(l.name)!.get(l.value)!.refs;
+  /** The shared Label object for (name, value), creating its (empty) entry if needed. */
+  intern(name: string, value: string): Label {
+    return this.entry(name, value).label;
+  }
+
+  /**
+   * The shared Label of entry `id`. Ids of entries that still carry a series
+   * stay valid (an entry is dropped only when its last series goes), so the
+   * head can store a series' labels as ids.
+   */
+  label(id: number): Label {
+    return this.byId[id]!.label;
+  }
+
+  /** Indexes series `ref` under `entries` (from {@link entry}); refs normally grow, so this appends. */
+  addEntries(ref: number, entries: readonly PostingsEntry[]): void {
+    for (const e of entries) {
+      const refs = e.refs;
       if (refs.length > 0 && refs[refs.length - 1]! >= ref) {
         insertSorted(refs, ref);
       } else {
@@ -53,26 +72,47 @@ export class MemPostings {
     }
   }
 
+  /** Indexes series `ref`; normally larger than every ref added before (a smaller one is inserted in order). */
+  add(ref: number, labels: Labels): void {
+    this.addEntries(ref, labels.map((l) => this.entry(l.name, l.value)));
+  }
+
   /** Removes the given series (by their labels) from the index, dropping empty entries. */
   delete(removed: ReadonlyMap<number, Labels>): void {
-    const touched = new Map<string, Set<string>>();
-    for (const ls of removed.values()) {
-      for (const l of ls) {
-        let s = touched.get(l.name);
-        if (!s) touched.set(l.name, (s = new Set()));
-        s.add(l.value);
+    const byEntry = new Map<number, number[]>();
+    for (const [ref, labels] of removed) {
+      for (const l of labels) {
+        const e = this.byName.get(l.name)?.get(l.value);
+        if (!e) continue;
+        const refs = byEntry.get(e.id);
+        if (refs) refs.push(ref);
+        else byEntry.set(e.id, [ref]);
       }
     }
-    for (const [name, vals] of touched) {
-      const values = this.byName.get(name);
-      if (!values) continue;
-      for (const v of vals) {
-        const e = values.get(v);
-        if (!e) continue;
-        e.refs = e.refs.filter((r) => !removed.has(r));
-        if (e.refs.length === 0) values.delete(v);
+    this.deleteRefs(byEntry);
+  }
+
+  /**
+   * Removes refs from entries, given as entry id → refs leaving it (each
+   * present in the entry, in any order), dropping entries left empty. Work is
+   * in the refs removed plus the lists they touch (one merge pass each).
+   */
+  deleteRefs(byEntry: ReadonlyMap<number, number[]>): void {
+    for (const [id, gone] of byEntry) {
+      const e = this.byId[id];
+      if (!e) continue;
+      if (gone.length >= e.refs.length) {
+        e.refs = [];
+      } else {
+        if (gone.length > 1) gone.sort((a, b) => a - b);
+        e.refs = withoutPostings(e.refs, gone);
       }
-      if (values.size === 0) this.byName.delete(name);
+      if (e.refs.length > 0) continue;
+      const values = this.byName.get(e.label.name)!;
+      values.delete(e.label.value);
+      if (values.size === 0) this.byName.delete(e.label.name);
+      this.byId[id] = undefined;
+      this.freeIds.push(id);
     }
   }
 

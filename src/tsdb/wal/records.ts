@@ -35,6 +35,9 @@ export interface SamplesRecord {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: false });
 const TWO32 = 4294967296;
+/** Strings up to this many bytes are decoded by hand when ASCII (TextDecoder costs more per call than they take). */
+const ASCII_FAST_MAX = 64;
+const asciiScratch: number[] = [];
 
 /** A growable byte buffer with the varint/big-endian writers the records need. */
 export class ByteWriter {
@@ -158,12 +161,30 @@ class ByteReader {
     this.pos += 8;
     return hi * TWO32 + lo;
   }
+  /** Skips a length-prefixed string. */
+  skipString(): void {
+    const n = this.uvarint();
+    this.need(n, "string");
+    this.pos += n;
+  }
+  /** Length-prefixed UTF-8; short ASCII strings (most label names and values) skip the decoder. */
   string(): string {
     const n = this.uvarint();
     this.need(n, "string");
-    const s = decoder.decode(this.buf.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return s;
+    const b = this.buf, start = this.pos, end = start + n;
+    this.pos = end;
+    if (n <= ASCII_FAST_MAX) {
+      const codes = asciiScratch;
+      codes.length = n;
+      let i = start;
+      for (; i < end; i++) {
+        const c = b[i]!;
+        if (c >= 0x80) break;
+        codes[i - start] = c;
+      }
+      if (i === end) return String.fromCharCode.apply(null, codes);
+    }
+    return decoder.decode(b.subarray(start, end));
   }
   get done(): boolean {
     return this.pos >= this.buf.length;
@@ -186,9 +207,12 @@ export function encodeSeries(series: readonly SeriesRecord[], w = new ByteWriter
 
 /**
  * Decodes a series record. `intern` lets the caller share label objects
- * between series (the head's label interning).
+ * between series (the head's label interning); `wanted`, when given, skips
+ * (without decoding their labels) the series whose ref it rejects.
  */
-export function decodeSeries(rec: Uint8Array, intern: (name: string, value: string) => Label = (name, value) => ({ name, value })): SeriesRecord[] {
+export function decodeSeries(
+  rec: Uint8Array, intern: (name: string, value: string) => Label = (name, value) => ({ name, value }), wanted?: (ref: number) => boolean,
+): SeriesRecord[] {
   if (rec[0] !== RecordType.Series) throw new Error(`not a series record (type ${rec[0]})`);
   const r = new ByteReader(rec);
   r.pos = 1;
@@ -196,6 +220,10 @@ export function decodeSeries(rec: Uint8Array, intern: (name: string, value: stri
   while (!r.done) {
     const ref = r.be64();
     const n = r.uvarint();
+    if (wanted && !wanted(ref)) {
+      for (let i = 0; i < 2 * n; i++) r.skipString();
+      continue;
+    }
     const labels: Label[] = [];
     for (let i = 0; i < n; i++) {
       const name = r.string();

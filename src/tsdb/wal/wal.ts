@@ -97,7 +97,7 @@ export function lastCheckpoint(dir: string): { dir: string; index: number } | nu
  * CorruptionError naming the first bad record's offset.
  */
 export function readSegment(dir: string, segment: number, onRecord: (rec: Uint8Array) => void): number {
-  const records = segmentRecords(new Uint8Array(readFileSync(join(dir, segmentName(segment)))), dir, segment);
+  const records = segmentRecords(asBytes(readFileSync(join(dir, segmentName(segment)))), dir, segment);
   for (;;) {
     const next = records.next();
     if (next.done) return next.value;
@@ -107,7 +107,12 @@ export function readSegment(dir: string, segment: number, onRecord: (rec: Uint8A
 
 /** The bytes of segment `segment` in `dir`, read without blocking the event loop. */
 export async function readSegmentBytes(dir: string, segment: number): Promise<Uint8Array> {
-  return new Uint8Array(await readFile(join(dir, segmentName(segment))));
+  return asBytes(await readFile(join(dir, segmentName(segment))));
+}
+
+/** A plain Uint8Array view of a Buffer's bytes (copying with `new Uint8Array(buffer)` goes element by element). */
+function asBytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /**
@@ -225,6 +230,9 @@ export interface WALOptions {
    */
   onRecord?: (rec: Uint8Array, fromCheckpoint: boolean) => void;
 }
+
+/** Largest encode buffer log() keeps between calls. */
+const MAX_KEPT_OUT_BYTES = 1 << 20;
 
 /** The append side of the log plus segment management for checkpoints. */
 export class WAL {
@@ -473,6 +481,8 @@ export class WAL {
       }
     }
     flush();
+    // A burst (thousands of new series in one call) grows the buffer; do not hold that size forever.
+    if (this.out.length > MAX_KEPT_OUT_BYTES) this.out = new Uint8Array(2 * PAGE_SIZE);
   }
 
   private write(bytes: Uint8Array): void {

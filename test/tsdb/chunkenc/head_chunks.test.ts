@@ -245,6 +245,34 @@ describe("HeadChunkStore with many series", () => {
     store.close();
   });
 
+  test("move carries a series (state and open chunk) to a released ref; shrink gives back whole table pages", () => {
+    const store = new HeadChunkStore();
+    for (let r = 0; r < 5000; r++) store.ensure(r);
+    const t = new Float64Array([RANGE_START, RANGE_START + 15000, RANGE_START + 30000]);
+    expect(Array.from(appendSeries(store, 4321, t, new Float64Array([1, 2, 3])))).toEqual([0, 0, 0]);
+    const before = store.openChunk(4321)!;
+    store.release(7);
+    store.move(4321, 7);
+    expect(store.openChunk(4321)).toBeNull();
+    expect(appendSeries(store, 4321, new Float64Array([RANGE_START + 45000]), new Float64Array([4]))[0]).toBe(4); // released
+    expect(store.openChunk(7)).toEqual(before);
+    // The moved series keeps its last timestamp: an older sample is out of order, a newer one appends.
+    expect(appendSeries(store, 7, new Float64Array([RANGE_START + 20000]), new Float64Array([9]))[0]).toBe(1);
+    expect(appendSeries(store, 7, new Float64Array([RANGE_START + 45000]), new Float64Array([4]))[0]).toBe(0);
+    expect(decodeXor(store.openChunk(7)!.data).v).toEqual(new Float64Array([1, 2, 3, 4]));
+    // A move onto a live ref does nothing.
+    store.move(8, 7);
+    expect(store.openChunk(7)!.maxt).toBe(RANGE_START + 45000);
+    const full = store.memoryBytes();
+    for (let r = 1024; r < 5000; r++) store.release(r);
+    store.shrink(1024);
+    expect(store.memoryBytes()).toBeLessThanOrEqual(full - 3 * 1024 * 64);
+    expect(store.openChunk(7)).not.toBeNull(); // below the shrink point: kept
+    store.ensure(4999); // pages come back on demand
+    expect(appendSeries(store, 4999, t, new Float64Array([1, 2, 3]))[2]).toBe(0);
+    store.close();
+  });
+
   test("module memory growing mid-way (a large series table) keeps every view correct", () => {
     const wasm = wasmExports();
     const before = wasm.memory.buffer.byteLength;
