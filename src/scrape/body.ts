@@ -1,11 +1,13 @@
 /**
  * Reading a scrape response without holding the event loop: the body is
- * pulled chunk by chunk (decompression happens in the runtime's HTTP client,
- * off the JS thread) and counted against `body_size_limit` as it arrives, as
- * Prometheus counts the decompressed bytes; the raw chunks are then decoded
- * in segments of whole lines, so neither one huge decode nor one huge string
- * is ever built.
+ * pulled chunk by chunk, decompressed as a stream, and counted against
+ * `body_size_limit` as it arrives, as Prometheus counts the decompressed
+ * bytes; the chunks are then decoded in segments of whole lines, so
+ * neither one huge decode nor one huge string is ever built.
  */
+import type { Transform } from "node:stream";
+import { createGunzip, createInflate } from "node:zlib";
+import type { ScrapeJob } from "./scheduler.ts";
 
 /** Prometheus's error when a body exceeds `body_size_limit`. */
 export class BodySizeLimitError extends Error {
@@ -20,25 +22,87 @@ export interface RawBody {
   size: number;
 }
 
+/** Output bytes per step of decompression: one step is well under a millisecond. */
+const INFLATE_CHUNK = 64 * 1024;
+
+/** A streaming decompressor for a Content-Encoding Prometheus may get (it asks for gzip); null for none. */
+function decompressor(encoding: string): Transform | null {
+  if (encoding === "gzip" || encoding === "x-gzip") return createGunzip({ chunkSize: INFLATE_CHUNK });
+  if (encoding === "deflate") return createInflate({ chunkSize: INFLATE_CHUNK });
+  return null;
+}
+
+/** Feeds a web stream into a Node transform with backpressure; an error destroys the transform with it. */
+async function pump(reader: ReadableStreamDefaultReader<Uint8Array>, into: Transform): Promise<void> {
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (into.destroyed) return;
+      if (done) {
+        into.end();
+        return;
+      }
+      if (!into.write(value)) await new Promise<void>((resolve) => {
+        into.once("drain", resolve);
+        into.once("close", resolve);
+      });
+    }
+  } catch (e) {
+    into.destroy(e as Error);
+  }
+}
+
 /**
- * Reads `res`'s body into chunks; throws BodySizeLimitError as soon as more
- * than `limit` bytes arrived (0 = no limit) and cancels the rest.
+ * Reads a response body into chunks, decompressing it as it streams in
+ * (gzip, as Prometheus asks for, or deflate) in steps of 64 KiB; throws
+ * BodySizeLimitError as soon as more than `limit` decompressed bytes
+ * arrived (0 = no limit) and stops reading, so a gzip bomb costs at most
+ * `limit` bytes of work. The HTTP client must not decompress on its own: it
+ * would inflate the whole body whatever is read of it. Between steps of
+ * decompression the read pauses when `job` says the turn's budget is used.
  */
-export async function readBody(res: Response, limit: number): Promise<RawBody> {
+export async function readBody(stream: ReadableStream<Uint8Array> | null, contentEncoding: string | null, limit: number, job?: ScrapeJob): Promise<RawBody> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  if (!res.body) return { chunks, size };
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (limit > 0 && size > limit) {
+  if (stream === null) return { chunks, size };
+  const encoding = (contentEncoding ?? "").trim().toLowerCase();
+  const reader = stream.getReader();
+  if (encoding === "" || encoding === "identity") {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (limit > 0 && size > limit) throw new BodySizeLimitError();
+        chunks.push(value);
+      }
+    } catch (e) {
       await reader.cancel().catch(() => {});
-      throw new BodySizeLimitError();
+      throw e;
     }
-    chunks.push(value);
+    return { chunks, size };
   }
+  const inflate = decompressor(encoding);
+  if (inflate === null) {
+    await reader.cancel().catch(() => {});
+    throw new Error(`unsupported Content-Encoding ${JSON.stringify(encoding)}`);
+  }
+  const feeding = pump(reader, inflate);
+  try {
+    for await (const chunk of inflate as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (limit > 0 && size > limit) throw new BodySizeLimitError();
+      chunks.push(chunk);
+      if (job !== undefined && job.due()) await job.pause();
+    }
+  } catch (e) {
+    inflate.destroy();
+    await reader.cancel().catch(() => {});
+    await feeding;
+    if (e instanceof BodySizeLimitError) throw e;
+    throw new Error(`${encoding}: ${(e as Error).message}`);
+  }
+  await feeding;
   return { chunks, size };
 }
 

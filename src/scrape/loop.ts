@@ -14,7 +14,7 @@ import type { Logger } from "../log/index.ts";
 import { WALWriteError, type Appender } from "../tsdb/index.ts";
 import type { ScrapeMetrics } from "./metrics.ts";
 import { BodySizeLimitError, readBody, type RawBody } from "./body.ts";
-import type { ScrapeScheduler } from "./scheduler.ts";
+import type { ScrapeJob, ScrapeScheduler } from "./scheduler.ts";
 import { TargetSeries, type AppendSettings, type BodyAppendResult } from "./series.ts";
 import type { Target } from "./target.ts";
 import type { ScrapeJobConfig } from "./types.ts";
@@ -180,7 +180,7 @@ export class ScrapeLoop {
     let error = "";
     const job = this.deps.scheduler.job();
     try {
-      const { body, contentType } = await this.fetchBody();
+      const { body, contentType } = await this.fetchBody(job);
       if (this.stopped) return;
       result = await this.series.appendRaw(this.deps.appender, body, contentType, ts, job, this.abort.signal);
       if (this.stopped) return;
@@ -242,7 +242,8 @@ export class ScrapeLoop {
       "User-Agent": "promts",
       "X-Prometheus-Scrape-Timeout-Seconds": String(this.target.timeout / 1000),
     });
-    if (cfg.enable_compression === false) h.set("Accept-Encoding", "identity");
+    // Like Prometheus: gzip or nothing. The body is decompressed here (see body.ts), not by the HTTP client.
+    h.set("Accept-Encoding", cfg.enable_compression === false ? "identity" : "gzip");
     return h;
   }
 
@@ -251,14 +252,15 @@ export class ScrapeLoop {
    * parse and append that follow are not timed, as in Prometheus); throws an
    * Error whose message is what the targets page shows.
    */
-  private async fetchBody(): Promise<{ body: RawBody; contentType: string }> {
+  private async fetchBody(job: ScrapeJob): Promise<{ body: RawBody; contentType: string }> {
     const url = this.target.url;
     const timeout = AbortSignal.timeout(this.target.timeout);
     const signal = AbortSignal.any([this.abort.signal, timeout]);
     const failure = (e: unknown): Error => new Error(`Get ${JSON.stringify(url)}: ${timeout.aborted ? "context deadline exceeded" : (e as Error).message}`);
     let res: Response;
     try {
-      res = await fetch(url, httpRequestInit(this.cfg, { headers: this.requestHeaders(), signal }));
+      // decompress: false (a Bun fetch option) hands over the body as sent; see readBody.
+      res = await fetch(url, { ...httpRequestInit(this.cfg, { headers: this.requestHeaders(), signal }), decompress: false } as RequestInit);
     } catch (e) {
       throw failure(e);
     }
@@ -268,7 +270,7 @@ export class ScrapeLoop {
     }
     const contentType = res.headers.get("content-type") ?? "";
     try {
-      return { body: await readBody(res, this.cfg.body_size_limit), contentType };
+      return { body: await readBody(res.body, res.headers.get("content-encoding"), this.cfg.body_size_limit, job), contentType };
     } catch (e) {
       if (e instanceof BodySizeLimitError) throw e;
       throw failure(e);

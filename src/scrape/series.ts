@@ -190,10 +190,10 @@ interface SeriesCursor {
 }
 
 /** Samples (or cache slots) handled between two pauses of an append. */
-const STEP = 256;
+const STEP = 64;
 
 /** Samples per `appendBatch` call. */
-export const APPEND_CHUNK = 4096;
+export const APPEND_CHUNK = 1024;
 
 // One set of batch buffers for every target: a chunk is filled and appended
 // synchronously, so scrapes interleaving between chunks never share one.
