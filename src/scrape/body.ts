@@ -111,21 +111,26 @@ export const SEGMENT_BYTES = 128 * 1024;
 
 const NL = 10;
 
+/** A decoded piece of a body: whole lines, with whether any of its bytes were not valid UTF-8. */
+export interface BodySegment {
+  text: string;
+  /** Invalid UTF-8 was replaced by U+FFFD in `text`. */
+  invalidUtf8: boolean;
+}
+
 /**
  * Decodes a raw body as UTF-8 in segments that each end at a line end (the
  * last one at the end of the body), of about `segmentBytes` or one line when
- * a line is longer. Invalid UTF-8 becomes U+FFFD; `onInvalid` is told about
- * each segment that had some, with its bytes.
+ * a line is longer. Invalid UTF-8 becomes U+FFFD and the segment says so.
  */
-export function* bodySegments(body: RawBody, segmentBytes = SEGMENT_BYTES, onInvalid?: (bytes: Uint8Array) => void): Generator<string, void, undefined> {
+export function* bodySegments(body: RawBody, segmentBytes = SEGMENT_BYTES): Generator<BodySegment, void, undefined> {
   const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
-  const decode = (bytes: Uint8Array): string => {
+  const decode = (bytes: Uint8Array): BodySegment => {
     try {
-      return strict.decode(bytes);
+      return { text: strict.decode(bytes), invalidUtf8: false };
     } catch {
-      onInvalid?.(bytes);
-      return lenient.decode(bytes);
+      return { text: lenient.decode(bytes), invalidUtf8: true };
     }
   };
   let carry: Uint8Array[] = [];

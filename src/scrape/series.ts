@@ -35,7 +35,7 @@ import {
   type Label, type Labels, type MetricType, type NameValidation, type RelabelRule,
 } from "../model/index.ts";
 import { AppendStatus, STALE_NAN_BITS, type Appender } from "../tsdb/index.ts";
-import { bodySegments, type RawBody } from "./body.ts";
+import { bodySegments, type BodySegment, type RawBody } from "./body.ts";
 import type { ScrapeJob } from "./scheduler.ts";
 
 /** Settings of a job that shape how samples are appended. */
@@ -172,6 +172,17 @@ function checkLabelLimits(ls: Labels, s: AppendSettings): void {
   }
 }
 
+/**
+ * Fails a series whose label names or values held invalid UTF-8 (decoded
+ * as U+FFFD), with Prometheus's error.
+ */
+function checkUtf8(ls: Labels): void {
+  for (const l of ls) {
+    if (l.value.includes("\uFFFD")) throw new ScrapeBodyError("invalid UTF-8 label value");
+    if (l.name.includes("\uFFFD")) throw new ScrapeBodyError("invalid UTF-8 label name");
+  }
+}
+
 /** How `/api/v1/metadata` names the text format's types: `untyped` is Prometheus's "unknown". */
 const TEXT_TYPE_NAMES: Readonly<Record<MetricType, string>> = {
   counter: "counter", gauge: "gauge", histogram: "histogram", summary: "summary", untyped: "unknown",
@@ -190,7 +201,10 @@ interface SeriesCursor {
 }
 
 /** Samples (or cache slots) handled between two pauses of an append. */
-const STEP = 64;
+const STEP = 512;
+
+/** What a series not seen in the previous scrape costs of a step, against 1 for a known one. */
+const NEW_SERIES_COST = 16;
 
 /** Samples per `appendBatch` call. */
 export const APPEND_CHUNK = 1024;
@@ -273,6 +287,10 @@ export class TargetSeries {
   /** Samples kept after relabeling in the current scrape. */
   private kept = 0;
   private sampleLimitExceeded = false;
+  /** Position in `order` of the next series guessed during a parse. */
+  private guess = 0;
+  /** The segment being parsed had invalid UTF-8 (now U+FFFD). */
+  private invalidUtf8 = false;
   /** Set while an append is under way; a reconfigure waits for its end. */
   private busy = false;
   private deferredConfig: { targetLabels: Labels; settings: AppendSettings } | null = null;
@@ -391,7 +409,9 @@ export class TargetSeries {
   private slotFor(key: string, src: SeriesCursor): number {
     const cached = this.slotOf.get(key);
     if (cached !== undefined) return cached;
-    const final = this.finalLabels(src.labels());
+    const parsed = src.labels();
+    if (this.invalidUtf8 && key.includes("\uFFFD")) checkUtf8(parsed);
+    const final = this.finalLabels(parsed);
     if (final === null) {
       const slot = this.allocSlot(key, 0, DROPPED);
       this.slotOf.set(key, slot);
@@ -486,7 +506,7 @@ export class TargetSeries {
    * in `this.scraped` as it goes (so a failure still reports them); pauses
    * every {@link STEP} samples.
    */
-  private *parseSteps(segments: Iterator<string, void, undefined>, contentType: string): Generator<void, void, undefined> {
+  private *parseSteps(segments: Iterator<BodySegment, void, undefined>, contentType: string): Generator<void, void, undefined> {
     const om = contentType.startsWith("application/openmetrics-text");
     let cur = segments.next();
     if (cur.done) {
@@ -494,20 +514,36 @@ export class TargetSeries {
       if (om) new OpenMetricsParser("").next();
       return;
     }
-    const omp = om ? new OpenMetricsParser(cur.value) : null;
-    const tp = om ? null : new TextParser(cur.value);
+    const omp = om ? new OpenMetricsParser(cur.value.text) : null;
+    const tp = om ? null : new TextParser(cur.value.text);
     const p: SeriesCursor = omp ?? tp!;
-    const order = this.order, orderLen = this.orderLen, keys = this.keys;
-    let k = 0;
-    let budget = STEP;
+    this.guess = 0;
     for (;;) {
       const following = segments.next();
-      if (omp !== null) omp.continueWith(cur.value, following.done === true);
-      else tp!.continueWith(cur.value);
-      for (;;) {
+      if (omp !== null) omp.continueWith(cur.value.text, following.done === true);
+      else tp!.continueWith(cur.value.text);
+      this.invalidUtf8 = cur.value.invalidUtf8;
+      while (!this.parseSome(p, omp, tp, STEP)) yield;
+      if (following.done) return;
+      yield;
+      cur = following;
+    }
+  }
+
+  /**
+   * Parses entries of the current segment until it ends (true) or `budget`
+   * is spent (false): a series seen in the previous scrape costs 1, a new
+   * one {@link NEW_SERIES_COST}. A plain method, not a generator, so that
+   * the hot loop is optimised as one.
+   */
+  private parseSome(p: SeriesCursor, omp: OpenMetricsParser | null, tp: TextParser | null, budget: number): boolean {
+    const order = this.order, orderLen = this.orderLen, keys = this.keys;
+    let k = this.guess;
+    try {
+      while (budget > 0) {
         const guess = k < orderLen ? order[k]! : -1;
         const e = guess >= 0 ? p.nextKnownSeries(keys[guess]!) : p.next();
-        if (e === "eof") break;
+        if (e === "eof") return true;
         if (e !== "series") {
           if (omp !== null) {
             const f = omp.family();
@@ -523,24 +559,23 @@ export class TargetSeries {
           continue;
         }
         this.scraped++;
-        if (--budget === 0) {
-          budget = STEP;
-          yield;
-        }
+        budget--;
         if (this.sampleLimitExceeded) continue;
         let slot: number;
         if (guess >= 0 && p.knownSeries) {
           slot = guess;
           k++;
         } else {
+          budget -= NEW_SERIES_COST;
           slot = this.slotFor(p.series(), p);
           // Resynchronise the guesses after a series was added or removed.
           if (this.slotIter[slot] !== this.iter && this.slotPos[slot]! >= 0) k = this.slotPos[slot]! + 1;
         }
         this.addSample(slot, p.value, p.timestamp());
       }
-      if (following.done) return;
-      cur = following;
+      return false;
+    } finally {
+      this.guess = k;
     }
   }
 
@@ -553,7 +588,7 @@ export class TargetSeries {
    * of the previous scrape is marked stale.
    */
   appendBody(app: Appender, body: string, contentType: string, scrapeTs: number): BodyAppendResult {
-    const segments = body === "" ? [] : [body];
+    const segments: BodySegment[] = body === "" ? [] : [{ text: body, invalidUtf8: false }];
     return runNow(this.appendSteps(app, segments[Symbol.iterator](), contentType, scrapeTs, null));
   }
 
@@ -579,7 +614,7 @@ export class TargetSeries {
   }
 
   private *appendSteps(
-    appOrGet: Appender | (() => Appender), segments: Iterator<string, void, undefined>, contentType: string, scrapeTs: number, signal: AbortSignal | null,
+    appOrGet: Appender | (() => Appender), segments: Iterator<BodySegment, void, undefined>, contentType: string, scrapeTs: number, signal: AbortSignal | null,
   ): Generator<void, BodyAppendResult, undefined> {
     const getApp = typeof appOrGet === "function" ? appOrGet : () => appOrGet;
     this.busy = true;
