@@ -60,6 +60,8 @@ async function pump(reader: ReadableStreamDefaultReader<Uint8Array>, into: Trans
  * `limit` bytes of work. The HTTP client must not decompress on its own: it
  * would inflate the whole body whatever is read of it. Between steps of
  * decompression the read pauses when `job` says the turn's budget is used.
+ * (base's `readBoundedBytes` suits small bodies read whole; a scrape body is
+ * kept as its chunks, never concatenated, and may need inflating.)
  */
 export async function readBody(stream: ReadableStream<Uint8Array> | null, contentEncoding: string | null, limit: number, job?: ScrapeJob): Promise<RawBody> {
   const chunks: Uint8Array[] = [];
