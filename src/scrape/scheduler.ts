@@ -8,9 +8,10 @@
  * the event loop: while any job has used up {@link SCRAPE_SLICE_MS} in the
  * current turn, every job pauses — so 18 hostile targets together hold the
  * loop for one slice per turn, not 18. Paused jobs resume one per turn,
- * the one that has used the fewest slices first (least attained service):
- * a healthy target's small body, which needs one slice, never waits behind
- * a huge body that needs hundreds.
+ * the one that has used the fewest slices first (least attained service,
+ * capped at a few slices, beyond which jobs take turns in order): a healthy
+ * target's small body, which needs one slice, never waits behind a huge
+ * body that needs hundreds, and a huge one is not starved.
  *
  * @example
  * const sched = new ScrapeScheduler();
@@ -23,6 +24,9 @@
 
 /** Scrape work per turn of the event loop, in ms (the server-wide ~10 ms rule). */
 export const SCRAPE_SLICE_MS = 8;
+
+/** Slices after which a job's priority stops dropping (see `run`). */
+const PRIORITY_SLICES = 4;
 
 interface Waiter {
   job: ScrapeJob;
@@ -110,8 +114,10 @@ export class ScrapeScheduler {
     this.runScheduled = false;
     const w = this.waiting;
     if (w.length === 0) return;
+    // Fewest slices first, but a job past PRIORITY_SLICES waits in plain FIFO order behind the small
+    // ones: under overload, a stream of new small jobs cannot starve a big one that is already far along.
     let best = 0;
-    for (let i = 1; i < w.length; i++) if (w[i]!.job.slices < w[best]!.job.slices) best = i;
+    for (let i = 1; i < w.length; i++) if (Math.min(w[i]!.job.slices, PRIORITY_SLICES) < Math.min(w[best]!.job.slices, PRIORITY_SLICES)) best = i;
     const next = w[best]!;
     w.splice(best, 1);
     this.startSlice(performance.now());

@@ -481,7 +481,7 @@ export class TargetSeries {
     if (dropped) return;
     if ((!explicit || s.trackTimestampsStaleness) && this.slotTracked[slot] !== this.iter) {
       this.slotTracked[slot] = this.iter;
-      this.curTracked = growInt32(this.curTracked, this.curTrackedLen + 1);
+      if (this.curTrackedLen === this.curTracked.length) this.curTracked = growInt32(this.curTracked, this.curTrackedLen + 1);
       this.curTracked[this.curTrackedLen++] = slot;
     }
   }
@@ -744,36 +744,46 @@ export class TargetSeries {
   /** Appends the current scrape's kept samples, then staleness markers for `stale`, in chunks. */
   private *flushSteps(getApp: () => Appender, stale: number[]): Generator<void, AppendCounts, undefined> {
     const out: AppendCounts = { outOfOrder: 0, duplicate: 0, outOfBounds: 0 };
-    const ts = this.scrapeTs;
-    const len = this.nextOrderLen, times = this.hasTimes ? this.times : null;
-    let n = 0;
-    for (let i = 0; i < len; i++) {
-      const slot = this.nextOrder[i]!;
-      if (this.slotFlags[slot]! & DROPPED) continue;
-      bRefs[n] = this.slotRef[slot]!;
+    for (let i = 0; i < this.nextOrderLen;) {
+      const [next, n] = this.fillSamples(i);
+      i = next;
+      this.flushBuffered(getApp(), n, out);
+      if (i < this.nextOrderLen) yield;
+    }
+    for (let from = 0; from < stale.length; from += APPEND_CHUNK) {
+      if (from > 0) yield;
+      const to = Math.min(stale.length, from + APPEND_CHUNK);
+      const ts = this.scrapeTs;
+      let n = 0;
+      for (let i = from; i < to; i++) {
+        const slot = stale[i]!;
+        bRefs[n] = this.slotRef[slot]!;
+        bT[n] = ts;
+        bVBits[n] = STALE_NAN_BITS;
+        bSlot[n] = slot;
+        n++;
+      }
+      this.flushBuffered(getApp(), n, out);
+    }
+    return out;
+  }
+
+  /** Buffers kept samples of the current scrape from body position `from`, up to a chunk; returns the next position and the count. */
+  private fillSamples(from: number): [number, number] {
+    const ts = this.scrapeTs, len = this.nextOrderLen, times = this.hasTimes ? this.times : null;
+    const order = this.nextOrder, flags = this.slotFlags, refs = this.slotRef, values = this.values;
+    let n = 0, i = from;
+    for (; i < len && n < APPEND_CHUNK; i++) {
+      const slot = order[i]!;
+      if (flags[slot]! & DROPPED) continue;
+      bRefs[n] = refs[slot]!;
       const t = times !== null ? times[i]! : NaN;
       bT[n] = t === t ? t : ts;
-      bV[n] = this.values[i]!;
+      bV[n] = values[i]!;
       bSlot[n] = slot;
-      if (++n === APPEND_CHUNK) {
-        this.flushBuffered(getApp(), n, out);
-        n = 0;
-        yield;
-      }
+      n++;
     }
-    for (const slot of stale) {
-      bRefs[n] = this.slotRef[slot]!;
-      bT[n] = ts;
-      bVBits[n] = STALE_NAN_BITS;
-      bSlot[n] = slot;
-      if (++n === APPEND_CHUNK) {
-        this.flushBuffered(getApp(), n, out);
-        n = 0;
-        yield;
-      }
-    }
-    this.flushBuffered(getApp(), n, out);
-    return out;
+    return [i, n];
   }
 
   /** Appends the first `n` buffered samples; samples whose ref the storage no longer knows are re-resolved once. */
