@@ -14,10 +14,10 @@
  *    fixed window, and the samples it scraped in that window come from its
  *    own scrape_samples_scraped series.
  *
- *   npx bun build.ts && npx bun bench/scrape.bench.ts [--reps=N] [--window=60] [--targets=200] [--series=1000]
+ *   npx bun build.ts && npx bun bench/scrape.bench.ts [--reps=N] [--window=60] [--targets=200] [--series=1000] [--baseline=path/to/other/promts]
  *
  * Prints markdown tables and writes bench/results/scrape.json. Part 2 is
- * reported as skipped when dist/promts or prometheus is missing.
+ * reported as skipped when dist/promts is missing; a missing peer is left out.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -201,9 +201,19 @@ function freePort(): number {
   return port;
 }
 
+/** How a server under test is started, asked whether all targets are up, and asked how much it scraped. */
+interface ServerKind {
+  name: string;
+  binary: string | null;
+  args: (configFile: string, dataDir: string, port: number) => string[];
+  /** PromQL servers answer queries; VictoriaMetrics' promscrape is asked through its /metrics. */
+  kind: "promql" | "vm";
+}
+
 interface Server {
   name: string;
   url: string;
+  kind: "promql" | "vm";
   proc: ReturnType<typeof Bun.spawn>;
 }
 
@@ -212,6 +222,19 @@ async function queryScalar(url: string, query: string, timeS: number): Promise<n
   const body = (await res.json()) as { status: string; error?: string; data: { result: { value: [number, string] }[] } };
   if (body.status !== "success") throw new Error(`${url}: ${query}: ${body.error}`);
   return body.data.result.length === 0 ? 0 : Number(body.data.result[0]!.value[1]);
+}
+
+/** The value of one sample line of a /metrics page (first match of `prefix`). */
+async function metricValue(url: string, prefix: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(prefix));
+  return line === undefined ? NaN : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+async function targetsUp(s: Server): Promise<number> {
+  return s.kind === "promql"
+    ? queryScalar(s.url, "count(up == 1)", Date.now() / 1000)
+    : metricValue(s.url, 'vm_promscrape_targets{type="static_configs", status="up"}');
 }
 
 async function waitUntil(what: string, deadlineMs: number, check: () => Promise<boolean>): Promise<void> {
@@ -234,15 +257,30 @@ interface CPUResult {
   scrapes: number;
   cpuSecondsPerMillionSamples: number;
   residentMiB: number;
+  /** RSS at the end of the window divided by the scraped series (targets × series). */
+  residentBytesPerSeries: number;
+  /** Targets up when the window started. */
+  targetsUp: number;
 }
 
-async function cpuComparison(targets: number, seriesPerTarget: number, windowS: number): Promise<{ results: CPUResult[]; exporterCpuSeconds: number } | string> {
+async function cpuComparison(targets: number, seriesPerTarget: number, windowS: number): Promise<{ results: CPUResult[]; exporterCpuSeconds: number; missing: string[] } | string> {
   const promtsBinary = join(import.meta.dir, "../dist/promts");
-  const prometheusBinary = Bun.which("prometheus");
   if (!(await Bun.file(promtsBinary).exists())) return "dist/promts missing (run `npx bun build.ts`)";
-  if (!prometheusBinary) return "prometheus not installed";
+  const kinds: ServerKind[] = [
+    { name: "promts", binary: promtsBinary, kind: "promql", args: (c, d, p) => [`--config.file=${c}`, `--storage.tsdb.path=${d}`, `--web.listen-address=127.0.0.1:${p}`, "--log.level=warn"] },
+    { name: "prometheus", binary: Bun.which("prometheus"), kind: "promql", args: (c, d, p) => [`--config.file=${c}`, `--storage.tsdb.path=${d}`, `--web.listen-address=127.0.0.1:${p}`, "--log.level=warn"] },
+    { name: "victoria-metrics", binary: Bun.which("victoria-metrics"), kind: "vm", args: (c, d, p) => [`-promscrape.config=${c}`, `-storageDataPath=${d}`, `-httpListenAddr=127.0.0.1:${p}`, "-loggerLevel=ERROR"] },
+    // vmagent stores nothing: it remote-writes to a sink in this process that discards.
+    { name: "vmagent", binary: Bun.which("vmagent"), kind: "vm", args: (c, d, p) => [`-promscrape.config=${c}`, `-remoteWrite.tmpDataPath=${d}`, `-remoteWrite.url=${sinkURL}`, `-httpListenAddr=127.0.0.1:${p}`, "-loggerLevel=ERROR"] },
+  ];
+  const baseline = process.argv.find((a) => a.startsWith("--baseline="))?.slice("--baseline=".length);
+  // Another promts build (e.g. main's) side by side, for a before/after in the same run.
+  if (baseline) kinds.splice(1, 0, { ...kinds[0]!, name: "promts (baseline)", binary: baseline });
+  const missing = kinds.filter((k) => k.binary === null).map((k) => k.name);
   const dir = mkdtempSync(join(tmpdir(), "promts-scrape-bench-"));
   const children: ReturnType<typeof Bun.spawn>[] = [];
+  const sink = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (req) => (await req.arrayBuffer(), new Response(null, { status: 204 })) });
+  const sinkURL = `http://127.0.0.1:${sink.port}/api/v1/write`;
   try {
     const exporter = Bun.spawn([process.execPath, import.meta.path, "exporter", String(targets), String(seriesPerTarget)], { stdout: "pipe", stderr: "inherit" });
     children.push(exporter);
@@ -261,20 +299,32 @@ async function cpuComparison(targets: number, seriesPerTarget: number, windowS: 
     const configFile = join(dir, "scrape.yml");
     writeFileSync(configFile, config);
     const servers: Server[] = [];
-    for (const [name, binary] of [["promts", promtsBinary], ["prometheus", prometheusBinary]] as const) {
+    for (const k of kinds) {
+      if (k.binary === null) continue;
       const port = freePort();
-      const proc = Bun.spawn([binary, `--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, `${name}-data`)}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"], {
-        cwd: dir, stdout: "ignore", stderr: Bun.file(join(dir, `${name}.log`)),
+      const proc = Bun.spawn([k.binary, ...k.args(configFile, join(dir, `${k.name.replace(/\W+/g, "-")}-data`), port)], {
+        cwd: dir, stdout: "ignore", stderr: Bun.file(join(dir, `${k.name.replace(/\W+/g, "-")}.log`)),
       });
       children.push(proc);
-      servers.push({ name, url: `http://127.0.0.1:${port}`, proc });
+      servers.push({ name: k.name, url: `http://127.0.0.1:${port}`, kind: k.kind, proc });
     }
+    // On a loaded machine a server may never have every target up at once: go on after the deadline and report how many were.
+    const upAtStart: number[] = [];
     for (const s of servers) {
-      await waitUntil(`${s.name}: all ${targets} targets up`, 120_000, async () => (await queryScalar(s.url, "count(up == 1)", Date.now() / 1000)) === targets);
+      try {
+        await waitUntil(`${s.name}: all ${targets} targets up`, 300_000, async () => (await targetsUp(s)) === targets);
+      } catch (e) {
+        console.error(`warning: ${(e as Error).message}`);
+      }
     }
-    // One more interval so every target's series exist before measuring steady state.
-    await Bun.sleep(SCRAPE_INTERVAL_S * 1000);
+    for (const s of servers) upAtStart.push(await targetsUp(s).catch(() => NaN));
+    // Two more intervals so every target's series exist before measuring steady state.
+    await Bun.sleep(2 * SCRAPE_INTERVAL_S * 1000);
     const ticks = clockTicksPerSecond();
+    const vmCounts = async (s: Server) => s.kind === "vm"
+      ? { samples: await metricValue(s.url, "vm_promscrape_scraped_samples_sum"), scrapes: await metricValue(s.url, "vm_promscrape_scraped_samples_count") }
+      : { samples: 0, scrapes: 0 };
+    const startCounts = await Promise.all(servers.map(vmCounts));
     const startCpu = servers.map((s) => cpuSeconds(s.proc.pid, ticks));
     const startExporterCpu = cpuSeconds(exporter.pid, ticks);
     const start = Date.now();
@@ -285,15 +335,27 @@ async function cpuComparison(targets: number, seriesPerTarget: number, windowS: 
     const rangeMs = end - start;
     const results: CPUResult[] = [];
     for (const [i, s] of servers.entries()) {
-      const samples = await queryScalar(s.url, `sum(sum_over_time(scrape_samples_scraped[${rangeMs}ms]))`, end / 1000);
-      const scrapes = await queryScalar(s.url, `sum(count_over_time(scrape_samples_scraped[${rangeMs}ms]))`, end / 1000);
+      const rss = residentMiB(s.proc.pid);
+      let samples: number, scrapes: number;
+      if (s.kind === "promql") {
+        samples = await queryScalar(s.url, `sum(sum_over_time(scrape_samples_scraped[${rangeMs}ms]))`, end / 1000);
+        scrapes = await queryScalar(s.url, `sum(count_over_time(scrape_samples_scraped[${rangeMs}ms]))`, end / 1000);
+      } else {
+        const c = await vmCounts(s);
+        samples = c.samples - startCounts[i]!.samples;
+        scrapes = c.scrapes - startCounts[i]!.scrapes;
+      }
       const cpu = endCpu[i]! - startCpu[i]!;
-      results.push({ server: s.name, cpuSeconds: cpu, samplesScraped: samples, scrapes, cpuSecondsPerMillionSamples: cpu / (samples / 1e6), residentMiB: residentMiB(s.proc.pid) });
+      results.push({
+        server: s.name, cpuSeconds: cpu, samplesScraped: samples, scrapes, cpuSecondsPerMillionSamples: cpu / (samples / 1e6),
+        residentMiB: rss, residentBytesPerSeries: (rss * 1024 * 1024) / (targets * seriesPerTarget), targetsUp: upAtStart[i]!,
+      });
     }
-    return { results, exporterCpuSeconds };
+    return { results, exporterCpuSeconds, missing };
   } finally {
     for (const c of children) c.kill("SIGKILL");
     await Promise.all(children.map((c) => c.exited));
+    sink.stop(true);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -311,16 +373,20 @@ async function main(): Promise<void> {
   for (const r of parse) console.log(`| ${r.parser} | ${fmt(r.samplesPerSecond)} | ${r.megabytesPerSecond.toFixed(1)} |`);
 
   const cpu = await cpuComparison(targets, series, windowS);
-  console.log(`\n### CPU per million scraped samples (${targets} targets × ${series} series every ${SCRAPE_INTERVAL_S}s, both servers at once, ${windowS}s window)\n`);
+  console.log(`\n### CPU and memory while scraping (${targets} targets × ${series} series every ${SCRAPE_INTERVAL_S}s, all servers at once, ${windowS}s window)\n`);
   if (typeof cpu === "string") {
     console.log(`skipped: ${cpu}`);
   } else {
-    console.log("| server | CPU s | samples scraped | scrapes | CPU s / 1M samples | RSS MiB |\n|---|---:|---:|---:|---:|---:|");
+    console.log("| server | targets up | CPU s | samples scraped | scrapes | CPU s / 1M samples | RSS MiB | RSS B / series |\n|---|---:|---:|---:|---:|---:|---:|---:|");
     for (const r of cpu.results) {
-      console.log(`| ${r.server} | ${r.cpuSeconds.toFixed(2)} | ${r.samplesScraped} | ${r.scrapes} | ${r.cpuSecondsPerMillionSamples.toFixed(3)} | ${r.residentMiB.toFixed(0)} |`);
+      console.log(`| ${r.server} | ${r.targetsUp} | ${r.cpuSeconds.toFixed(2)} | ${r.samplesScraped} | ${r.scrapes} | ${r.cpuSecondsPerMillionSamples.toFixed(3)} | ${r.residentMiB.toFixed(0)} | ${r.residentBytesPerSeries.toFixed(0)} |`);
     }
-    const [promts, prometheus] = cpu.results;
-    console.log(`\npromts / prometheus CPU per sample: ${(promts!.cpuSecondsPerMillionSamples / prometheus!.cpuSecondsPerMillionSamples).toFixed(2)}× (exporter child used ${cpu.exporterCpuSeconds.toFixed(2)} CPU s, not counted)`);
+    const promts = cpu.results.find((r) => r.server === "promts")!;
+    for (const other of cpu.results) {
+      if (other === promts) continue;
+      console.log(`\npromts / ${other.server}: CPU per sample ${(promts.cpuSecondsPerMillionSamples / other.cpuSecondsPerMillionSamples).toFixed(2)}×, RSS per series ${(promts.residentBytesPerSeries / other.residentBytesPerSeries).toFixed(2)}×`);
+    }
+    console.log(`\n(exporter child used ${cpu.exporterCpuSeconds.toFixed(2)} CPU s, not counted${cpu.missing.length > 0 ? `; not installed: ${cpu.missing.join(", ")}` : ""}; vmagent remote-writes to a sink that discards)`);
   }
 
   const outDir = join(import.meta.dir, "results");
@@ -333,8 +399,7 @@ async function main(): Promise<void> {
     parse,
     cpu: typeof cpu === "string"
       ? { skipped: cpu }
-      : { targets, seriesPerTarget: series, scrapeIntervalSeconds: SCRAPE_INTERVAL_S, windowSeconds: windowS, ...cpu,
-        ratioPromtsToPrometheus: cpu.results[0]!.cpuSecondsPerMillionSamples / cpu.results[1]!.cpuSecondsPerMillionSamples },
+      : { targets, seriesPerTarget: series, scrapeIntervalSeconds: SCRAPE_INTERVAL_S, windowSeconds: windowS, ...cpu },
   }, null, 2) + "\n");
   if (sink === 0.5) console.log(sink); // keeps the measured work observable
 }

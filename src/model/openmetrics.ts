@@ -326,7 +326,23 @@ export class OpenMetricsParser {
    * `parseOpenMetrics` does for backfill files); without, each first-seen
    * line is parsed on its own, which is cheaper when series do not repeat.
    */
-  constructor(private readonly text: string, private readonly opts: OpenMetricsParseOptions = {}, private readonly shareLabelSets = false) {}
+  constructor(private text: string, private readonly opts: OpenMetricsParseOptions = {}, private readonly shareLabelSets = false) {}
+
+  /** False while more text follows (see `continueWith`): the end of the text is then not the end of the exposition. */
+  private final = true;
+
+  /**
+   * Goes on parsing `text` as the continuation of the exposition so far (a
+   * body read in segments that each end with a line end, the last one
+   * excepted). With `final` false, the
+   * end of `text` makes `next()` return "eof" without checking for `# EOF`;
+   * the caller then continues with the next segment.
+   */
+  continueWith(text: string, final: boolean): void {
+    this.text = text;
+    this.nextLineStart = 0;
+    this.final = final;
+  }
 
   /** 1-based line number of the current entry. */
   get line(): number {
@@ -414,7 +430,7 @@ export class OpenMetricsParser {
       if (expected === null || !this.knownSample(start, end, expected)) this.parseSampleLine(text.slice(start, end));
       return this.entry;
     }
-    if (this.eofLine === 0) throw new OpenMetricsParseError(this.lineNo, "data does not end with # EOF");
+    if (this.final && this.eofLine === 0) throw new OpenMetricsParseError(this.lineNo, "data does not end with # EOF");
     this.entry = "eof";
     return "eof";
   }

@@ -157,7 +157,16 @@ export class TextParser {
   /** Value of the current series entry. */
   value = 0;
 
-  constructor(private readonly body: string) {}
+  constructor(private body: string) {}
+
+  /**
+   * Goes on parsing `body` as the continuation of the text so far (a body
+   * read in segments that end at line ends); line numbers keep counting.
+   */
+  continueWith(body: string): void {
+    this.body = body;
+    this.pos = 0;
+  }
 
   /** 1-based line number of the current entry. */
   get line(): number {

@@ -9,11 +9,12 @@
  * scrapes would have happened, as Prometheus does, so a target that comes
  * straight back does not flap. Stopping for shutdown writes no markers.
  */
-import { readBoundedBytes } from "../base/index.ts";
 import { httpRequestInit } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import { WALWriteError, type Appender } from "../tsdb/index.ts";
 import type { ScrapeMetrics } from "./metrics.ts";
+import { BodySizeLimitError, readBody, type RawBody } from "./body.ts";
+import type { ScrapeJob, ScrapeScheduler } from "./scheduler.ts";
 import { TargetSeries, type AppendSettings, type BodyAppendResult } from "./series.ts";
 import type { Target } from "./target.ts";
 import type { ScrapeJobConfig } from "./types.ts";
@@ -29,6 +30,8 @@ export interface LoopDeps {
   retiring: Set<ScrapeLoop>;
   /** Set on shutdown: loops stopping afterwards schedule no staleness markers. */
   shuttingDown: boolean;
+  /** Shares the event loop between the loops' parsing and appending. */
+  scheduler: ScrapeScheduler;
 }
 
 /** How a loop stops: "retire" writes end-of-run staleness markers later, "shutdown" does not. */
@@ -73,12 +76,6 @@ export function appendSettings(cfg: ScrapeJobConfig): AppendSettings {
     metricRelabel: cfg.metric_relabel_configs,
     nameValidation: cfg.metric_name_validation_scheme ?? "utf8",
   };
-}
-
-class BodySizeLimitError extends Error {
-  constructor() {
-    super("body size limit exceeded");
-  }
 }
 
 /** One target's scrape schedule and state. */
@@ -181,10 +178,12 @@ export class ScrapeLoop {
     this.lastStartReal = startReal;
     let result: BodyAppendResult | null = null;
     let error = "";
+    const job = this.deps.scheduler.job();
     try {
-      const { body, contentType } = await this.fetchBody();
+      const { body, contentType } = await this.fetchBody(job);
       if (this.stopped) return;
-      result = this.series.appendBody(this.deps.appender(), body, contentType, ts);
+      result = await this.series.appendRaw(this.deps.appender, body, contentType, ts, job, this.abort.signal);
+      if (this.stopped) return;
       if (result.error !== null) error = result.error;
     } catch (e) {
       if (this.stopped) return;
@@ -198,7 +197,7 @@ export class ScrapeLoop {
       error = (e as Error).message;
       if (e instanceof BodySizeLimitError) metrics.exceededBodySizeLimit.inc();
       try {
-        this.series.appendStaleAll(this.deps.appender(), ts);
+        await this.series.appendStaleAllPaused(this.deps.appender, ts, job);
       } catch (appendErr) {
         logger.warn("Stale append failed", { target: target.url, err: appendErr });
       }
@@ -243,42 +242,38 @@ export class ScrapeLoop {
       "User-Agent": "promts",
       "X-Prometheus-Scrape-Timeout-Seconds": String(this.target.timeout / 1000),
     });
-    if (cfg.enable_compression === false) h.set("Accept-Encoding", "identity");
+    // Like Prometheus: gzip or nothing. The body is decompressed here (see body.ts), not by the HTTP client.
+    h.set("Accept-Encoding", cfg.enable_compression === false ? "identity" : "gzip");
     return h;
   }
 
-  /** Fetches the target; throws an Error whose message is what the targets page shows. */
-  private async fetchBody(): Promise<{ body: string; contentType: string }> {
+  /**
+   * Fetches the target and reads its body within the scrape timeout (the
+   * parse and append that follow are not timed, as in Prometheus); throws an
+   * Error whose message is what the targets page shows.
+   */
+  private async fetchBody(job: ScrapeJob): Promise<{ body: RawBody; contentType: string }> {
     const url = this.target.url;
     const timeout = AbortSignal.timeout(this.target.timeout);
     const signal = AbortSignal.any([this.abort.signal, timeout]);
+    const failure = (e: unknown): Error => new Error(`Get ${JSON.stringify(url)}: ${timeout.aborted ? "context deadline exceeded" : (e as Error).message}`);
     let res: Response;
     try {
-      res = await fetch(url, httpRequestInit(this.cfg, { headers: this.requestHeaders(), signal }));
+      // decompress: false (a Bun fetch option) hands over the body as sent; see readBody.
+      res = await fetch(url, { ...httpRequestInit(this.cfg, { headers: this.requestHeaders(), signal }), decompress: false } as RequestInit);
     } catch (e) {
-      throw new Error(`Get ${JSON.stringify(url)}: ${timeout.aborted ? "context deadline exceeded" : (e as Error).message}`);
+      throw failure(e);
     }
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => {});
       throw new Error(`server returned HTTP status ${res.status} ${res.statusText}`.trimEnd());
     }
-    const limit = this.cfg.body_size_limit;
     const contentType = res.headers.get("content-type") ?? "";
-    if (limit <= 0) {
-      // Without a limit the body is read in one native call: cheaper than pulling chunks through a reader.
-      try {
-        return { body: await res.text(), contentType };
-      } catch (e) {
-        throw new Error(`Get ${JSON.stringify(url)}: ${timeout.aborted ? "context deadline exceeded" : (e as Error).message}`);
-      }
-    }
-    let buf: Uint8Array;
     try {
-      buf = await readBoundedBytes(res.body, limit, () => new BodySizeLimitError());
+      return { body: await readBody(res.body, res.headers.get("content-encoding"), this.cfg.body_size_limit, job), contentType };
     } catch (e) {
       if (e instanceof BodySizeLimitError) throw e;
-      throw new Error(`Get ${JSON.stringify(url)}: ${timeout.aborted ? "context deadline exceeded" : (e as Error).message}`);
+      throw failure(e);
     }
-    return { body: new TextDecoder().decode(buf), contentType };
   }
 }

@@ -20,6 +20,7 @@ import type { Appender } from "../tsdb/index.ts";
 import type { LoopDeps, ScrapeLoop } from "./loop.ts";
 import { registerScrapeMetrics } from "./metrics.ts";
 import { ScrapePool } from "./pool.ts";
+import { ScrapeScheduler } from "./scheduler.ts";
 import type { ActiveTarget, DroppedTarget, ScrapeJobConfig, ScrapeManagerConfig, TargetGroup, TargetMetadata } from "./types.ts";
 
 /** Dependencies of a `ScrapeManager`. */
@@ -66,6 +67,7 @@ export class ScrapeManager {
       now: opts.now ?? Date.now,
       retiring: new Set<ScrapeLoop>(),
       shuttingDown: false,
+      scheduler: new ScrapeScheduler(),
     };
   }
 
