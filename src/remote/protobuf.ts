@@ -44,7 +44,7 @@ const TWO_32 = 4294967296;
 
 /** Reads fields of one message in `buf[pos, end)`. */
 export class ProtoReader {
-  private readonly view: DataView;
+  readonly view: DataView;
   private latin1Buf: Latin1Slicer | undefined;
 
   constructor(readonly buf: Uint8Array, public pos: number, public end: number) {
@@ -294,6 +294,22 @@ export class ProtoWriter {
 
   tag(field: number, wire: number): void {
     this.uint32((field << 3) | wire);
+  }
+
+  /**
+   * Writes `values[i]` as a double, bit for bit when `values` is a
+   * Float64Array (a NaN read into a JS number may lose its payload, and the
+   * staleness marker is one).
+   */
+  doubleAt(values: ArrayLike<number>, i: number): void {
+    const v = values[i]!;
+    if (v === v || !(values instanceof Float64Array)) {
+      this.double(v);
+      return;
+    }
+    this.ensure(8);
+    this.buf.set(new Uint8Array(values.buffer, values.byteOffset + i * 8, 8), this.pos);
+    this.pos += 8;
   }
 
   double(v: number): void {

@@ -193,6 +193,9 @@ export function storeDecodedWrite(req: DecodedWrite, appender: Appender): { stat
   const refs = new Uint32Array(Math.min(req.samples, APPEND_SLICE));
   const t = new Float64Array(refs.length);
   const v = new Float64Array(refs.length);
+  // Values are copied as words: a NaN read into a JS number may lose its payload (the staleness marker).
+  const vWords = new Uint32Array(v.buffer);
+  const inWords = new Uint32Array(req.v.buffer, req.v.byteOffset, req.v.length * 2);
   const status = new Uint8Array(refs.length);
   const batchSeries = new Uint32Array(refs.length);
   const batchT = new Float64Array(refs.length);
@@ -206,7 +209,8 @@ export function storeDecodedWrite(req: DecodedWrite, appender: Appender): { stat
       if (ref < 0) continue;
       refs[n] = ref;
       t[n] = req.t[i]!;
-      v[n] = req.v[i]!;
+      vWords[2 * n] = inWords[2 * i]!;
+      vWords[2 * n + 1] = inWords[2 * i + 1]!;
       batchSeries[n] = s;
       batchT[n] = req.t[i]!;
       n++;

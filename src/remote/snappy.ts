@@ -45,7 +45,7 @@ function headerSize(src: Uint8Array): number {
  * Decompresses a snappy block. Throws {@link SnappyError} when the header
  * claims more than `maxDecodedBytes`, or the block is corrupt.
  */
-export function snappyDecode(src: Uint8Array, maxDecodedBytes: number): Uint8Array {
+export function snappyDecode(src: Uint8Array, maxDecodedBytes: number): Uint8Array<ArrayBuffer> {
   const n = snappyDecodedLength(src);
   if (n > maxDecodedBytes) {
     throw new SnappyError(`decompressed size ${n} bytes exceeds the limit of ${maxDecodedBytes} bytes`);
@@ -127,7 +127,7 @@ export function snappyMaxEncodedLength(n: number): number {
  * Compresses `src` into a snappy block (the reference algorithm's shape: 64 KiB
  * fragments, a hash table of 4-byte sequences, literals and copies).
  */
-export function snappyEncode(src: Uint8Array): Uint8Array {
+export function snappyEncode(src: Uint8Array): Uint8Array<ArrayBuffer> {
   const dst = new Uint8Array(snappyMaxEncodedLength(src.length));
   let d = 0;
   let v = src.length;

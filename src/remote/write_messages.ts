@@ -50,20 +50,29 @@ class Columns {
   sampleSeries: Uint32Array;
   t: Float64Array;
   v: Float64Array;
+  /** v's bits: values are copied as words so NaN payloads (staleness markers) survive. */
+  vWords: Uint32Array;
   n = 0;
 
   constructor(capacity: number) {
     this.sampleSeries = new Uint32Array(capacity);
     this.t = new Float64Array(capacity);
     this.v = new Float64Array(capacity);
+    this.vWords = new Uint32Array(this.v.buffer);
   }
 
-  push(series: number, t: number, v: number): void {
+  /** Appends a sample whose value is the little-endian double at `buf[valueAt]` (or 0 when valueAt < 0). */
+  push(series: number, t: number, view: DataView, valueAt: number): void {
     if (this.n === this.t.length) this.grow();
     const i = this.n++;
     this.sampleSeries[i] = series;
     this.t[i] = t;
-    this.v[i] = v;
+    if (valueAt < 0) {
+      this.v[i] = 0;
+    } else {
+      this.vWords[2 * i] = view.getUint32(valueAt, true);
+      this.vWords[2 * i + 1] = view.getUint32(valueAt + 4, true);
+    }
   }
 
   private grow(): void {
@@ -77,6 +86,7 @@ class Columns {
     this.sampleSeries = s;
     this.t = t;
     this.v = v;
+    this.vWords = new Uint32Array(v.buffer);
   }
 }
 
@@ -111,16 +121,18 @@ function readSample(r: ProtoReader, cols: Columns, series: number): void {
   const end = r.len("Sample");
   const outer = r.end;
   r.end = end;
-  let v = 0;
+  let valueAt = -1;
   let t = 0;
   while (r.pos < end) {
     const tag = r.tag();
-    if (tag === ((1 << 3) | WIRE_I64)) v = r.double("Sample.value");
-    else if (tag === ((2 << 3) | WIRE_VARINT)) t = r.int64("Sample.timestamp");
+    if (tag === ((1 << 3) | WIRE_I64)) {
+      valueAt = r.pos;
+      r.skip(WIRE_I64, "Sample.value");
+    } else if (tag === ((2 << 3) | WIRE_VARINT)) t = r.int64("Sample.timestamp");
     else r.skip(tag & 7, "Sample");
   }
   r.end = outer;
-  cols.push(series, t, v);
+  cols.push(series, t, r.view, valueAt);
 }
 
 /** Enters the nested message at the reader's position; returns the outer end for {@link leave}. */
@@ -341,7 +353,7 @@ export function encodeWriteV1(series: readonly EncodeSeries[], metadata: readonl
     for (let i = 0; i < n; i++) {
       w.fork(2);
       w.tag(1, WIRE_I64);
-      w.double(s.v[i]!);
+      w.doubleAt(s.v, i);
       w.tag(2, WIRE_VARINT);
       w.int64(s.t[i]!);
       w.join();
@@ -395,7 +407,7 @@ export function encodeWriteV2(series: readonly EncodeSeriesV2[]): Uint8Array {
     for (let j = 0; j < n; j++) {
       w.fork(2);
       w.tag(1, WIRE_I64);
-      w.double(s.v[j]!);
+      w.doubleAt(s.v, j);
       w.tag(2, WIRE_VARINT);
       w.int64(s.t[j]!);
       w.join();

@@ -17,7 +17,7 @@
  * app.get("/federate", (c) => federate(c.req.raw, { querier: (a, b) => db.querier(a, b), lookbackDelta: 300_000, externalLabels: () => ({}) }));
  */
 import { type Labels, type Matcher } from "../model/index.ts";
-import { formatFloat, ParseError } from "../promql/index.ts";
+import { formatFloat, isStaleAt, ParseError } from "../promql/index.ts";
 import type { StoredSeries } from "../tsdb/index.ts";
 import { parseMetricSelector } from "./api/params.ts";
 import { ProtoWriter, WIRE_I64, WIRE_VARINT } from "../remote/index.ts";
@@ -42,13 +42,6 @@ interface FederatedSample {
   v: number;
 }
 
-const f64 = new Float64Array(1);
-const u64 = new BigUint64Array(f64.buffer);
-function isStaleNaN(v: number): boolean {
-  if (v === v) return false;
-  f64[0] = v;
-  return u64[0] === 0x7ff0000000000002n;
-}
 
 /** Whether the Accept header asks for protobuf-delimited MetricFamily messages (expfmt.Negotiate). */
 export function acceptsProtoDelimited(accept: string | null): boolean {
@@ -86,7 +79,8 @@ async function latestSamples(opts: FederateOptions, matcherSets: Matcher[][], no
     const batch = s.samples();
     if (batch.length === 0) continue;
     const v = batch.v[batch.length - 1]!;
-    if (isStaleNaN(v)) continue;
+    // Read the marker's bits from the array: a NaN loaded into a JS number loses its payload.
+    if (v !== v && isStaleAt(batch.v, batch.length - 1)) continue;
     let name = "";
     for (const l of s.labels) if (l.name === "__name__") name = l.value;
     out.push({ labels: s.labels, name, t: batch.t[batch.length - 1]!, v });

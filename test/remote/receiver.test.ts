@@ -15,7 +15,9 @@ import {
   SAMPLES_WRITTEN_HEADER,
   snappyEncode,
   type EncodeSeries,
+  type RemoteWriteProtoMsg,
 } from "../../src/remote/index.ts";
+import { isStaleAt } from "../../src/promql/index.ts";
 import { MAX_TIME, MIN_TIME, openDB, type DB } from "../../src/tsdb/index.ts";
 import { seededRandom } from "../support/random.ts";
 
@@ -32,11 +34,11 @@ afterEach(async () => {
 
 const V2_TYPE = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
 
-function handler(accepted = [PROTO_V1, PROTO_V2] as const) {
+function handler(accepted: readonly RemoteWriteProtoMsg[] = [PROTO_V1, PROTO_V2]) {
   return remoteWriteHandler({ appender: () => db.appender(), acceptedMessages: accepted });
 }
 
-function post(body: Uint8Array, headers: Record<string, string> = { "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy" }): Request {
+function post(body: Uint8Array<ArrayBuffer>, headers: Record<string, string> = { "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy" }): Request {
   return new Request("http://127.0.0.1/api/v1/write", { method: "POST", body, headers });
 }
 
@@ -64,6 +66,18 @@ describe("remote write receiver", () => {
     expect(await totalSamples()).toBe(900);
     const one = await db.querier(MIN_TIME, MAX_TIME).select([newMatcher("=", "s", "7")], MIN_TIME, MAX_TIME);
     expect(Array.from(one[0]!.samples().v.subarray(0, 3))).toEqual([7, 7.5, -7]);
+  });
+
+  test("staleness markers arrive bit for bit", async () => {
+    const v = Float64Array.of(1, 0);
+    new BigUint64Array(v.buffer)[1] = 0x7ff0000000000002n;
+    const res = await handler()(post(snappyEncode(encodeWriteV1([{ labels: ls("st"), t: Float64Array.of(1, 2), v }]))));
+    expect(res.status).toBe(204);
+    const s = await db.querier(MIN_TIME, MAX_TIME).select([newMatcher("=", "__name__", "st")], MIN_TIME, MAX_TIME);
+    const b = s[0]!.samples();
+    expect(b.length).toBe(2);
+    expect(isStaleAt(b.v, 1)).toBe(true);
+    expect(isStaleAt(b.v, 0)).toBe(false);
   });
 
   test("no Content-Type means 1.0; unsorted labels and empty values are normalised", async () => {
@@ -181,7 +195,7 @@ describe("remote write receiver", () => {
     for (let i = 0; i < 400; i++) {
       const v2 = i % 2 === 1;
       const raw = raws[i % 2]!.slice();
-      let body: Uint8Array;
+      let body: Uint8Array<ArrayBuffer>;
       const mode = i % 4;
       if (mode < 2) {
         // Corrupt the protobuf, then compress validly: exercises the message decoder.

@@ -5,9 +5,9 @@ import SnappyJS from "snappyjs";
 import { SnappyError, snappyDecode, snappyDecodedLength, snappyEncode } from "../../src/remote/index.ts";
 import { seededRandom } from "../support/random.ts";
 
-function inputs(): Uint8Array[] {
+function inputs(): Uint8Array<ArrayBuffer>[] {
   const random = seededRandom(7);
-  const out: Uint8Array[] = [new Uint8Array(0), Uint8Array.of(42), new TextEncoder().encode("hello hello hello hello hello")];
+  const out: Uint8Array<ArrayBuffer>[] = [new Uint8Array(0), Uint8Array.of(42), new TextEncoder().encode("hello hello hello hello hello")];
   for (const size of [15, 16, 17, 100, 4095, 65535, 65536, 65537, 300_000]) {
     const random_ = new Uint8Array(size).map(() => Math.floor(random() * 256));
     const text = new TextEncoder().encode(Array.from({ length: size }, (_, i) => `metric_${i % 37}{job="node"} ${i}\n`).join("").slice(0, size));
