@@ -1,12 +1,14 @@
 /**
- * Remote storage and federation inside the server: `POST /api/v1/write`
+ * Remote storage and federation inside the server: the remote_write queues
+ * (progress kept in <storage.tsdb.path>/remote_write/), `POST /api/v1/write`
  * (behind --web.enable-remote-write-receiver) and `GET /federate`. The
  * handlers are built before storage opens (the HTTP server answers at once)
  * and read the running server's context when a request comes, which the web
  * app only lets through once the server is ready.
  */
 import { Hono } from "hono";
-import { PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, remoteWriteHandler, type RemoteWriteProtoMsg } from "../remote/index.ts";
+import { join } from "node:path";
+import { PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, RemoteWriteStorage, remoteWriteHandler, type RemoteWriteProtoMsg } from "../remote/index.ts";
 import { federate } from "../web/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { ServerComponent, ServerContext } from "./server.ts";
@@ -40,8 +42,13 @@ export class RemoteService {
     this.accepted = acceptedWriteMessages(flags["web.remote-write-receiver.accepted-protobuf-messages"]);
   }
 
+  /** Starts the remote_write queues (tailing the WAL); reloads re-apply `remote_write`, shutdown flushes and stops them. */
   readonly component: ServerComponent = (ctx) => {
     this.ctx = ctx;
+    const dir = ctx.flags["storage.tsdb.path"];
+    const storage = new RemoteWriteStorage({ walDir: join(dir, "wal"), progressDir: join(dir, "remote_write"), registry: ctx.registry, logger: ctx.logger });
+    ctx.reloadHooks.push((config) => storage.applyConfig(config));
+    ctx.closeHooks.push(() => storage.close());
   };
 
   private current(): ServerContext {

@@ -31,3 +31,6 @@ export {
   type RemoteWriteProtoMsg,
   type WriteStats,
 } from "./receiver.ts";
+export { comparePositions, WALWatcher, type WALPosition } from "./wal_watcher.ts";
+export { RemoteWriteMetrics, retryableStatus, retryAfterMs, WriteQueue, type WriteQueueOptions } from "./write_queue.ts";
+export { queueName, RemoteWriteStorage, type RemoteWriteStorageOptions } from "./write_storage.ts";
