@@ -1,14 +1,15 @@
 /**
  * Remote storage and federation inside the server: the remote_write queues
  * (progress kept in <storage.tsdb.path>/remote_write/), `POST /api/v1/write`
- * (behind --web.enable-remote-write-receiver) and `GET /federate`. The
+ * (behind --web.enable-remote-write-receiver), `POST /api/v1/read` and
+ * `GET /federate`. The
  * handlers are built before storage opens (the HTTP server answers at once)
  * and read the running server's context when a request comes, which the web
  * app only lets through once the server is ready.
  */
 import { Hono } from "hono";
 import { join } from "node:path";
-import { PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, RemoteWriteStorage, remoteWriteHandler, type RemoteWriteProtoMsg } from "../remote/index.ts";
+import { PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, remoteReadHandler, RemoteWriteStorage, remoteWriteHandler, type RemoteWriteProtoMsg } from "../remote/index.ts";
 import { federate } from "../web/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { ServerComponent, ServerContext } from "./server.ts";
@@ -56,7 +57,7 @@ export class RemoteService {
     return this.ctx;
   }
 
-  /** `api` plus POST /write. */
+  /** `api` plus POST /write and POST /read. */
   withRemoteAPI(api: Hono): Hono {
     const v1 = new Hono();
     if (this.flags["web.enable-remote-write-receiver"]) {
@@ -69,6 +70,14 @@ export class RemoteService {
     } else {
       v1.post("/write", (c) => c.text("remote write receiver needs to be enabled with --web.enable-remote-write-receiver\n", 404));
     }
+    const read = remoteReadHandler({
+      querier: (mint, maxt) => this.current().db.querier(mint, maxt),
+      externalLabels: () => this.current().config.global.external_labels,
+      sampleLimit: this.flags["storage.remote.read-sample-limit"],
+      concurrencyLimit: this.flags["storage.remote.read-concurrent-limit"],
+      maxBytesInFrame: this.flags["storage.remote.read-max-bytes-in-frame"],
+    });
+    v1.post("/read", (c) => read(c.req.raw));
     v1.route("/", api);
     return v1;
   }

@@ -34,3 +34,14 @@ export {
 export { comparePositions, WALWatcher, type WALPosition } from "./wal_watcher.ts";
 export { RemoteWriteMetrics, retryableStatus, retryAfterMs, WriteQueue, type WriteQueueOptions } from "./write_queue.ts";
 export { queueName, RemoteWriteStorage, type RemoteWriteStorageOptions } from "./write_storage.ts";
+export {
+  decodeChunkedFrames,
+  decodeReadRequest,
+  encodeReadRequest,
+  RESPONSE_SAMPLES,
+  RESPONSE_STREAMED_XOR_CHUNKS,
+  type ChunkedReadResponse,
+  type ReadQuery,
+  type ReadRequest,
+} from "./read_messages.ts";
+export { remoteReadHandler, STREAMED_CONTENT_TYPE, type RemoteReadOptions } from "./read_server.ts";

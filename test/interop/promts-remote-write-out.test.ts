@@ -31,7 +31,7 @@ afterAll(async () => {
   for (const p of promtses) await p.stop();
   for (const g of gens) g.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+}, 60_000);
 
 function promtsConfig(gen: Generator, scraper: string, url: string): string {
   return `global:
