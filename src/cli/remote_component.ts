@@ -10,7 +10,7 @@
 import { Hono } from "hono";
 import { join } from "node:path";
 import { PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, remoteReadHandler, RemoteWriteStorage, remoteWriteHandler, type RemoteWriteProtoMsg } from "../remote/index.ts";
-import { federate } from "../web/index.ts";
+import { adminAPI, federate } from "../web/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { ServerComponent, ServerContext } from "./server.ts";
 import type { ServerFlags } from "./server_flags.ts";
@@ -57,7 +57,7 @@ export class RemoteService {
     return this.ctx;
   }
 
-  /** `api` plus POST /write and POST /read. */
+  /** `api` plus POST /write, POST /read and the admin API. */
   withRemoteAPI(api: Hono): Hono {
     const v1 = new Hono();
     if (this.flags["web.enable-remote-write-receiver"]) {
@@ -78,6 +78,7 @@ export class RemoteService {
       maxBytesInFrame: this.flags["storage.remote.read-max-bytes-in-frame"],
     });
     v1.post("/read", (c) => read(c.req.raw));
+    v1.route("/admin/tsdb", adminAPI({ enabled: this.flags["web.enable-admin-api"], db: () => this.current().db, dataDir: this.flags["storage.tsdb.path"] }));
     v1.route("/", api);
     return v1;
   }
