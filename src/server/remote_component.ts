@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, remoteReadHandler, RemoteWriteStorage, remoteWriteHandler, type RemoteWriteProtoMsg } from "../remote/index.ts";
 import { adminAPI, federate } from "../web/index.ts";
 import type { Logger } from "../log/index.ts";
-import type { ServerComponent, ServerContext } from "./server.ts";
+import type { ServerComponent, ServerContext } from "./prometheus.ts";
 import type { ServerFlags } from "./server_flags.ts";
 
 /** The messages --web.remote-write-receiver.accepted-protobuf-messages names (both when not given). */
@@ -31,7 +31,7 @@ export function acceptedWriteMessages(values: readonly string[]): RemoteWritePro
  *
  * @example
  * const remote = new RemoteService(flags);
- * const v1 = remote.withRemoteAPI(apiV1(apiContext));   // adds /write
+ * v1.route("/", remote.apiRoutes());                     // /write, /read, /admin/tsdb/*
  * newWebApp({ ..., extraRoutes: remote.rootRoutes() });  // adds /federate
  * components.push(remote.component);
  */
@@ -57,8 +57,8 @@ export class RemoteService {
     return this.ctx;
   }
 
-  /** `api` plus POST /write, POST /read and the admin API. */
-  withRemoteAPI(api: Hono): Hono {
+  /** The /api/v1 routes of this room: POST /write, POST /read and the admin API. */
+  apiRoutes(): Hono {
     const v1 = new Hono();
     if (this.flags["web.enable-remote-write-receiver"]) {
       const write = remoteWriteHandler({
@@ -79,7 +79,6 @@ export class RemoteService {
     });
     v1.post("/read", (c) => read(c.req.raw));
     v1.route("/admin/tsdb", adminAPI({ enabled: this.flags["web.enable-admin-api"], db: () => this.current().db, dataDir: this.flags["storage.tsdb.path"] }));
-    v1.route("/", api);
     return v1;
   }
 
