@@ -8,7 +8,8 @@
  *   storage        locks the data directory, opens the TSDB (WAL replay)
  *   scrape         scrape + discovery managers (src/server/scrape_component.ts)
  *   rules          rule manager + notifier (src/server/rules_component.ts)
- *   remote storage remote_write / remote_read: warns that they are not used yet
+ *   remote storage remote_write queues (src/server/remote_component.ts);
+ *                  remote_read (client side) warns that it is not used yet
  *   …              then the components given by {@link ServerOptions}
  *
  * HTTP answers at once (so /-/healthy answers, and /-/ready and /api/v1
@@ -31,6 +32,7 @@ import { builtinAlertmanagerComponent } from "./alertmanager.ts";
 import { builtinPushgateway } from "./pushgateway.ts";
 import { lockDataDir } from "./lockfile.ts";
 import { ReloadStatus } from "./reloader.ts";
+import { RemoteService } from "./remote_component.ts";
 import { RulesService } from "./rules_component.ts";
 import { runRole, type Component } from "./runtime.ts";
 import { globalURLOptions, ScrapeService } from "./scrape_component.ts";
@@ -121,6 +123,13 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
   };
   const scraping = new ScrapeService();
   const rules = new RulesService();
+  let remote: RemoteService;
+  try {
+    remote = new RemoteService(flags, logger);
+  } catch (err) {
+    logger.error("Invalid remote write receiver flags", { err });
+    return 1;
+  }
   const builtinAM = builtinAlertmanagerComponent(flags, registry, logger);
   const builtinPG = builtinPushgateway(flags, logger);
 
@@ -130,7 +139,8 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
     storageComponent(flags, engine, registry, logger, opts, state),
     hookComponent("scrape", scraping.component, state),
     hookComponent("rules", rules.component, state),
-    remoteStorageComponent(logger),
+    hookComponent("remote storage", remote.component, state),
+    remoteReadClientWarning(logger),
     ...(opts.components ?? []).map((c, i) => hookComponent(`component ${i + 1}`, c, state)),
   ];
 
@@ -156,7 +166,8 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
         apiV1: apiV1Routes({
           engine, flags, flagText: opts.flagText ?? {}, info, reloader: status, startTime, current,
           metadata: () => scraping.metricMetadata(),
-        }, scraping, rules),
+        }, scraping, rules, remote),
+        extraRoutes: remote.rootRoutes(),
         corsOrigin: flags["web.cors.origin"],
         logger: logger.with({ component: "web" }),
       });
@@ -185,11 +196,13 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
 /**
  * Every /api/v1 route of the server, registered here and nowhere else: the
  * rules API (`/rules`, `/alerts`, `/alertmanagers`), the targets API
- * (`/targets`, `/targets/metadata`, `/scrape_pools`) and the query and
+ * (`/targets`, `/targets/metadata`, `/scrape_pools`), remote write/read and
+ * the admin API (`/write`, `/read`, `/admin/tsdb/*`), and the query and
  * status API of the web room.
  */
-export function apiV1Routes(sources: ServerAPISources, scraping: ScrapeService, rules: RulesService): Hono {
+export function apiV1Routes(sources: ServerAPISources, scraping: ScrapeService, rules: RulesService, remote?: RemoteService): Hono {
   const v1 = new Hono();
+  if (remote) v1.route("/", remote.apiRoutes());
   v1.route("/", rulesAPI(rules));
   v1.route("/", targetsAPI(scraping, { globalURL: globalURLOptions(sources.flags) }));
   v1.route("/", apiV1(serverAPIContext(sources)));
@@ -307,15 +320,13 @@ export function hookComponent(name: string, fn: ServerComponent, state: SharedSt
 }
 
 /**
- * `remote_write` and `remote_read` are parsed and checked but not used yet:
- * say so at every load instead of ignoring them silently.
+ * `remote_read` (the client side) is parsed and checked but not used yet:
+ * say so at every load instead of ignoring it silently.
  */
-function remoteStorageComponent(logger: Logger): Component<PrometheusConfig> {
+function remoteReadClientWarning(logger: Logger): Component<PrometheusConfig> {
   const warn = (config: PrometheusConfig) => {
-    for (const section of ["remote_write", "remote_read"] as const) {
-      const n = config[section].length;
-      if (n > 0) logger.warn(`${section} is not implemented yet; the configured endpoints receive nothing`, { section, endpoints: n });
-    }
+    const n = config.remote_read.length;
+    if (n > 0) logger.warn("remote_read is not implemented yet; queries do not reach the configured endpoints", { section: "remote_read", endpoints: n });
   };
-  return { name: "remote storage", start: warn, reload: warn };
+  return { name: "remote read client", start: warn, reload: warn };
 }

@@ -28,3 +28,4 @@ export { openDB, DEFAULT_BLOCK_DURATION, DEFAULT_COMPACTION_INTERVAL, DEFAULT_RE
 export { createBlocksFromOpenMetrics, type BackfillOptions, type BackfillResult } from "./backfill.ts";
 export { fanoutQueryable, PartsQuerier, QuerierClosedError } from "./querier.ts";
 export { WORK_SLICE_MS, WorkSlicer, yieldToEventLoop, runSteps, runStepsNow, sortSteps } from "./event_loop.ts";
+export { snapshotDB } from "./snapshot.ts";

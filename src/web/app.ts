@@ -34,6 +34,11 @@ export interface WebOptions extends LifecycleHooks {
    * "Service Unavailable" before), with CORS for `corsOrigin`.
    */
   apiV1?: Hono;
+  /**
+   * More routes under the route prefix (e.g. /federate), served once the
+   * server is ready (503 before).
+   */
+  extraRoutes?: Hono;
   /** --web.cors.origin, fully anchored; default allows every origin. */
   corsOrigin?: RegExp;
   /** Where handler failures are logged (they answer 500). */
@@ -78,6 +83,10 @@ export function newWebApp(opts: WebOptions): Hono {
   routes.route("/", lifecycleRoutes(opts));
   routes.get("/metrics", (c) => c.body(opts.registry.render(), 200, { "Content-Type": TEXT_FORMAT_CONTENT_TYPE }));
   routes.get("/", (c) => c.html(landingPage(title, prefix, opts.version ?? "")));
+  if (opts.extraRoutes) {
+    routes.use("/federate", readyOnly(opts.isReady));
+    routes.route("/", opts.extraRoutes);
+  }
   if (opts.apiV1) {
     routes.use("/api/v1/*", cors(opts.corsOrigin ?? /^(?:.*)$/), readyOnly(opts.isReady));
     routes.route("/api/v1", opts.apiV1);

@@ -35,3 +35,5 @@ export {
   type TargetWithMetadata,
 } from "./targets.ts";
 export { rulesAPI, parseRulesFilter, type RulesSource } from "./rules.ts";
+export { federate, acceptsProtoDelimited, FEDERATE_PROTO_CONTENT_TYPE, FEDERATE_TEXT_CONTENT_TYPE, type FederateOptions } from "./federate.ts";
+export { adminAPI, snapshotName, type AdminOptions } from "./admin.ts";

@@ -203,7 +203,7 @@ describe("server role", () => {
       busy.stop(true);
     }
   });
-  test("remote_write and remote_read are not used yet: a warning at load and at every reload says so", async () => {
+  test("remote_write starts a queue per endpoint; remote_read (client) is not used yet: a warning at load and at every reload says so", async () => {
     const remote = `${GOOD_CONFIG}remote_write:\n  - url: http://127.0.0.1:1/write\n  - url: http://127.0.0.1:2/write\nremote_read:\n  - url: http://127.0.0.1:3/read\n`;
     const { flags, configPath } = serverFlags(remote, ["--web.enable-lifecycle"]);
     const storage = fakeStorage();
@@ -212,16 +212,17 @@ describe("server role", () => {
     const url = await h.url;
     await until(async () => (await fetch(`${url}/-/ready`)).status === 200);
     const warnings = () => h.logs.filter((l) => l.includes("level=warn") && l.includes("is not implemented yet"));
-    expect(warnings().length).toBe(2);
-    expect(warnings()[0]).toContain("section=remote_write");
-    expect(warnings()[0]).toContain("endpoints=2");
-    expect(warnings()[1]).toContain("section=remote_read");
+    expect(warnings().length).toBe(1);
+    expect(warnings()[0]).toContain("section=remote_read");
+    expect(warnings()[0]).toContain("endpoints=1");
+    const shards = (await (await fetch(`${url}/metrics`)).text()).split("\n").filter((l) => l.startsWith("prometheus_remote_storage_shards{"));
+    expect(shards.length).toBe(2);
     writeFileSync(configPath, GOOD_CONFIG);
     expect((await fetch(`${url}/-/reload`, { method: "POST" })).status).toBe(200);
-    expect(warnings().length).toBe(2);
+    expect(warnings().length).toBe(1);
     writeFileSync(configPath, remote);
     expect((await fetch(`${url}/-/reload`, { method: "POST" })).status).toBe(200);
-    expect(warnings().length).toBe(4);
+    expect(warnings().length).toBe(2);
     await fetch(`${url}/-/quit`, { method: "POST" });
     expect(await h.exit).toBe(0);
   });

@@ -121,19 +121,23 @@ function asBytes(b: Buffer): Uint8Array {
  * views into `data`. Returns the offset after the last good record; throws a
  * CorruptionError at the first bad one.
  *
+ * `base` is the segment offset `data` starts at (a record boundary), for
+ * readers that tail a segment; offsets returned and reported are segment
+ * offsets.
+ *
  * @example
  * for (const rec of segmentRecords(await readSegmentBytes(dir, 3), dir, 3)) handle(rec);
  */
-export function* segmentRecords(data: Uint8Array, dir: string, segment: number): Generator<Uint8Array, number, undefined> {
+export function* segmentRecords(data: Uint8Array, dir: string, segment: number, base = 0): Generator<Uint8Array, number, undefined> {
   let pos = 0;
   let recStart = 0;
   let parts: Uint8Array[] = [];
   let inRecord = false;
   const fail = (at: number, reason: string): never => {
-    throw new CorruptionError(dir, segment, at, reason);
+    throw new CorruptionError(dir, segment, base + at, reason);
   };
   while (pos < data.length) {
-    const pageEnd = (Math.floor(pos / PAGE_SIZE) + 1) * PAGE_SIZE;
+    const pageEnd = (Math.floor((base + pos) / PAGE_SIZE) + 1) * PAGE_SIZE - base;
     const typeByte = data[pos]!;
     const type = typeByte & ~COMPRESSION_FLAGS;
     if (typeByte === FragmentType.PageTerm) {
@@ -183,7 +187,7 @@ export function* segmentRecords(data: Uint8Array, dir: string, segment: number):
     }
   }
   if (inRecord) fail(recStart, "unexpected end of segment inside a record");
-  return pos;
+  return base + pos;
 }
 
 /** Reads every record of every segment in `dir` (a checkpoint); corruption throws. */

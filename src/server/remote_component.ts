@@ -1,0 +1,98 @@
+/**
+ * Remote storage and federation inside the server: the remote_write queues
+ * (progress kept in <storage.tsdb.path>/remote_write/), `POST /api/v1/write`
+ * (behind --web.enable-remote-write-receiver), `POST /api/v1/read` and
+ * `GET /federate`. The
+ * handlers are built before storage opens (the HTTP server answers at once)
+ * and read the running server's context when a request comes, which the web
+ * app only lets through once the server is ready.
+ */
+import { Hono } from "hono";
+import { join } from "node:path";
+import { PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, remoteReadHandler, RemoteWriteStorage, remoteWriteHandler, type RemoteWriteProtoMsg } from "../remote/index.ts";
+import { adminAPI, federate } from "../web/index.ts";
+import type { Logger } from "../log/index.ts";
+import type { ServerComponent, ServerContext } from "./prometheus.ts";
+import type { ServerFlags } from "./server_flags.ts";
+
+/** The messages --web.remote-write-receiver.accepted-protobuf-messages names (both when not given). */
+export function acceptedWriteMessages(values: readonly string[]): RemoteWriteProtoMsg[] {
+  if (values.length === 0) return [PROTO_V1, PROTO_V2];
+  for (const v of values) {
+    if (!(REMOTE_WRITE_PROTO_MSGS as readonly string[]).includes(v)) {
+      throw new Error(`--web.remote-write-receiver.accepted-protobuf-messages: unknown message ${JSON.stringify(v)}; supported: ${REMOTE_WRITE_PROTO_MSGS.join(", ")}`);
+    }
+  }
+  return [...new Set(values)] as RemoteWriteProtoMsg[];
+}
+
+/**
+ * Owns the remote-write receiver and federation endpoints of a running server.
+ *
+ * @example
+ * const remote = new RemoteService(flags);
+ * v1.route("/", remote.apiRoutes());                     // /write, /read, /admin/tsdb/*
+ * newWebApp({ ..., extraRoutes: remote.rootRoutes() });  // adds /federate
+ * components.push(remote.component);
+ */
+export class RemoteService {
+  private ctx: ServerContext | undefined;
+  private readonly accepted: RemoteWriteProtoMsg[];
+
+  constructor(private readonly flags: ServerFlags, private readonly logger?: Logger) {
+    this.accepted = acceptedWriteMessages(flags["web.remote-write-receiver.accepted-protobuf-messages"]);
+  }
+
+  /** Starts the remote_write queues (tailing the WAL); reloads re-apply `remote_write`, shutdown flushes and stops them. */
+  readonly component: ServerComponent = (ctx) => {
+    this.ctx = ctx;
+    const dir = ctx.flags["storage.tsdb.path"];
+    const storage = new RemoteWriteStorage({ walDir: join(dir, "wal"), progressDir: join(dir, "remote_write"), registry: ctx.registry, logger: ctx.logger });
+    ctx.reloadHooks.push((config) => storage.applyConfig(config));
+    ctx.closeHooks.push(() => storage.close());
+  };
+
+  private current(): ServerContext {
+    if (!this.ctx) throw new Error("server is not ready");
+    return this.ctx;
+  }
+
+  /** The /api/v1 routes of this room: POST /write, POST /read and the admin API. */
+  apiRoutes(): Hono {
+    const v1 = new Hono();
+    if (this.flags["web.enable-remote-write-receiver"]) {
+      const write = remoteWriteHandler({
+        appender: () => this.current().db.appender(),
+        acceptedMessages: this.accepted,
+        logger: this.logger?.with({ component: "web" }),
+      });
+      v1.post("/write", (c) => write(c.req.raw));
+    } else {
+      v1.post("/write", (c) => c.text("remote write receiver needs to be enabled with --web.enable-remote-write-receiver\n", 404));
+    }
+    const read = remoteReadHandler({
+      querier: (mint, maxt) => this.current().db.querier(mint, maxt),
+      externalLabels: () => this.current().config.global.external_labels,
+      sampleLimit: this.flags["storage.remote.read-sample-limit"],
+      concurrencyLimit: this.flags["storage.remote.read-concurrent-limit"],
+      maxBytesInFrame: this.flags["storage.remote.read-max-bytes-in-frame"],
+    });
+    v1.post("/read", (c) => read(c.req.raw));
+    v1.route("/admin/tsdb", adminAPI({ enabled: this.flags["web.enable-admin-api"], db: () => this.current().db, dataDir: this.flags["storage.tsdb.path"] }));
+    return v1;
+  }
+
+  /** Routes beside /api/v1 under the route prefix: /federate. */
+  rootRoutes(): Hono {
+    const app = new Hono();
+    const handler = (req: Request) =>
+      federate(req, {
+        querier: (mint, maxt) => this.current().db.querier(mint, maxt),
+        lookbackDelta: this.flags["query.lookback-delta"],
+        externalLabels: () => this.current().config.global.external_labels,
+      });
+    app.get("/federate", (c) => handler(c.req.raw));
+    app.post("/federate", (c) => handler(c.req.raw));
+    return app;
+  }
+}
