@@ -5,6 +5,7 @@
  * schema.ts walks the YAML against these descriptions.
  */
 import { compileRE2, parseMatchers, parseTimeInterval } from "../model/index.ts";
+import { applyGlobalReceiverDefaults, globalReceiverFields, receiverIntegrationFields } from "./alertmanager_receivers.ts";
 import { atMostOne, HTTPClientConfigType, TLSConfigType } from "./http_schema.ts";
 import type { Field, Kind, ObjectType, Validation } from "./schema.ts";
 
@@ -94,6 +95,8 @@ const GlobalType: ObjectType = {
     victorops_api_key_file: { kind: file },
     telegram_api_url: { kind: url, default: "https://api.telegram.org" },
     webex_api_url: { kind: url, default: "https://webexapis.com/v1/messages" },
+    smtp_force_implicit_tls: { kind: bool },
+    ...globalReceiverFields,
   },
   validate(o, v) {
     atMostOne(o, v, ["smtp_auth_password", "smtp_auth_password_file"], "at most one of smtp_auth_password & smtp_auth_password_file must be configured");
@@ -203,25 +206,15 @@ const WebhookConfigType: ObjectType = {
   },
 };
 
-/** Integrations Alertmanager has that promts parses but does not send to yet. */
-export const UNSUPPORTED_INTEGRATIONS = [
-  "discord_configs", "email_configs", "msteams_configs", "msteamsv2_configs", "jira_configs", "opsgenie_configs",
-  "pagerduty_configs", "pushover_configs", "rocketchat_configs", "slack_configs", "sns_configs", "telegram_configs",
-  "victorops_configs", "webex_configs", "wechat_configs",
-] as const;
-
 const ReceiverType: ObjectType = {
   name: "config.Receiver",
   fields: {
     name: { kind: str },
     webhook_configs: { kind: list(WebhookConfigType), default: [] },
-    ...Object.fromEntries(UNSUPPORTED_INTEGRATIONS.map((k) => [k, { kind: { t: "list", of: raw } } satisfies Field])),
+    ...receiverIntegrationFields,
   },
   validate(o, v) {
     if (!o.name) v.fail("missing name in receiver", "name");
-    for (const k of UNSUPPORTED_INTEGRATIONS) {
-      if (Array.isArray(o[k]) && o[k].length > 0) v.fail(`receiver ${JSON.stringify(o.name)}: ${k} is not supported yet`, k);
-    }
   },
 };
 
@@ -264,7 +257,7 @@ export const AlertmanagerConfigType: ObjectType = {
     for (const r of o.receivers) {
       if (receivers.has(r.name)) v.failAt(r, "name", `notification config name ${JSON.stringify(r.name)} is not unique`);
       receivers.add(r.name);
-      for (const wc of r.webhook_configs) wc.http_config ??= structuredClone(o.global.http_config);
+      applyGlobalReceiverDefaults(r, o.global, v);
     }
     const intervals = new Set<string>();
     for (const field of ["mute_time_intervals", "time_intervals"]) {

@@ -127,13 +127,13 @@ describe("alertmanager.yml", () => {
     expect(errorOf(`route: {receiver: a, routs: []}\n${receivers}`)).toBe("am.yml:1:22: field route.routs not found in type config.Route");
   });
 
-  test("receivers: webhook url rules and unsupported integrations", () => {
+  test("receivers: webhook url rules and integrations needing global settings", () => {
     const route = "route: {receiver: a}\n";
     expect(errorOf(`${route}receivers:\n  - name: a\n    webhook_configs: [{max_alerts: 1}]\n`)).toContain("one of url or url_file must be configured");
     expect(errorOf(`${route}receivers:\n  - name: a\n    webhook_configs: [{url: "ftp://x"}]\n`)).toContain('unsupported scheme "ftp" for URL');
     expect(errorOf(`${route}receivers:\n  - name: a\n    webhook_configs: [{url: "http://x", url_file: f}]\n`)).toContain("at most one of url & url_file must be configured");
     expect(errorOf(`${route}receivers:\n  - name: a\n    email_configs: [{to: x@example.com}]\n`))
-      .toBe('am.yml:4:20: field receivers[0].email_configs: receiver "a": email_configs is not supported yet');
+      .toBe("am.yml:4:21: field receivers[0].email_configs[0].smarthost: no global SMTP smarthost set");
     expect(errorOf(`${route}receivers:\n  - webhook_configs: []\n`)).toContain("missing name in receiver");
   });
 

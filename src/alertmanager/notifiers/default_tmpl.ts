@@ -1,0 +1,163 @@
+/**
+ * promts's `default.tmpl`: every template name Alertmanager's default
+ * template file defines (`slack.default.title`, `email.default.html`, …),
+ * written for promts. Each renders the same text as Alertmanager's
+ * definition of that name, except `email.default.html`, which is promts's
+ * own HTML layout of the same facts (see docs/differences.md). User
+ * templates are parsed after these and may redefine any name.
+ *
+ * The shared pieces, in promts's own helper templates (`__promts_*`):
+ * - an alert list in plain text ("Labels:", " - name = value", …) and in
+ *   Markdown (blank lines around each section, two-space bullets);
+ * - the "Alerts Firing:" / "Alerts Resolved:" sections, in the three
+ *   framings the integrations use (loose, tight, Markdown heading).
+ */
+
+const NL = "\n";
+
+/** Plain alert list: per alert its labels, annotations and source. */
+const alertList = [
+  `{{ define "__text_alert_list" }}{{ range . }}Labels:${NL}`,
+  `{{ range .Labels.SortedPairs }} - {{ .Name }} = {{ .Value }}${NL}{{ end }}`,
+  `Annotations:${NL}`,
+  `{{ range .Annotations.SortedPairs }} - {{ .Name }} = {{ .Value }}${NL}{{ end }}`,
+  `Source: {{ .GeneratorURL }}${NL}`,
+  `{{ end }}{{ end }}`,
+].join("");
+
+/** Markdown alert list (MS Teams, Jira): each section set off by blank lines, and one more line at the end. */
+const alertListMarkdown = [
+  `{{ define "__text_alert_list_markdown" }}{{ range . }}${NL}Labels:${NL}`,
+  `{{ range .Labels.SortedPairs }}  - {{ .Name }} = {{ .Value }}${NL}{{ end }}`,
+  `${NL}Annotations:${NL}`,
+  `{{ range .Annotations.SortedPairs }}  - {{ .Name }} = {{ .Value }}${NL}{{ end }}`,
+  `${NL}Source: {{ .GeneratorURL }}${NL}`,
+  `{{ end }}${NL}{{ end }}`,
+].join("");
+
+/** "\nAlerts Firing:\n<list>\n" when something fires, then "\n", the same for resolved, then "\n". */
+const sectionsLoose = [
+  `{{ define "__promts_sections_loose" }}`,
+  `{{ with .Alerts.Firing }}${NL}Alerts Firing:${NL}{{ template "__text_alert_list" . }}${NL}{{ end }}${NL}`,
+  `{{ with .Alerts.Resolved }}${NL}Alerts Resolved:${NL}{{ template "__text_alert_list" . }}${NL}{{ end }}${NL}`,
+  `{{ end }}`,
+].join("");
+
+/** "Alerts Firing:\n<list>" when something fires, "\n", then the same for resolved. */
+const sectionsTight = [
+  `{{ define "__promts_sections_tight" }}`,
+  `{{ with .Alerts.Firing }}Alerts Firing:${NL}{{ template "__text_alert_list" . }}{{ end }}${NL}`,
+  `{{ with .Alerts.Resolved }}Alerts Resolved:${NL}{{ template "__text_alert_list" . }}{{ end }}`,
+  `{{ end }}`,
+].join("");
+
+/** The loose framing with Markdown headings and the Markdown list. */
+const sectionsMarkdown = [
+  `{{ define "__promts_sections_markdown" }}${NL}`,
+  `{{ with .Alerts.Firing }}${NL}# Alerts Firing:${NL}{{ template "__text_alert_list_markdown" . }}${NL}{{ end }}${NL}`,
+  `{{ with .Alerts.Resolved }}${NL}# Alerts Resolved:${NL}{{ template "__text_alert_list_markdown" . }}${NL}{{ end }}${NL}`,
+  `{{ end }}`,
+].join("");
+
+/** One step of the Jira priority: critical → High, warning → Medium unless High, info → Low unless set. */
+const severityStep = `{{ if eq $s "critical" }}{{ $p = "High" }}{{ else if and (eq $s "warning") (ne $p "High") }}{{ $p = "Medium" }}`
+  + `{{ else if and (eq $s "info") (eq $p "") }}{{ $p = "Low" }}{{ end }}`;
+
+const annotationValues = `{{ .CommonAnnotations.SortedPairs.Values | join " " }}`;
+
+
+/** The subject line every integration's title is built from. */
+const subject = [
+  `{{ define "__subject" }}[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ len .Alerts.Firing }}{{ end }}] `,
+  `{{ join " " .GroupLabels.SortedPairs.Values }} `,
+  `{{ if gt (len .CommonLabels) (len .GroupLabels) }}({{ join " " (.CommonLabels.Remove .GroupLabels.Names).Values }}){{ end }}`,
+  `{{ end }}`,
+].join("");
+
+const alias = (name: string, target: string) => `{{ define "${name}" }}{{ template "${target}" . }}{{ end }}`;
+const empty = (name: string) => `{{ define "${name}" }}{{ end }}`;
+
+const definitions: string[] = [
+  `{{ define "__alertmanager" }}Alertmanager{{ end }}`,
+  `{{ define "__alertmanagerURL" }}{{ .ExternalURL }}/#/alerts?receiver={{ urlquery .Receiver }}{{ end }}`,
+  subject,
+  empty("__description"),
+  alertList,
+  alertListMarkdown,
+  sectionsLoose,
+  sectionsTight,
+  sectionsMarkdown,
+
+  alias("slack.default.title", "__subject"),
+  alias("slack.default.username", "__alertmanager"),
+  `{{ define "slack.default.fallback" }}{{ template "slack.default.title" . }} | {{ template "slack.default.titlelink" . }}{{ end }}`,
+  empty("slack.default.callbackid"),
+  empty("slack.default.pretext"),
+  alias("slack.default.titlelink", "__alertmanagerURL"),
+  empty("slack.default.iconemoji"),
+  empty("slack.default.iconurl"),
+  empty("slack.default.text"),
+  empty("slack.default.footer"),
+
+  alias("pagerduty.default.description", "__subject"),
+  alias("pagerduty.default.client", "__alertmanager"),
+  alias("pagerduty.default.clientURL", "__alertmanagerURL"),
+  alias("pagerduty.default.instances", "__text_alert_list"),
+
+  alias("opsgenie.default.message", "__subject"),
+  `{{ define "opsgenie.default.description" }}${annotationValues}${NL}{{ template "__promts_sections_tight" . }}{{ end }}`,
+  alias("opsgenie.default.source", "__alertmanagerURL"),
+
+  `{{ define "wechat.default.message" }}{{ template "__subject" . }}${NL}${annotationValues}${NL}`
+    + `{{ template "__promts_sections_tight" . }}${NL}AlertmanagerUrl:${NL}{{ template "__alertmanagerURL" . }}{{ end }}`,
+  empty("wechat.default.to_user"),
+  empty("wechat.default.to_party"),
+  empty("wechat.default.to_tag"),
+  empty("wechat.default.agent_id"),
+
+  `{{ define "victorops.default.state_message" }}${annotationValues}${NL}{{ template "__promts_sections_tight" . }}{{ end }}`,
+  alias("victorops.default.entity_display_name", "__subject"),
+  alias("victorops.default.monitoring_tool", "__alertmanager"),
+
+  alias("pushover.default.title", "__subject"),
+  `{{ define "pushover.default.message" }}${annotationValues}${NL}{{ template "__promts_sections_loose" . }}{{ end }}`,
+  alias("pushover.default.url", "__alertmanagerURL"),
+
+  alias("sns.default.subject", "__subject"),
+  `{{ define "sns.default.message" }}${annotationValues}${NL}{{ template "__promts_sections_loose" . }}{{ end }}`,
+
+  `{{ define "telegram.default.message" }}${NL}{{ template "__promts_sections_loose" . }}{{ end }}`,
+
+  empty("discord.default.content"),
+  alias("discord.default.title", "__subject"),
+  `{{ define "discord.default.message" }}${NL}{{ template "__promts_sections_loose" . }}{{ end }}`,
+
+  `{{ define "webex.default.message" }}${annotationValues}${NL}{{ template "__promts_sections_loose" . }}{{ end }}`,
+
+  alias("msteams.default.summary", "__subject"),
+  alias("msteams.default.title", "__subject"),
+  alias("msteams.default.text", "__promts_sections_markdown"),
+
+  alias("msteamsv2.default.title", "__subject"),
+  alias("msteamsv2.default.text", "__promts_sections_markdown"),
+
+  alias("jira.default.summary", "__subject"),
+  alias("jira.default.description", "__promts_sections_markdown"),
+  // The highest severity among firing alerts, else among resolved ones, as a Jira priority name.
+  `{{ define "jira.default.priority" }}{{ $p := "" }}`
+    + `{{ range .Alerts.Firing }}{{ $s := index .Labels "severity" }}${severityStep}{{ end }}`
+    + `{{ if eq $p "" }}{{ range .Alerts.Resolved }}{{ $s := index .Labels "severity" }}${severityStep}{{ end }}{{ end }}`
+    + `{{ $p }}{{ end }}`,
+
+  alias("rocketchat.default.title", "__subject"),
+  alias("rocketchat.default.alias", "__alertmanager"),
+  alias("rocketchat.default.titlelink", "__alertmanagerURL"),
+  empty("rocketchat.default.emoji"),
+  empty("rocketchat.default.iconurl"),
+  empty("rocketchat.default.text"),
+
+  alias("email.default.subject", "__subject"),
+];
+
+/** The template file text; parsed first into every notification template set. */
+export const DEFAULT_TEMPLATE_TEXT = definitions.join(NL) + NL;
