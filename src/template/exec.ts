@@ -21,6 +21,8 @@ export interface ExecEnv {
   funcs: ReadonlyMap<string, TemplateFunc>;
   /** "error" makes a missing map key an execution error (Go's `missingkey=error`). */
   missingKey: "default" | "error";
+  /** Rewrites each printed action value (html/template mode marks values for contextual escaping). */
+  printed?: (value: unknown, text: string) => string;
 }
 
 const MISSING: unique symbol = Symbol("missing");
@@ -160,7 +162,8 @@ class State implements ExecContext {
   private printValue(node: Node, v: unknown): void {
     this.at(node);
     if (typeof v === "function") this.errorf(`can't print ${nodeString(node)} of type func`);
-    this.out.push(v === undefined || v === null ? "<no value>" : formatPlain(v));
+    const text = v === undefined || v === null ? "<no value>" : formatPlain(v);
+    this.out.push(this.env.printed ? this.env.printed(v, text) : text);
   }
 
   private async walkRange(dot: unknown, r: ControlNode): Promise<void> {

@@ -6,6 +6,7 @@
 import type { Tree } from "./ast.ts";
 import { executeTree, type ExecEnv } from "./exec.ts";
 import { BUILTINS, type FuncMap, type TemplateFunc } from "./funcs.ts";
+import { escapeMarkedHTML, markPrinted, markSafeHTML, markSafeURL } from "./html_escape.ts";
 import { isEmptyList, parseTrees } from "./parse.ts";
 
 /** Options of a template set. */
@@ -80,13 +81,32 @@ export class TemplateSet {
    * bound to this evaluation), so one parsed set can serve many runs.
    */
   execute(name: string, data: unknown, funcs?: FuncMap): Promise<string> {
+    return this.run(name, data, funcs, false);
+  }
+
+  /**
+   * Runs the template `name` with html/template semantics: each printed
+   * value is escaped for its HTML context (see html_escape.ts), and
+   * `safeHtml` / `safeUrl` values skip the escaping they vouch for.
+   */
+  async executeHTML(name: string, data: unknown, funcs?: FuncMap): Promise<string> {
+    return escapeMarkedHTML(await this.run(name, data, funcs, true));
+  }
+
+  private run(name: string, data: unknown, funcs: FuncMap | undefined, html: boolean): Promise<string> {
     let fns: ReadonlyMap<string, TemplateFunc> = this.funcs;
-    if (funcs) {
+    if (funcs || html) {
       const merged = new Map(this.funcs);
-      for (const [k, f] of Object.entries(funcs)) merged.set(k, f);
+      for (const [k, f] of Object.entries(funcs ?? {})) merged.set(k, f);
+      if (html) {
+        for (const [k, mark] of [["safeHtml", markSafeHTML], ["safeUrl", markSafeURL]] as const) {
+          const f = merged.get(k);
+          if (f) merged.set(k, wrapResult(f, mark));
+        }
+      }
       fns = merged;
     }
-    const env: ExecEnv = { trees: this.trees, funcs: fns, missingKey: this.missingKey };
+    const env: ExecEnv = { trees: this.trees, funcs: fns, missingKey: this.missingKey, printed: html ? markPrinted : undefined };
     return executeTree(env, name, data, this.firstName ?? name);
   }
 
@@ -99,6 +119,13 @@ export class TemplateSet {
     const c = this.clone();
     c.parse(name, text);
     return c.execute(name, data);
+  }
+
+  /** {@link expand} with html/template semantics ({@link executeHTML}). */
+  expandHTML(text: string, data: unknown, name = ""): Promise<string> {
+    const c = this.clone();
+    c.parse(name, text);
+    return c.executeHTML(name, data);
   }
 }
 
@@ -122,4 +149,14 @@ export function parseTemplate(name: string, text: string, funcs: FuncMap = {}, o
  */
 export function expandTemplate(name: string, text: string, data: unknown, funcs: FuncMap = {}, options: TemplateOptions = {}): Promise<string> {
   return parseTemplate(name, text, funcs, options).execute(name, data);
+}
+
+/** A function whose string result is passed through `mark` (keeping its type checks and metadata). */
+function wrapResult(f: TemplateFunc, mark: (s: string) => string): TemplateFunc {
+  const wrapped: TemplateFunc = function (this: unknown, ...args: unknown[]) {
+    const r = (f as (...a: unknown[]) => unknown).apply(this, args);
+    return typeof r === "string" ? mark(r) : r;
+  };
+  if (f.signature) wrapped.signature = f.signature;
+  return wrapped;
 }
