@@ -33,7 +33,7 @@ import { buildRouteTree, type Route } from "./route.ts";
 import { Silences, silenceState, type PostableSilence, type Silence, type SilenceState } from "./silences.ts";
 import { parseTimeInterval, type TimeInterval } from "../model/index.ts";
 import { fingerprint, isResolved, type Alert } from "./types.ts";
-import { WebhookIntegration } from "./webhook.ts";
+import { buildIntegrations, FAILURE_REASONS, INTEGRATION_NAMES, notificationTemplates } from "./notifiers/index.ts";
 
 /** The Alertmanager version promts reports (User-Agent, build info, status). */
 export const ALERTMANAGER_VERSION = "0.27.0";
@@ -107,6 +107,8 @@ interface Metrics {
   invalid: Counter;
   notifications: ReturnType<Registry["counterVec"]>;
   failed: ReturnType<Registry["counterVec"]>;
+  requests: ReturnType<Registry["counterVec"]>;
+  requestsFailed: ReturnType<Registry["counterVec"]>;
   latency: ReturnType<Registry["histogramVec"]>;
   silences: ReturnType<Registry["gaugeVec"]>;
   nflogMaintenance: Counter;
@@ -173,7 +175,9 @@ export class Alertmanager {
       received: r.counterVec("alertmanager_alerts_received_total", "The total number of received alerts.", ["status"]),
       invalid: r.counter("alertmanager_alerts_invalid_total", "The total number of received alerts that were invalid."),
       notifications: r.counterVec("alertmanager_notifications_total", "The total number of attempted notifications.", ["integration"]),
-      failed: r.counterVec("alertmanager_notifications_failed_total", "The total number of failed notifications.", ["integration"]),
+      failed: r.counterVec("alertmanager_notifications_failed_total", "The total number of failed notifications.", ["integration", "reason"]),
+      requests: r.counterVec("alertmanager_notification_requests_total", "The total number of attempted notification requests.", ["integration"]),
+      requestsFailed: r.counterVec("alertmanager_notification_requests_failed_total", "The total number of failed notification requests.", ["integration"]),
       latency: r.histogramVec("alertmanager_notification_latency_seconds", "The latency of notifications in seconds.", ["integration"], [1, 5, 10, 15, 20]),
       silences: r.gaugeVec("alertmanager_silences", "How many silences by state.", ["state"]),
       nflogMaintenance: r.counter("alertmanager_nflog_maintenance_total", "How many maintenances were executed for the notification log."),
@@ -181,7 +185,10 @@ export class Alertmanager {
       configSuccessTime: r.gauge("alertmanager_config_last_reload_success_timestamp_seconds", "Timestamp of the last successful configuration reload."),
     };
     // Series for every integration exist from the start, as in Alertmanager, so rates work from zero.
-    for (const vec of [metrics.notifications, metrics.failed]) vec.get(["webhook"]);
+    for (const name of INTEGRATION_NAMES) {
+      for (const vec of [metrics.notifications, metrics.requests, metrics.requestsFailed]) vec.get([name]);
+      for (const reason of FAILURE_REASONS) metrics.failed.get([name, reason]);
+    }
     return metrics;
   }
 
@@ -194,9 +201,16 @@ export class Alertmanager {
       intervals.set(ti.name, ti.time_intervals.map(parseTimeInterval));
     }
     const observer: RetryObserver = {
-      attempt: (i) => this.metrics.notifications.get([i]).inc(),
-      failed: (i) => this.metrics.failed.get([i]).inc(),
+      attempt: (i) => this.metrics.requests.get([i]).inc(),
+      failed: (i) => this.metrics.requestsFailed.get([i]).inc(),
       latency: (i, s) => this.metrics.latency.get([i]).observe(s),
+      notification: (i) => this.metrics.notifications.get([i]).inc(),
+      gaveUp: (i, reason) => this.metrics.failed.get([i, reason]).inc(),
+    };
+    const deps = {
+      templates: notificationTemplates(config.templates, () => this.clock.now()),
+      externalURL: this.opts.externalURL ?? "", version: ALERTMANAGER_VERSION, fetch: this.opts.fetch,
+      logger: this.logger.with({ component: "notifier" }),
     };
     const shared = [
       inhibitStage(() => this.running.inhibitor, this.clock),
@@ -207,14 +221,11 @@ export class Alertmanager {
     const peerTimeout = this.opts.peerTimeout ?? 15_000;
     const pipelines = new Map<string, ReceiverPipeline>();
     for (const rc of config.receivers) {
-      const perIntegration = rc.webhook_configs.map((wc, idx) => {
-        const integration = new WebhookIntegration(wc, idx, {
-          externalURL: this.opts.externalURL ?? "", version: ALERTMANAGER_VERSION, fetch: this.opts.fetch,
-        });
-        const key = { groupName: rc.name, integration: "webhook", idx };
+      const perIntegration = buildIntegrations(rc, deps).map((integration) => {
+        const key = { groupName: rc.name, integration: integration.name, idx: integration.index };
         return [
           waitStage(peerPosition, peerTimeout, this.clock),
-          dedupStage(this.nflog, key, wc.send_resolved, this.clock),
+          dedupStage(this.nflog, key, integration.sendResolved, this.clock),
           retryStage(integration, this.clock, observer, this.logger.with({ component: "dispatcher" })),
           recordStage(this.nflog, key, this.clock),
         ];

@@ -45,8 +45,10 @@ export type Stage = (ctx: NotifyContext, alerts: Alert[]) => Alert[] | Promise<A
 export interface NotifyResult {
   /** Undefined on success. */
   error?: Error;
-  /** Whether trying again may help (network errors, 5xx); 4xx are final. */
+  /** Whether trying again may help (network errors, 5xx, 429); other 4xx are final. */
   retry: boolean;
+  /** The failure's `reason` label (clientError, serverError, …); "other" when absent. */
+  reason?: string;
 }
 
 /** One configured receiver integration (a webhook URL, …). */
@@ -150,11 +152,19 @@ export function dedupStage(nflog: NotificationLog, receiver: ReceiverKey, sendRe
   };
 }
 
-/** Where the retry stage reports attempts (alertmanager_notifications_* metrics). */
+/**
+ * Where the retry stage reports (Alertmanager's metrics): each request
+ * (`alertmanager_notification_requests_total`), each failed request
+ * (`…_requests_failed_total`), its latency, each notification
+ * (`alertmanager_notifications_total`) and each notification given up
+ * on, with its reason (`alertmanager_notifications_failed_total`).
+ */
 export interface RetryObserver {
   attempt(integration: string): void;
   failed(integration: string): void;
   latency(integration: string, seconds: number): void;
+  notification?(integration: string): void;
+  gaveUp?(integration: string, reason: string): void;
 }
 
 /** Backoff between attempts: 500ms growing ×1.5 up to 60s (Alertmanager's exponential backoff, without jitter). */
@@ -177,25 +187,36 @@ export function retryStage(integration: Integration, clock: Clock, observer: Ret
       toSend = alerts.filter((a) => !isResolved(a, now));
       if (toSend.length === 0) return alerts;
     }
+    observer.notification?.(integration.name);
+    const what = `${integration.name}/${integration.index}`;
+    const giveUp = (reason: string, message: string): never => {
+      observer.gaveUp?.(integration.name, reason);
+      throw new Error(message);
+    };
+    const cancelReason = () => ((ctx.signal.reason as Error | undefined)?.message?.includes("deadline") ? "contextDeadlineExceeded" : "contextCanceled");
     for (let attempt = 0; ; attempt++) {
-      if (ctx.signal.aborted) {
-        throw new Error(`${integration.name}/${integration.index}: notify retry canceled after ${attempt} attempts`);
-      }
+      if (ctx.signal.aborted) giveUp(cancelReason(), `${what}: notify retry canceled after ${attempt} attempts`);
       const started = performance.now();
       observer.attempt(integration.name);
-      const result = await integration.notify(ctx, toSend, clock.now());
+      let result: NotifyResult;
+      try {
+        result = await integration.notify(ctx, toSend, clock.now());
+      } catch (e) {
+        result = { error: e as Error, retry: false, reason: "other" };
+      }
       observer.latency(integration.name, (performance.now() - started) / 1000);
       if (!result.error) return alerts;
       observer.failed(integration.name);
-      const what = `${integration.name}/${integration.index}`;
-      if (!result.retry) throw new Error(`${what}: notify retry canceled due to unrecoverable error after ${attempt + 1} attempts: ${result.error.message}`);
+      if (!result.retry) {
+        giveUp(result.reason ?? "other", `${what}: notify retry canceled due to unrecoverable error after ${attempt + 1} attempts: ${result.error.message}`);
+      }
       logger.warn("Notify attempt failed, will retry later", {
         receiver: ctx.receiverName, integration: what, attempts: attempt + 1, err: result.error.message,
       });
       try {
         await sleep(clock, retryDelay(attempt), ctx.signal);
       } catch {
-        throw new Error(`${what}: notify retry canceled after ${attempt + 1} attempts: ${result.error.message}`);
+        giveUp(ctx.signal.aborted ? cancelReason() : result.reason ?? "other", `${what}: notify retry canceled after ${attempt + 1} attempts: ${result.error.message}`);
       }
     }
   };

@@ -122,7 +122,7 @@ export class WebhookIntegration implements Integration {
       await res.arrayBuffer().catch(() => undefined);
       if (res.status >= 200 && res.status < 300) return { retry: false };
       const error = new Error(`unexpected status code ${res.status}`);
-      return { error, retry: res.status >= 500 };
+      return { error, retry: res.status >= 500 || res.status === 429, reason: res.status >= 500 ? "serverError" : "clientError" };
     } catch (e) {
       return { error: new Error(`webhook: ${(e as Error).message}`), retry: true };
     }

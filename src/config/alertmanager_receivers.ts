@@ -753,3 +753,281 @@ export function applyGlobalReceiverDefaults(receiver: Record<string, any>, globa
     }
   }
 }
+
+// --- decoded shapes ------------------------------------------------------
+
+type HTTPConfig = import("./alertmanager_types.ts").AlertmanagerHTTPConfig;
+type TLSConfig = Partial<import("./types.ts").TLSConfig>;
+
+/** Fields every integration config has. */
+interface NotifierBase {
+  send_resolved: boolean;
+  /** The global http_config when the entry has none (not for e-mail). */
+  http_config: HTTPConfig;
+}
+
+/** `email_configs[]` after global defaults. */
+export interface EmailConfig {
+  send_resolved: boolean;
+  to: string;
+  from: string;
+  hello: string;
+  smarthost: string;
+  auth_username?: string;
+  auth_password?: string;
+  auth_password_file?: string;
+  auth_secret?: string;
+  auth_identity?: string;
+  headers?: Record<string, string>;
+  html: string;
+  text?: string;
+  require_tls: boolean;
+  force_implicit_tls?: boolean;
+  tls_config: TLSConfig;
+}
+
+/** `pagerduty_configs[]`. */
+export interface PagerdutyConfig extends NotifierBase {
+  service_key?: string;
+  service_key_file?: string;
+  routing_key?: string;
+  routing_key_file?: string;
+  url: string;
+  client: string;
+  client_url: string;
+  description: string;
+  details: Record<string, string>;
+  images?: { src?: string; alt?: string; href?: string }[];
+  links?: { href?: string; text?: string }[];
+  source: string;
+  severity?: string;
+  class?: string;
+  component?: string;
+  group?: string;
+}
+
+/** `slack_configs[]`. */
+export interface SlackConfig extends NotifierBase {
+  api_url?: string;
+  api_url_file?: string;
+  app_token?: string;
+  app_token_file?: string;
+  app_url?: string;
+  channel?: string;
+  username: string;
+  color: string;
+  title: string;
+  title_link: string;
+  pretext: string;
+  text: string;
+  fields?: { title: string; value: string; short?: boolean }[];
+  short_fields: boolean;
+  footer: string;
+  fallback: string;
+  callback_id: string;
+  icon_emoji: string;
+  icon_url: string;
+  image_url?: string;
+  thumb_url?: string;
+  link_names: boolean;
+  mrkdwn_in?: string[];
+  actions?: {
+    type: string; text: string; url?: string; style?: string; name?: string; value?: string;
+    confirm?: { text: string; title?: string; ok_text?: string; dismiss_text?: string };
+  }[];
+}
+
+/** `opsgenie_configs[]`. */
+export interface OpsGenieConfig extends NotifierBase {
+  api_key?: string;
+  api_key_file?: string;
+  api_url: string;
+  message: string;
+  description: string;
+  source: string;
+  details?: Record<string, string>;
+  entity?: string;
+  responders?: { id?: string; name?: string; username?: string; type?: string }[];
+  actions?: string;
+  tags?: string;
+  note?: string;
+  priority?: string;
+  update_alerts: boolean;
+}
+
+/** `victorops_configs[]`. */
+export interface VictorOpsConfig extends NotifierBase {
+  api_key?: string;
+  api_key_file?: string;
+  api_url: string;
+  routing_key: string;
+  message_type: string;
+  state_message: string;
+  entity_display_name: string;
+  monitoring_tool: string;
+  custom_fields?: Record<string, string>;
+}
+
+/** `wechat_configs[]`. */
+export interface WechatConfig extends NotifierBase {
+  api_secret?: string;
+  api_secret_file?: string;
+  corp_id: string;
+  message: string;
+  api_url: string;
+  to_user: string;
+  to_party: string;
+  to_tag: string;
+  agent_id: string;
+  message_type: string;
+}
+
+/** `pushover_configs[]`. Durations in milliseconds. */
+export interface PushoverConfig extends NotifierBase {
+  user_key?: string;
+  user_key_file?: string;
+  token?: string;
+  token_file?: string;
+  title: string;
+  message: string;
+  url: string;
+  url_title?: string;
+  device?: string;
+  sound?: string;
+  priority: string;
+  retry: number;
+  expire: number;
+  ttl?: number;
+  html: boolean;
+  monospace: boolean;
+}
+
+/** `sns_configs[]`. */
+export interface SNSConfig extends NotifierBase {
+  api_url?: string;
+  sigv4: { region?: string; access_key?: string; secret_key?: string; profile?: string; role_arn?: string };
+  topic_arn?: string;
+  phone_number?: string;
+  target_arn?: string;
+  subject: string;
+  message: string;
+  attributes?: Record<string, string>;
+}
+
+/** `telegram_configs[]`. */
+export interface TelegramConfig extends NotifierBase {
+  api_url: string;
+  bot_token?: string;
+  bot_token_file?: string;
+  chat_id: number;
+  message_thread_id?: number;
+  message: string;
+  disable_notifications: boolean;
+  parse_mode: string;
+}
+
+/** `webex_configs[]`. */
+export interface WebexConfig extends NotifierBase {
+  api_url: string;
+  message: string;
+  room_id: string;
+}
+
+/** `discord_configs[]`. */
+export interface DiscordConfig extends NotifierBase {
+  webhook_url?: string;
+  webhook_url_file?: string;
+  content?: string;
+  title: string;
+  message: string;
+  username?: string;
+  avatar_url?: string;
+}
+
+/** `msteams_configs[]`. */
+export interface MSTeamsConfig extends NotifierBase {
+  webhook_url?: string;
+  webhook_url_file?: string;
+  title: string;
+  summary: string;
+  text: string;
+}
+
+/** `msteamsv2_configs[]`. */
+export interface MSTeamsV2Config extends NotifierBase {
+  webhook_url?: string;
+  webhook_url_file?: string;
+  title: string;
+  text: string;
+}
+
+/** `jira_configs[]`. reopen_duration in milliseconds. */
+export interface JiraConfig extends NotifierBase {
+  api_url: string;
+  project: string;
+  summary: string;
+  description: string;
+  labels?: string[];
+  priority: string;
+  issue_type: string;
+  reopen_transition?: string;
+  resolve_transition?: string;
+  wont_fix_resolution?: string;
+  reopen_duration?: number;
+  fields?: Record<string, unknown>;
+}
+
+/** `rocketchat_configs[]`. */
+export interface RocketchatConfig extends NotifierBase {
+  api_url: string;
+  token_id?: string;
+  token_id_file?: string;
+  token?: string;
+  token_file?: string;
+  channel?: string;
+  color: string;
+  title: string;
+  title_link: string;
+  text: string;
+  fields?: { short?: boolean; title?: string; value?: string }[];
+  short_fields: boolean;
+  emoji: string;
+  icon_url: string;
+  image_url?: string;
+  thumb_url?: string;
+  link_names: boolean;
+  actions?: {
+    type?: string; text?: string; url?: string; image_url?: string; is_webview: boolean; webview_height_ratio?: string;
+    msg?: string; msg_in_chat_window: boolean; msg_processing_type?: string;
+  }[];
+}
+
+/** `incidentio_configs[]`. timeout in milliseconds (0: none). */
+export interface IncidentioConfig extends NotifierBase {
+  url?: string;
+  url_file?: string;
+  alert_source_token?: string;
+  alert_source_token_file?: string;
+  max_alerts: number;
+  timeout: number;
+}
+
+/** The integration lists of a receiver, by field name. */
+export interface ReceiverIntegrations {
+  discord_configs: DiscordConfig[];
+  email_configs: EmailConfig[];
+  incidentio_configs: IncidentioConfig[];
+  pagerduty_configs: PagerdutyConfig[];
+  slack_configs: SlackConfig[];
+  opsgenie_configs: OpsGenieConfig[];
+  wechat_configs: WechatConfig[];
+  pushover_configs: PushoverConfig[];
+  victorops_configs: VictorOpsConfig[];
+  sns_configs: SNSConfig[];
+  telegram_configs: TelegramConfig[];
+  webex_configs: WebexConfig[];
+  msteams_configs: MSTeamsConfig[];
+  msteamsv2_configs: MSTeamsV2Config[];
+  jira_configs: JiraConfig[];
+  rocketchat_configs: RocketchatConfig[];
+}

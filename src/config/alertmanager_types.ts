@@ -4,6 +4,7 @@
  * undefined here; the route tree fills them in from its parent.
  */
 import type { TimeIntervalConfig } from "../model/index.ts";
+import type { ReceiverIntegrations } from "./alertmanager_receivers.ts";
 import type { HTTPClientConfig, Millis } from "./types.ts";
 
 /** How Alertmanager reaches a receiver's endpoint: the same prometheus/common HTTPClientConfig as `prometheus.yml`. */
@@ -83,11 +84,10 @@ export interface WebhookConfig {
   http_config: AlertmanagerHTTPConfig;
 }
 
-/** A named receiver. Only webhooks are implemented; other integration lists are kept as parsed YAML. */
-export interface ReceiverConfig {
+/** A named receiver with its integrations (see alertmanager_receivers.ts for the other lists). */
+export interface ReceiverConfig extends ReceiverIntegrations {
   name: string;
   webhook_configs: WebhookConfig[];
-  [integration: `${string}_configs`]: unknown[];
 }
 
 /** The whole `alertmanager.yml`. */

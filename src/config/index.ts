@@ -63,4 +63,10 @@ export type {
   TimeIntervalSpec,
   WebhookConfig,
 } from "./alertmanager_types.ts";
+export {
+  canonicalHeaderKey, DEFAULT_PAGERDUTY_DETAILS, RECEIVER_INTEGRATION_TYPES,
+  type DiscordConfig, type EmailConfig, type IncidentioConfig, type JiraConfig, type MSTeamsConfig, type MSTeamsV2Config,
+  type OpsGenieConfig, type PagerdutyConfig, type PushoverConfig, type ReceiverIntegrations, type RocketchatConfig,
+  type SlackConfig, type SNSConfig, type TelegramConfig, type VictorOpsConfig, type WebexConfig, type WechatConfig,
+} from "./alertmanager_receivers.ts";
 export { authorizationHeader, httpRequestInit, readSecretFile, tlsFetchOptions, type HTTPClientSettings, type HTTPRequestInit } from "./http_client.ts";

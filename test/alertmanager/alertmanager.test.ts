@@ -195,7 +195,7 @@ receivers:
     }
     expect(r.received.length).toBe(2);
     await s.am.settled();
-    expect(s.registry.render()).toContain('alertmanager_notifications_failed_total{integration="webhook"} 1');
+    expect(s.registry.render()).toContain('alertmanager_notification_requests_failed_total{integration="webhook"} 1');
     // Logged in the nflog: the next flush sends nothing.
     await advance(s, 5 * MINUTE);
     expect(r.received.length).toBe(2);
