@@ -64,13 +64,14 @@ export class SNSNotifier implements Integration {
       body = encodeQuery(await this.params(ctx, alerts, now));
       const region = c.sigv4.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || "";
       if (!region) throw new Error("no AWS region: set sigv4.region or AWS_REGION");
-      url = c.api_url ? c.api_url : `https://sns.${region}.amazonaws.com/`;
+      // The SDK joins the endpoint's path with the operation's path "/".
+      url = c.api_url ? c.api_url.replace(/\/?$/, "/") : `https://sns.${region}.amazonaws.com/`;
       const accessKey = c.sigv4.access_key || process.env.AWS_ACCESS_KEY_ID || "";
       const secretKey = c.sigv4.secret_key || process.env.AWS_SECRET_ACCESS_KEY || "";
       if (!accessKey || !secretKey) throw new Error("no AWS credentials: set sigv4.access_key/secret_key or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
       headers = signV4({
         method: "POST", url, region, service: "sns", body, accessKey, secretKey, sessionToken: process.env.AWS_SESSION_TOKEN,
-        headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" }, date: new Date(),
+        headers: { "content-length": String(Buffer.byteLength(body)), "content-type": "application/x-www-form-urlencoded; charset=utf-8" }, date: new Date(),
       });
     } catch (e) {
       return failed("sns", e);
@@ -115,5 +116,6 @@ export function signV4(i: SignV4Input): Record<string, string> {
   const signature = createHmac("sha256", key).update(toSign).digest("hex");
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${i.accessKey}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}`;
   delete headers.host;
+  delete headers["content-length"];
   return headers;
 }
