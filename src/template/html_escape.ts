@@ -58,7 +58,7 @@ export function normalizeURL(s: string): string {
   for (const b of new TextEncoder().encode(s)) {
     const c = String.fromCharCode(b);
     if (/[A-Za-z0-9\-._~!#$&*+,/:;=?@[\]%()']/.test(c) && b < 0x80) out += c;
-    else out += "%" + b.toString(16).toUpperCase().padStart(2, "0");
+    else out += "%" + b.toString(16).padStart(2, "0");
   }
   return out;
 }

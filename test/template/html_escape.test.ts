@@ -14,7 +14,7 @@ test("element text and attributes are HTML-escaped as Go's htmlEscaper does", as
 
 test("URL attributes: scheme filter, normalization, query escaping", async () => {
   expect(await html(`<a href="{{ .u }}">`, { u: "javascript:alert(1)" })).toBe(`<a href="#ZgotmplZ">`);
-  expect(await html(`<a href="{{ .u }}">`, { u: "http://a/b c?x=1&y=<2>" })).toBe(`<a href="http://a/b%20c?x=1&amp;y=%3C2%3E">`);
+  expect(await html(`<a href="{{ .u }}">`, { u: "http://a/b c?x=1&y=<2>" })).toBe(`<a href="http://a/b%20c?x=1&amp;y=%3c2%3e">`);
   expect(await html(`<a href="http://x/?q={{ .u }}">`, { u: "a b&c" })).toBe(`<a href="http://x/?q=a%20b%26c">`);
 });
 

@@ -74,6 +74,40 @@ const subject = [
   `{{ end }}`,
 ].join("");
 
+/** One alert in the e-mail body: labels, annotations (when any) and the source link. */
+const emailAlerts = [
+  `{{ define "__promts_email_alerts" }}{{ range . }}`,
+  `<tr><td style="padding: 0 0 20px; vertical-align: top;">`,
+  `<strong>Labels</strong><br>{{ range .Labels.SortedPairs }}{{ .Name }} = {{ .Value }}<br>{{ end }}`,
+  `{{ if gt (len .Annotations) 0 }}<strong>Annotations</strong><br>{{ end }}`,
+  `{{ range .Annotations.SortedPairs }}{{ .Name }} = {{ .Value }}<br>{{ end }}`,
+  `<a href="{{ .GeneratorURL }}" style="color: #348eda;">Source</a>`,
+  `</td></tr>${NL}{{ end }}{{ end }}`,
+].join("");
+
+/** promts's HTML e-mail: a header bar with the count and group, a link to Alertmanager, then firing and resolved alerts. */
+const emailHTML = [
+  `{{ define "email.default.html" }}<!DOCTYPE html>${NL}<html>${NL}<head>${NL}`,
+  `<meta name="viewport" content="width=device-width">${NL}`,
+  `<meta http-equiv="Content-Type" content="text/html; charset=UTF-8">${NL}`,
+  `<title>{{ template "__subject" . }}</title>${NL}</head>${NL}`,
+  `<body style="margin: 0; padding: 0; background-color: #f6f6f6; font-family: Helvetica, Arial, sans-serif; font-size: 14px; line-height: 1.6em;">${NL}`,
+  `<table width="100%" cellpadding="0" cellspacing="0" style="background-color: #f6f6f6;"><tr><td align="center" style="padding: 20px;">${NL}`,
+  `<table width="600" cellpadding="0" cellspacing="0" style="max-width: 600px; background-color: #fff; border: 1px solid #e9e9e9; border-radius: 3px;">${NL}`,
+  `<tr><td style="padding: 20px; color: #fff; font-size: 16px; font-weight: 500; text-align: center; border-radius: 3px 3px 0 0; `,
+  `background-color: {{ if eq .Status "firing" }}#E6522C{{ else }}#68B90F{{ end }};">`,
+  `{{ len .Alerts }} alert{{ if gt (len .Alerts) 1 }}s{{ end }} for {{ range .GroupLabels.SortedPairs }}{{ .Name }}={{ .Value }} {{ end }}</td></tr>${NL}`,
+  `<tr><td style="padding: 10px 20px;"><table width="100%" cellpadding="0" cellspacing="0">${NL}`,
+  `<tr><td style="padding: 0 0 20px;"><a href="{{ template "__alertmanagerURL" . }}" style="display: inline-block; padding: 10px 20px; `,
+  `border-radius: 5px; background-color: #348eda; color: #fff; font-weight: bold; text-decoration: none;">View in {{ template "__alertmanager" . }}</a></td></tr>${NL}`,
+  `{{ with .Alerts.Firing }}<tr><td style="padding: 0 0 20px;"><strong>[{{ len . }}] Firing</strong></td></tr>${NL}{{ template "__promts_email_alerts" . }}{{ end }}`,
+  `{{ with .Alerts.Resolved }}{{ if $.Alerts.Firing }}<tr><td style="padding: 0 0 20px;"><hr></td></tr>${NL}{{ end }}`,
+  `<tr><td style="padding: 0 0 20px;"><strong>[{{ len . }}] Resolved</strong></td></tr>${NL}{{ template "__promts_email_alerts" . }}{{ end }}`,
+  `</table></td></tr>${NL}</table>${NL}`,
+  `<p style="color: #999; font-size: 12px; text-align: center;"><a href="{{ .ExternalURL }}" style="color: #999;">Sent by {{ template "__alertmanager" . }}</a></p>${NL}`,
+  `</td></tr></table>${NL}</body>${NL}</html>${NL}{{ end }}`,
+].join("");
+
 const alias = (name: string, target: string) => `{{ define "${name}" }}{{ template "${target}" . }}{{ end }}`;
 const empty = (name: string) => `{{ define "${name}" }}{{ end }}`;
 
@@ -157,6 +191,8 @@ const definitions: string[] = [
   empty("rocketchat.default.text"),
 
   alias("email.default.subject", "__subject"),
+  emailAlerts,
+  emailHTML,
 ];
 
 /** The template file text; parsed first into every notification template set. */

@@ -11,6 +11,7 @@
  * Message-Id and a Date.
  */
 import { randomBytes, randomInt } from "node:crypto";
+import { isIP } from "node:net";
 import { hostname } from "node:os";
 import type { ConnectionOptions } from "node:tls";
 import { tlsFetchOptions, type EmailConfig } from "../../config/index.ts";
@@ -90,10 +91,13 @@ export class EmailNotifier implements Integration {
     return { from: fromAddrs[0]!, to: toAddrs, text: head + multipart };
   }
 
+  /** TLS settings from tls_config; the server name defaults to the smarthost's host (an IP is verified, not sent as SNI). */
   private tlsOptions(): ConnectionOptions {
-    const o = (tlsFetchOptions(this.conf.tls_config) ?? {}) as ConnectionOptions;
-    o.servername ??= (o as { serverName?: string }).serverName ?? this.host;
-    delete (o as { serverName?: string }).serverName;
+    const o = (tlsFetchOptions(this.conf.tls_config) ?? {}) as ConnectionOptions & { serverName?: string };
+    const name = o.serverName ?? this.host;
+    delete o.serverName;
+    if (isIP(name)) o.host = name;
+    else o.servername = name;
     return o;
   }
 
@@ -161,9 +165,12 @@ export class EmailNotifier implements Integration {
     } catch (e) {
       return retryable("smtp", e);
     } finally {
+      // QUIT politely, but never wait long for a server that stopped answering.
+      const timer = setTimeout(() => client.close(), 5000);
       await client.quit().catch((e) => {
         if (success) this.deps.logger.warn("failed to close SMTP connection", { err: (e as Error).message });
       });
+      clearTimeout(timer);
     }
   }
 

@@ -62,26 +62,34 @@ export class SMTPClient {
     return c;
   }
 
+  private detach: (() => void) | undefined;
+
   private attach(socket: Socket | TLSSocket): void {
     this.socket = socket;
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => {
-      this.buffer += chunk;
+    const onData = (chunk: Buffer) => {
+      this.buffer += chunk.toString("latin1");
       let i: number;
       while ((i = this.buffer.indexOf("\n")) >= 0) {
         const line = this.buffer.slice(0, i).replace(/\r$/, "");
         this.buffer = this.buffer.slice(i + 1);
         this.push(line);
       }
-    });
+    };
+    socket.on("data", onData);
     const fail = (e: Error) => {
       this.failure ??= e;
       const w = this.waiting;
       this.waiting = undefined;
       w?.(e);
     };
+    const onClose = () => fail(new Error("connection closed"));
     socket.on("error", fail);
-    socket.on("close", () => fail(new Error("connection closed")));
+    socket.on("close", onClose);
+    this.detach = () => {
+      socket.removeListener("data", onData);
+      socket.removeListener("error", fail);
+      socket.removeListener("close", onClose);
+    };
   }
 
   private push(line: string): void {
@@ -162,9 +170,7 @@ export class SMTPClient {
     await this.ensureHello();
     await this.cmd(220, "STARTTLS");
     const plain = this.socket as Socket;
-    plain.removeAllListeners("data");
-    plain.removeAllListeners("close");
-    plain.removeAllListeners("error");
+    this.detach?.();
     const secured = await new Promise<TLSSocket>((resolve, reject) => {
       const s = tlsConnect({ socket: plain, ...opts }, () => resolve(s));
       s.once("error", reject);
@@ -237,6 +243,10 @@ export class SMTPClient {
   }
 
   close(): void {
+    this.failure ??= new Error("connection closed");
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.(this.failure);
     this.socket.destroy();
   }
 }
