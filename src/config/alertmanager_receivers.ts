@@ -616,15 +616,20 @@ export const receiverIntegrationFields: Record<string, Field> = Object.fromEntri
 export const globalReceiverFields: Record<string, Field> = {
   slack_app_token: { kind: secret },
   slack_app_token_file: { kind: file },
-  slack_app_url: { kind: url, default: "https://slack.com/api/chat.postMessage" },
+  // Newer releases print these two defaults in the global section; promts applies them
+  // per receiver instead, so the effective config matches 0.25's output.
+  slack_app_url: { kind: url },
   wechat_api_secret_file: { kind: file },
   jira_api_url: { kind: url },
-  rocketchat_api_url: { kind: url, default: "https://open.rocket.chat/" },
+  rocketchat_api_url: { kind: url },
   rocketchat_token: { kind: secret },
   rocketchat_token_file: { kind: file },
   rocketchat_token_id: { kind: secret },
   rocketchat_token_id_file: { kind: file },
 };
+
+const DEFAULT_SLACK_APP_URL = "https://slack.com/api/chat.postMessage";
+const DEFAULT_ROCKETCHAT_API_URL = "https://open.rocket.chat/";
 
 const withSlash = (u: string) => {
   if (!URL.canParse(u)) return u;
@@ -678,7 +683,7 @@ export function applyGlobalReceiverDefaults(receiver: Record<string, any>, globa
         at(sc, "api_url", "no global Slack API URL set either inline or in a file");
       }
     }
-    if ((sc.app_token || sc.app_token_file) && !sc.app_url) sc.app_url = global.slack_app_url;
+    if ((sc.app_token || sc.app_token_file) && !sc.app_url) sc.app_url = global.slack_app_url ?? DEFAULT_SLACK_APP_URL;
   }
   for (const pd of receiver.pagerduty_configs ?? []) {
     if (!pd.url) {
@@ -740,7 +745,7 @@ export function applyGlobalReceiverDefaults(receiver: Record<string, any>, globa
     }
   }
   for (const rc of receiver.rocketchat_configs ?? []) {
-    rc.api_url ??= global.rocketchat_api_url;
+    rc.api_url ??= global.rocketchat_api_url ?? DEFAULT_ROCKETCHAT_API_URL;
     if (!rc.token && !rc.token_file) {
       if (!global.rocketchat_token && !global.rocketchat_token_file) at(rc, "token", "no global Rocketchat token set either inline or in a file");
       if (global.rocketchat_token) rc.token = global.rocketchat_token;

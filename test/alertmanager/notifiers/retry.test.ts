@@ -26,7 +26,7 @@ interface Seen {
 const seen: Record<Mode, Seen[]> = { flaky: [], bad: [], hang: [] };
 const releaseHung: (() => void)[] = [];
 let server: ReturnType<typeof Bun.serve>;
-let silent: ReturnType<typeof Bun.listen>;
+let silent: { port: number; stop(closeActive?: boolean): void };
 
 function success(integration: string, path: string): Response {
   switch (integration) {
