@@ -46,7 +46,7 @@ def main():
                 "rcpt_tos": envelope.rcpt_tos,
                 "auth": getattr(session, "promts_mech", None),
                 "login": login_of(session.auth_data),
-                "tls": session.ssl is not None,
+                "tls": session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
                 "data": base64.b64encode(envelope.original_content or envelope.content).decode(),
             }), flush=True)
             return "250 OK"
@@ -81,7 +81,8 @@ def main():
         if mechanism in ("CRAM-MD5", "LOGIN"):
             return AuthResult(success=True)
         if isinstance(auth_data, LoginPassword):
-            return AuthResult(success=auth_data.login.decode() == user and auth_data.password.decode() == password)
+            ok = auth_data.login.decode() == user and auth_data.password.decode() == password
+            return AuthResult(success=ok, auth_data=auth_data.login.decode())
         return AuthResult(success=False)
 
     kwargs = {}
