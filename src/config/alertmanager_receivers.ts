@@ -494,6 +494,7 @@ const JiraConfigType: ObjectType = {
     send_resolved: sendResolved(true),
     http_config: httpConfig,
     api_url: { kind: url },
+    api_type: { kind: { t: "enum", values: ["auto", "cloud", "datacenter"], error: (g) => `invalid api_type ${JSON.stringify(g)}: must be auto, cloud or datacenter` }, default: "auto" },
     project: { kind: str },
     summary: tmpl("jira.default.summary"),
     description: tmpl("jira.default.description"),
@@ -969,6 +970,8 @@ export interface MSTeamsV2Config extends NotifierBase {
 /** `jira_configs[]`. reopen_duration in milliseconds. */
 export interface JiraConfig extends NotifierBase {
   api_url: string;
+  /** Which search endpoint: `cloud` (v3 /search/jql), `datacenter` (v2 /search), `auto` (cloud on atlassian.net hosts). */
+  api_type: "auto" | "cloud" | "datacenter";
   project: string;
   summary: string;
   description: string;

@@ -207,7 +207,12 @@ receivers:
     s.am.putAlerts([alert({ alertname: "A" }, { endsAt: s.clock.now() + 3 * 3600 * SECOND })]);
     await advance(s, 30 * SECOND);
     expect(r.received.length).toBe(1);
-    expect(s.registry.render()).toContain('alertmanager_notifications_total{integration="webhook"} 1');
+    const metrics = s.registry.render();
+    expect(metrics).toContain('alertmanager_notifications_total{integration="webhook"} 1');
+    expect(metrics).toContain('alertmanager_notifications_failed_total{integration="webhook",reason="clientError"} 1');
+    expect(metrics).toContain('alertmanager_notification_requests_total{integration="webhook"} 1');
+    expect(metrics).toContain('alertmanager_notification_requests_failed_total{integration="webhook"} 1');
+    expect(metrics).toContain('alertmanager_notifications_failed_total{integration="slack",reason="serverError"} 0');
     // Not logged, so the next flush tries again.
     await advance(s, 5 * MINUTE);
     expect(r.received.length).toBe(2);

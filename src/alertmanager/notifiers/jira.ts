@@ -40,7 +40,7 @@ export class JiraNotifier implements Integration {
     if (firing && c.reopen_transition && reopenMinutes > 0) jql += `(resolutiondate is EMPTY OR resolutiondate >= -${reopenMinutes}m) and `;
     else jql += "statusCategory != Done and ";
     jql += `project=${JSON.stringify(await t.text(c.project))} and labels=${JSON.stringify(`ALERT{${groupID}}`)} order by status ASC,resolutiondate DESC`;
-    const cloud = new URL(c.api_url).host.endsWith("atlassian.net");
+    const cloud = c.api_type === "cloud" || (c.api_type !== "datacenter" && new URL(c.api_url).host.endsWith("atlassian.net"));
     const url = cloud ? this.join("/search/jql").replace("/2", "/3") : this.join("/search");
     return { url, body: { jql, maxResults: 2, fields: ["status"] } };
   }

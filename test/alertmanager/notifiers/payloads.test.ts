@@ -147,6 +147,13 @@ describe("documented payloads", () => {
     });
   });
 
+  test("jira: api_type cloud searches with API v3's /search/jql", async () => {
+    const { list, sent } = build("    jira_configs: [{api_url: 'http://jira/rest/api/2', api_type: cloud, project: OPS, issue_type: Bug}]\n",
+      (url) => (url.endsWith("/jql") ? Response.json({ issues: [] }) : Response.json({ key: "OPS-1" })));
+    await list[0]!.notify(ctx, [firing], NOW);
+    expect(sent[0]!.url).toBe("http://jira/rest/api/3/search/jql");
+  });
+
   test("jira: an open issue for a resolved group is updated and resolved by transition", async () => {
     const { list, sent } = build(
       "    jira_configs: [{api_url: 'http://jira/rest/api/2', project: OPS, issue_type: Bug, resolve_transition: Done}]\n",
