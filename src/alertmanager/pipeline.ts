@@ -181,13 +181,13 @@ export function retryDelay(attempt: number): number {
  */
 export function retryStage(integration: Integration, clock: Clock, observer: RetryObserver, logger: Logger): Stage {
   return async (ctx, alerts) => {
+    observer.notification?.(integration.name);
     let toSend = alerts;
     if (!integration.sendResolved) {
       const now = clock.now();
       toSend = alerts.filter((a) => !isResolved(a, now));
       if (toSend.length === 0) return alerts;
     }
-    observer.notification?.(integration.name);
     const what = `${integration.name}/${integration.index}`;
     const giveUp = (reason: string, message: string): never => {
       observer.gaveUp?.(integration.name, reason);

@@ -46,7 +46,8 @@ export class TelegramNotifier implements Integration {
     } catch (e) {
       return failed("telegram", e);
     }
-    const url = `${c.api_url.replace(/\/+$/, "")}/bot${token}/sendMessage`;
+    // As Alertmanager's bot client joins them: a trailing slash in api_url is kept.
+    const url = `${c.api_url}/bot${token}/sendMessage`;
     const res = await postJSON(this.deps, c.http_config, url, body, ctx.signal);
     if (!(res instanceof Response)) return res;
     const text = await res.text().catch(() => "");
