@@ -45,7 +45,8 @@ export function loadAlertmanagerConfigFile(path: string): LoadedAlertmanagerConf
 export function alertmanagerConfigToYAML(cfg: AlertmanagerConfigFile): string {
   const encoded = encodeObject(cfg as unknown as Record<string, any>, AlertmanagerConfigType);
   addAlwaysWrittenFields(encoded);
-  return stringify(encoded, { lineWidth: 0, aliasDuplicateObjects: false });
+  // YAML 1.1 quoting, as Go's yaml.v2 writes it: "yes", "no", "on" stay strings for amtool.
+  return stringify(encoded, { lineWidth: 0, aliasDuplicateObjects: false, version: "1.1" });
 }
 
 type Encoded = Record<string, unknown>;
@@ -64,5 +65,38 @@ function addAlwaysWrittenFields(encoded: Encoded): void {
   if (encoded.route) route(encoded.route as Encoded);
   for (const receiver of (encoded.receivers as Encoded[] | undefined) ?? []) {
     for (const webhook of (receiver.webhook_configs as Encoded[] | undefined) ?? []) webhook.max_alerts ??= 0;
+    for (const [key, list] of Object.entries(receiver)) {
+      if (!key.endsWith("_configs") || !Array.isArray(list)) continue;
+      receiver[key] = (list as Encoded[]).map((c) => {
+        // send_resolved and these booleans have no omitempty in Alertmanager.
+        const out: Encoded = { send_resolved: c.send_resolved ?? false, ...c };
+        for (const f of ALWAYS_WRITTEN[key] ?? []) out[f] ??= false;
+        // Pushover's durations marshal as Go's time.Duration.String().
+        if (key === "pushover_configs") for (const f of ["retry", "expire", "ttl"]) if (typeof out[f] === "string") out[f] = goDurationText(out[f] as string);
+        return out;
+      });
+    }
   }
+}
+
+/** Boolean fields Alertmanager always writes, per integration list. */
+const ALWAYS_WRITTEN: Record<string, string[]> = {
+  slack_configs: ["short_fields", "link_names"],
+  rocketchat_configs: ["short_fields", "link_names"],
+  pushover_configs: ["html"],
+};
+
+/** A Prometheus-style duration ("1h", "90s") in Go's time.Duration spelling ("1h0m0s", "1m30s"). */
+export function goDurationText(text: string): string {
+  let ms = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+)(ms|y|w|d|h|m|s)/g)) {
+    const k = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 }[unit as "ms"];
+    ms += Number(n) * k;
+  }
+  if (ms === 0) return "0s";
+  if (ms < 1000) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = (ms % 60_000) / 1000;
+  return `${h > 0 ? `${h}h` : ""}${h > 0 || m > 0 ? `${m}m` : ""}${s}s`;
 }

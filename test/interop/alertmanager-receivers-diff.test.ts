@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse as parseYAML } from "yaml";
 import { Alertmanager } from "../../src/alertmanager/index.ts";
 import { alertmanagerWebApp } from "../../src/alertmanager/api/index.ts";
 import { loadAlertmanagerConfigFile } from "../../src/config/index.ts";
@@ -183,6 +184,18 @@ async function waitForRequests(n: (integration: string) => number): Promise<void
 const FIRING_COUNT = (g: string) => (g === "opsgenie" ? 3 : g === "wechat" ? 2 : 1);
 
 describe("receiver integrations send what Alertmanager 0.25 sends", () => {
+  test("the effective config in /api/v2/status is the same, secrets as <secret>", async () => {
+    if (skip) return;
+    const original = async (i: Instance) => {
+      const status = (await (await fetch(`${urls[i]}/api/v2/status`)).json()) as { config: { original: string } };
+      return parseYAML(status.config.original.replaceAll(`/${i}/`, "/<instance>/"), { version: "1.1" }) as unknown;
+    };
+    const [real, promts] = [await original("real"), await original("promts")];
+    expect(JSON.stringify(promts)).toContain("<secret>");
+    expect(JSON.stringify(promts)).not.toContain("secret-example");
+    expect(promts).toEqual(real);
+  });
+
   test("firing, then resolved", async () => {
     if (skip) return;
     STARTS = iso(Date.now());
