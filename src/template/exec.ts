@@ -195,11 +195,17 @@ class State implements ExecContext {
     if (Array.isArray(val)) {
       const items = [...val];
       ranged = items.length > 0;
-      for (let i = 0; i < items.length; i++) if (!(await oneIteration(BigInt(i), items[i]))) break;
+      for (let i = 0; i < items.length; i++) {
+        await yieldIfBusy();
+        if (!(await oneIteration(BigInt(i), items[i]))) break;
+      }
     } else if (isMapValue(val)) {
       const entries = sortedEntries(val);
       ranged = entries.length > 0;
-      for (const [k, v] of entries) if (!(await oneIteration(k, v))) break;
+      for (const [k, v] of entries) {
+        await yieldIfBusy();
+        if (!(await oneIteration(k, v))) break;
+      }
     } else if (typeof val === "bigint") {
       if (decl.length > 1) this.errorf(`can't use ${val} to iterate over more than one variable`);
       ranged = val > 0n;
@@ -484,6 +490,21 @@ class State implements ExecContext {
  * Runs the template `name` of `env` over `data` (the initial dot and `$`).
  * Throws {@link TemplateError} (kind "exec") with Go's message and position.
  */
+/** When the last event-loop turn began, as far as template execution knows. */
+let turnStarted = performance.now();
+
+/**
+ * Lets the event loop turn when a long `range` has run for more than 5ms
+ * since the last turn (big notification templates over many alerts would
+ * otherwise hold it: awaiting settled promises never yields).
+ */
+async function yieldIfBusy(): Promise<void> {
+  const now = performance.now();
+  if (now - turnStarted < 5) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  turnStarted = performance.now();
+}
+
 export async function executeTree(env: ExecEnv, name: string, data: unknown, setName: string): Promise<string> {
   const tree = env.trees.get(name);
   if (!tree) throw new TemplateError(`template: no template ${quote(name)} associated with template ${quote(setName)}`, "exec");

@@ -72,6 +72,8 @@ export class Templater {
 
   async text(s: string | undefined): Promise<string> {
     if (this.error || !s) return "";
+    // Each field is one template run; let the event loop turn between them.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       return this.html ? await this.set.expandHTML(s, this.data) : await this.set.expand(s, this.data);
     } catch (e) {
