@@ -238,3 +238,38 @@ describe("the server's built-in Alertmanager", () => {
     expect(await server.stop()).toBe(0);
   }, PROCESS_TEST_TIMEOUT_MS);
 });
+
+describe("promts alertmanager: receiver integrations in the binary", () => {
+  test("slack with a templates: file overriding a default name; the secret URL stays hidden", async () => {
+    const bodies: Record<string, any>[] = [];
+    const capture = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        bodies.push((await req.json()) as Record<string, any>);
+        return new Response("ok");
+      },
+    });
+    try {
+      writeFileSync(join(dir, "custom.tmpl"), '{{ define "slack.default.title" }}custom: {{ .CommonLabels.alertname }} x{{ len .Alerts }}{{ end }}\n');
+      const amPath = join(dir, "slack-am.yml");
+      writeFileSync(amPath, `templates: ['*.tmpl']
+route: {receiver: chat, group_by: [alertname], group_wait: 0s, group_interval: 1m}
+receivers:
+  - name: chat
+    slack_configs:
+      - api_url: http://127.0.0.1:${capture.port}/hook-secret-path
+        channel: '#ops'
+`);
+      const am = await startAlertmanager(amPath, join(dir, "slack-data"));
+      expect(await postAlerts(am.url, [{ labels: { alertname: "Chatty", instance: "a" } }])).toBe(200);
+      await waitUntil("the Slack message", () => bodies.length > 0, 20_000, [am.child]);
+      expect(bodies[0]).toMatchObject({ channel: "#ops", username: "Alertmanager", attachments: [{ title: "custom: Chatty x1", color: "danger" }] });
+      const status = (await (await fetch(`${am.url}/api/v2/status`)).json()) as { config: { original: string } };
+      expect(status.config.original).toContain("api_url: <secret>");
+      expect(status.config.original).not.toContain("hook-secret-path");
+    } finally {
+      capture.stop(true);
+    }
+  }, PROCESS_TEST_TIMEOUT_MS);
+});
