@@ -111,7 +111,7 @@ export class WebhookIntegration implements Integration {
         method: "POST",
         headers: { "content-type": "application/json", "user-agent": `Alertmanager/${this.opts.version}` },
         body: JSON.stringify(message),
-        signal: ctx.signal,
+        signal: this.conf.timeout ? AbortSignal.any([ctx.signal, AbortSignal.timeout(this.conf.timeout)]) : ctx.signal,
       });
     } catch (e) {
       return { error: new Error(`webhook: ${(e as Error).message}`), retry: false };

@@ -198,6 +198,7 @@ const WebhookConfigType: ObjectType = {
     url: { kind: { t: "string", secret: true, check: checkHTTPURL } },
     url_file: { kind: file },
     max_alerts: { kind: uint, default: 0 },
+    timeout: { kind: duration, default: 0 },
     http_config: { kind: obj(HTTPClientConfigType) },
   },
   validate(o, v) {

@@ -81,6 +81,8 @@ export interface WebhookConfig {
   url?: string;
   url_file?: string;
   max_alerts: number;
+  /** Newer releases: the longest one request may take (0: none but the flush deadline). */
+  timeout?: Millis;
   http_config: AlertmanagerHTTPConfig;
 }
 

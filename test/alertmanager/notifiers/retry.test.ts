@@ -171,6 +171,24 @@ describe("retries per integration", () => {
     expect(healthyDone).toBeLessThan(elapsed);
   }, 30_000);
 
+  test("webhook and incident.io timeout cut a hung request short, then retry", async () => {
+    const base = `http://127.0.0.1:${server.port}/hang`;
+    const { config } = parseAlertmanagerConfig(`
+route: {receiver: t}
+receivers:
+  - name: t
+    webhook_configs: [{url: '${base}/webhook-timeout', timeout: 300ms}]
+    incidentio_configs: [{url: '${base}/incidentio-timeout', alert_source_token: x, timeout: 300ms}]
+`, "timeout.yml");
+    const deps = { templates: notificationTemplates([]), externalURL: "", version: "0.27.0", logger: nopLogger };
+    for (const i of buildIntegrations(config.receivers[0]!, deps)) {
+      let attempts = 0;
+      const o = { ...observer(), attempt() { attempts++; } };
+      await expect(Promise.resolve(retryStage(i, systemClock, o, nopLogger)(ctx(2500), [ALERT]))).rejects.toThrow(/notify retry canceled after/);
+      expect({ integration: i.name, severalAttempts: attempts >= 2 }).toEqual({ integration: i.name, severalAttempts: true });
+    }
+  }, 20_000);
+
   test("e-mail to a server that never greets hits the deadline", async () => {
     const { config } = parseAlertmanagerConfig(`
 route: {receiver: m}
