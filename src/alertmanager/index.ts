@@ -1,8 +1,10 @@
 /**
  * The Alertmanager room's door: the {@link Alertmanager} core (alert store,
  * routing and dispatch, inhibition, silences, notification log, the
- * notification pipeline and the webhook receiver) and the pure pieces it
- * is built from, for the API, the cluster layer and tests.
+ * notification pipeline and the receiver integrations — webhook plus
+ * notifiers/: e-mail, Slack, PagerDuty, OpsGenie, … with the default
+ * templates) and the pure pieces it is built from, for the API, the
+ * cluster layer and tests.
  *
  * @example
  * const { config } = loadAlertmanagerConfigFile("alertmanager.yml");
@@ -39,3 +41,7 @@ export {
   buildWebhookMessage, WebhookIntegration,
   type WebhookAlert, type WebhookMessage, type WebhookOptions,
 } from "./webhook.ts";
+export {
+  buildIntegrations, DEFAULT_TEMPLATE_TEXT, FAILURE_REASONS, INTEGRATION_NAMES, notificationTemplates,
+  type FailureReason, type NotifierDeps,
+} from "./notifiers/index.ts";
