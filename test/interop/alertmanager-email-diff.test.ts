@@ -20,7 +20,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Alertmanager } from "../../src/alertmanager/index.ts";
-import { alertmanagerWebApp } from "../../src/alertmanager/api/index.ts";
+import { alertmanagerWebApp } from "../../src/server/index.ts";
 import { loadAlertmanagerConfigFile } from "../../src/config/index.ts";
 import { Registry } from "../../src/model/index.ts";
 import { peerAvailable } from "../support/peers.ts";
