@@ -55,7 +55,8 @@ function formatValue(v: number | null | undefined): string {
 }
 
 /** The graph with its legend. */
-export function Graph(props: { series: RangeSeries[]; start: number; end: number; step: number; stacked: boolean }) {
+export function Graph(props: { series: RangeSeries[]; start: number; end: number; step: number; stacked: boolean; height?: number }) {
+  const height = props.height ?? 320;
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const [shown, setShown] = useState<boolean[]>(() => props.series.map(() => true));
@@ -74,7 +75,7 @@ export function Graph(props: { series: RangeSeries[]; start: number; end: number
     const width = Math.max(300, el.clientWidth);
     const opts: uPlot.Options = {
       width,
-      height: 320,
+      height,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
       legend: { show: false },
       cursor: { drag: { x: true, y: false }, focus: { prox: 16 } },
@@ -89,7 +90,8 @@ export function Graph(props: { series: RangeSeries[]; start: number; end: number
           show: visible[i] ?? true,
           fill: props.stacked ? seriesColor(i) + "55" : undefined,
           spanGaps: false,
-          points: { show: xs.length < 60 },
+          // Points where a line cannot show: few samples, or samples with gaps around them.
+          points: { show: ys[i]!.filter((v) => v !== null).length < 60, size: 5 },
         })),
       ],
       hooks: {
@@ -106,14 +108,14 @@ export function Graph(props: { series: RangeSeries[]; start: number; end: number
     };
     plot.current?.destroy();
     plot.current = new uPlot(opts, data, el);
-    const onResize = () => plot.current?.setSize({ width: Math.max(300, el.clientWidth), height: 320 });
+    const onResize = () => plot.current?.setSize({ width: Math.max(300, el.clientWidth), height });
     window.addEventListener("resize", onResize);
     return () => {
       window.removeEventListener("resize", onResize);
       plot.current?.destroy();
       plot.current = null;
     };
-  }, [props.series, props.start, props.end, props.step, props.stacked, props.stacked ? shown : null]);
+  }, [props.series, props.start, props.end, props.step, props.stacked, height, props.stacked ? shown : null]);
 
   const toggle = (i: number, only: boolean) => {
     const next = only

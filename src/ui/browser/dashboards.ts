@@ -122,7 +122,7 @@ function DashPanel(props: { panel: DashboardPanel; range: string; refresh: numbe
   }, [p.expr, p.type, p.range, props.range, props.refresh]);
   return html`<div class="dash-panel-body">
     ${out.error && html`<div class="alert error">${out.error}</div>`}
-    ${out.series && (out.series.length === 0 ? html`<p class="muted">No data.</p>` : html`<${Graph} series=${out.series} start=${out.start} end=${out.end} step=${out.step} stacked=${p.stacked ?? false}/>`)}
+    ${out.series && (out.series.length === 0 ? html`<p class="muted">No data.</p>` : html`<${Graph} series=${out.series} start=${out.start} end=${out.end} step=${out.step} stacked=${p.stacked ?? false} height=${Math.max(100, p.gridPos.h * 44 - 120)}/>`)}
     ${out.table !== undefined && html`<${ResultTable} data=${out.table}/>`}
   </div>`;
 }

@@ -43,10 +43,17 @@ function graphLink(expr: string): string {
 
 function RuleDefinition(props: { rule: Rule }) {
   const r = props.rule;
-  return html`<pre class="rule-def"><code>${r.type === "alerting" ? "alert" : "record"}: <b>${r.name}</b>
-expr: <a href=${graphLink(r.query)}>${r.query}</a>${r.duration ? `\nfor: ${formatDuration(r.duration * 1000)}` : ""}${r.keepFiringFor ? `\nkeep_firing_for: ${formatDuration(r.keepFiringFor * 1000)}` : ""}${
-    r.labels && Object.keys(r.labels).length > 0 ? `\nlabels:\n${Object.entries(r.labels).map(([k, v]) => `  ${k}: ${v}`).join("\n")}` : ""}${
-    r.annotations && Object.keys(r.annotations).length > 0 ? `\nannotations:\n${Object.entries(r.annotations).map(([k, v]) => `  ${k}: ${v}`).join("\n")}` : ""}</code></pre>`;
+  // htm drops whitespace-only text containing newlines, so line breaks are explicit strings.
+  const lines: unknown[] = [
+    `${r.type === "alerting" ? "alert" : "record"}: `, html`<b>${r.name}</b>`, "\n",
+    "expr: ", html`<a href=${graphLink(r.query)}>${r.query}</a>`, "\n",
+  ];
+  if (r.duration) lines.push(`for: ${formatDuration(r.duration * 1000)}\n`);
+  if (r.keepFiringFor) lines.push(`keep_firing_for: ${formatDuration(r.keepFiringFor * 1000)}\n`);
+  for (const [key, map] of [["labels", r.labels], ["annotations", r.annotations]] as const) {
+    if (map && Object.keys(map).length > 0) lines.push(`${key}:\n${Object.entries(map).map(([k, v]) => `  ${k}: ${v}\n`).join("")}`);
+  }
+  return html`<pre class="rule-def"><code>${lines}</code></pre>`;
 }
 
 function EvalInfo(props: { rule: Rule }) {
