@@ -3,12 +3,27 @@ import { EditorState, Prec } from "@codemirror/state";
 import { EditorView, keymap, placeholder, highlightSpecialChars, drawSelection } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap, insertNewlineAndIndent } from "@codemirror/commands";
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap, completionStatus } from "@codemirror/autocomplete";
-import { bracketMatching, syntaxHighlighting, defaultHighlightStyle } from "@codemirror/language";
+import { bracketMatching, syntaxHighlighting, HighlightStyle } from "@codemirror/language";
+import { tags } from "@lezer/highlight";
 import { lintKeymap } from "@codemirror/lint";
 import { PromQLExtension } from "@prometheus-io/codemirror-promql";
 import { config } from "./api.ts";
 
 let shared: PromQLExtension | undefined;
+
+/** PromQL colours: metric names, label names, strings, numbers and durations, functions and keywords apart. */
+const promqlHighlight = HighlightStyle.define([
+  { tag: tags.name, color: "#000" },
+  { tag: tags.number, color: "#09885a" },
+  { tag: tags.string, color: "#a31515" },
+  { tag: tags.keyword, color: "#008080" },
+  { tag: tags.function(tags.variableName), color: "#008080" },
+  { tag: tags.labelName, color: "#800000" },
+  { tag: tags.operator, color: "#af00db" },
+  { tag: tags.modifier, color: "#af00db" },
+  { tag: tags.comment, color: "#888", fontStyle: "italic" },
+  { tag: tags.invalid, color: "#f00" },
+]);
 
 /** One PromQL extension (and so one metadata cache) for every editor on the page. */
 function promql(): PromQLExtension {
@@ -37,7 +52,7 @@ export function createEditor(parent: HTMLElement, initial: string, onChange: (te
         closeBrackets(),
         bracketMatching(),
         autocompletion(),
-        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+        syntaxHighlighting(promqlHighlight),
         placeholder("Enter expression (press Shift+Enter for newlines)"),
         EditorView.lineWrapping,
         EditorView.contentAttributes.of({ "aria-label": "Expression (PromQL)" }),
