@@ -167,6 +167,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
           title: flags["web.page-title"],
           version: info.version,
           dashboards: new DashboardStore(join(flags["storage.tsdb.path"], "dashboards")),
+          scrapePools: () => state.base?.config.scrape_configs ?? [],
         }),
       });
       builtinAM?.mount(app);

@@ -11,3 +11,4 @@ export {
   type GridPos,
 } from "./dashboards.ts";
 export { importGrafana, slugify, type GrafanaImport } from "./grafana.ts";
+export { relabelSteps, relabelStepsAPI, type RelabelStep, type ScrapePoolRelabeling } from "./relabel_steps.ts";

@@ -14,6 +14,7 @@
 import { Hono } from "hono";
 import { appCSS, appJS, appCSSGzip, appJSGzip, assetHash } from "./assets.generated.ts";
 import { dashboardsAPI, type DashboardStore } from "./dashboards.ts";
+import { relabelStepsAPI, type ScrapePoolRelabeling } from "./relabel_steps.ts";
 
 /** The roles whose pages a UI shows. */
 export type UIRole = "prometheus" | "alertmanager";
@@ -38,6 +39,8 @@ export interface UIOptions {
   version: string;
   /** Where dashboards are kept; no dashboards API or pages without it. */
   dashboards?: DashboardStore;
+  /** The scrape pools' relabel rules in effect, for /api/v1/targets/relabel_steps (the targets page's relabel view). */
+  scrapePools?: () => readonly ScrapePoolRelabeling[];
 }
 
 function escapeHTML(s: string): string {
@@ -82,7 +85,7 @@ function asset(body: string, gzip: Uint8Array, type: string, acceptEncoding: str
 /**
  * The UI's routes, to mount at the route prefix of the role's app (one
  * `app.route(prefix, uiRoutes(…))` call). Includes /api/v1/dashboards when
- * a store is given.
+ * a store is given, and /api/v1/targets/relabel_steps when the scrape pools are.
  */
 export function uiRoutes(opts: UIOptions): Hono {
   const base = opts.routePrefix === "/" ? "" : opts.routePrefix;
@@ -107,5 +110,6 @@ export function uiRoutes(opts: UIOptions): Hono {
     });
   }
   if (opts.dashboards) app.route("/api/v1/dashboards", dashboardsAPI(opts.dashboards));
+  if (opts.scrapePools) app.route("/api/v1/targets/relabel_steps", relabelStepsAPI(opts.scrapePools));
   return app;
 }

@@ -53,6 +53,11 @@ scrape_configs:
   - job_name: unreachable
     static_configs:
       - targets: ["127.0.0.1:1"]
+    relabel_configs:
+      - source_labels: [__address__]
+        regex: '(.*):(\\d+)'
+        target_label: port
+        replacement: "$2"
 `);
   const am = join(dir, "alertmanager.yml");
   writeFileSync(am, `route:
@@ -146,10 +151,19 @@ describe("web UI in Chromium", () => {
     for (const [p, expectSelector] of pages) {
       await w.page.goto(`${server!.url}${p}`);
       await settled(w.page);
-      await w.page.waitForSelector(expectSelector, { timeout: 15_000 });
+      await w.page.waitForSelector(`main >> ${expectSelector}`, { timeout: 15_000 });
       expect(await w.page.locator(".alert.error").count()).toBe(0);
       await w.screenshot(`server${p}`);
     }
+    // The targets page shows each relabel step of a target.
+    await w.page.goto(`${server!.url}/targets`);
+    await settled(w.page);
+    await w.page.locator(".card", { hasText: "unreachable" }).locator("summary", { hasText: "Relabeling" }).click();
+    await w.page.waitForSelector("main >> text=Target labels", { timeout: 15_000 });
+    expect(await w.page.locator(".relabel-table pre").first().innerText()).toContain("target_label: port");
+    expect(await w.page.locator(".relabel-table tr", { hasText: "target_label: port" }).innerText()).toContain('port="1"');
+    await w.screenshot("server/targets-relabel");
+
     // Prometheus 2's /graph links land on the query page with the expression.
     await w.page.goto(`${server!.url}/graph?g0.expr=job%3Aup%3Asum&g0.tab=1`);
     await w.page.waitForSelector("table.result td.series", { timeout: 15_000 });
@@ -312,9 +326,12 @@ describe("dashboards in Chromium", () => {
     await page.goto(`${s.url}/dashboards/ui-test`);
     await settled(page);
     await page.waitForSelector("h3:text-is('Targets up')");
-    await page.waitForSelector(".dash-panel .legend-item", { timeout: 20_000 });
-    await page.waitForSelector(".dash-panel table.result", { timeout: 20_000 });
+    await page.locator(".dash-panel").nth(0).locator(".legend-item, .alert, p.muted").first().waitFor({ timeout: 20_000 });
+    await page.locator(".dash-panel").nth(1).locator("table.result, .alert, p.muted").first().waitFor({ timeout: 20_000 });
     await w.screenshot("dashboard-after-restart");
+    expect(await page.locator(".dash-panel-body .alert").allInnerTexts()).toEqual([]);
+    expect(await page.locator(".dash-panel .legend-label").allInnerTexts()).toEqual(['{job="self"}', '{job="unreachable"}']);
+    expect(await page.locator(".dash-panel table.result tr").count()).toBeGreaterThan(0);
     expect(w.errors).toEqual([]);
     await page.context().close();
   }, BROWSER_TEST_TIMEOUT_MS);
@@ -336,7 +353,7 @@ describe("the Alertmanager role's UI in Chromium", () => {
     for (const [p, sel] of [["/alertmanager/alerts", "text=No alert groups found."], ["/alertmanager/silences", "text=No active silences."], ["/alertmanager/status", "text=Cluster status"]]) {
       await w.page.goto(`${url}${p}`);
       await settled(w.page);
-      await w.page.waitForSelector(sel!, { timeout: 15_000 });
+      await w.page.waitForSelector(`main >> ${sel!}`, { timeout: 15_000 });
       await w.screenshot(`am-role${p}`);
     }
     expect(await w.page.locator("nav >> text=Query").count()).toBe(0);

@@ -112,11 +112,11 @@ function DashPanel(props: { panel: DashboardPanel; range: string; refresh: numbe
     const rangeMs = parseDuration(p.range ?? props.range) || 3_600_000;
     const now = Date.now() / 1000;
     const step = autoStep(rangeMs / 1000);
-    const end = Math.floor(now / step) * step;
-    const start = end - Math.floor(rangeMs / 1000 / step) * step;
+    const end = now;
+    const start = end - rangeMs / 1000;
     const load = p.type === "table"
       ? api<unknown>(withParams("/api/v1/query", { query: p.expr, time: now.toFixed(3) })).then((table) => ({ table }))
-      : api<{ result: RangeSeries[] }>(withParams("/api/v1/query_range", { query: p.expr, start, end, step })).then((d) => ({ series: d.result, start, end, step }));
+      : api<{ result: RangeSeries[] }>(withParams("/api/v1/query_range", { query: p.expr, start: start.toFixed(3), end: end.toFixed(3), step })).then((d) => ({ series: d.result, start, end, step }));
     load.then((o) => live && setOut(o), (e: Error) => live && setOut({ error: e.message }));
     return () => { live = false; };
   }, [p.expr, p.type, p.range, props.range, props.refresh]);

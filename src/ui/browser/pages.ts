@@ -171,7 +171,7 @@ export function TargetsPage() {
           <table class="data targets"><thead><tr><th>Endpoint</th><th>State</th><th>Labels</th><th>Last scrape</th><th>Scrape duration</th><th>Error</th></tr></thead><tbody>
           ${ts.map((t) => html`<tr>
             <td><a href=${t.globalUrl || t.scrapeUrl} target="_blank" rel="noreferrer">${t.scrapeUrl}</a>
-              <details class="relabel"><summary>Relabeling</summary><${RelabelView} target=${t}/></details></td>
+              <${Lazy} summary="Relabeling">${() => html`<${RelabelView} target=${t}/>`}<//></td>
             <td><${StateBadge} state=${t.health}/></td>
             <td><${LabelBadges} labels=${t.labels}/></td>
             <td title=${t.lastScrape}>${ago(t.lastScrape)}${t.scrapeInterval ? html`<div class="muted small">every ${t.scrapeInterval}</div>` : ""}</td>
@@ -182,19 +182,39 @@ export function TargetsPage() {
   </div>`;
 }
 
-/** The labels before and after relabeling: what each target's relabel steps did. */
-function RelabelView(props: { target: { discoveredLabels: Labels; labels?: Labels } }) {
-  const before = props.target.discoveredLabels;
-  const after = props.target.labels;
-  const keys = [...new Set([...Object.keys(before), ...Object.keys(after ?? {})])].sort();
-  return html`<table class="data relabel-table"><thead><tr><th>Label</th><th>Discovered</th><th>After relabeling</th></tr></thead><tbody>
-    ${keys.map((k) => {
-      const a = before[k];
-      const b = after?.[k];
-      const kind = a === b ? "" : b === undefined ? "removed" : a === undefined ? "added" : "changed";
-      return html`<tr class=${kind}><td>${k}</td><td>${a ?? ""}</td><td>${after ? b ?? (kind === "removed" ? "(dropped)" : "") : "(target dropped)"}</td></tr>`;
-    })}
-  </tbody></table>`;
+interface RelabelStep {
+  rule: { action?: string; source_labels?: string[]; separator?: string; regex?: string; target_label?: string; replacement?: string; modulus?: number };
+  output: Labels;
+  keep: boolean;
+}
+
+function ruleText(r: RelabelStep["rule"]): string {
+  const parts = [`action: ${r.action ?? "replace"}`];
+  if (r.source_labels && r.source_labels.length > 0) parts.push(`source_labels: [${r.source_labels.join(", ")}]`);
+  if (r.regex !== undefined && r.regex !== "(.*)") parts.push(`regex: ${r.regex}`);
+  if (r.target_label) parts.push(`target_label: ${r.target_label}`);
+  if (r.replacement !== undefined && r.replacement !== "$1") parts.push(`replacement: ${r.replacement}`);
+  if (r.modulus) parts.push(`modulus: ${r.modulus}`);
+  return parts.join("\n");
+}
+
+/** What each of the pool's relabel_configs did to the target's discovered labels, loaded when opened. */
+function RelabelView(props: { target: { discoveredLabels: Labels; labels?: Labels; scrapePool: string } }) {
+  const t = props.target;
+  const loaded = useData(() => api<{ steps: RelabelStep[] }>(withParams("/api/v1/targets/relabel_steps", { scrapePool: t.scrapePool, labels: JSON.stringify(t.discoveredLabels) })));
+  return html`<${Status} loaded=${loaded}>${(d: { steps: RelabelStep[] }) => html`<table class="data relabel-table"><tbody>
+    <tr><th>Discovered labels</th><td><${LabelBadges} labels=${t.discoveredLabels}/></td></tr>
+    ${d.steps.map((s, i) => html`<tr class=${s.keep ? "" : "removed"}><th><pre class="rule-def"><code>${`${i + 1}. ${ruleText(s.rule)}`}</code></pre></th>
+      <td>${s.keep ? html`<${LabelBadges} labels=${s.output}/>` : html`<b>Target dropped</b>`}</td></tr>`)}
+    ${t.labels && html`<tr><th>Target labels</th><td><${LabelBadges} labels=${t.labels}/></td></tr>`}
+  </tbody></table>`}<//>`;
+}
+
+/** Loads its content only when opened. */
+function Lazy(props: { summary: string; children: () => unknown }) {
+  const [open, setOpen] = useState(false);
+  return html`<details class="relabel" onToggle=${(e: Event) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
+    <summary>${props.summary}</summary>${open && props.children()}</details>`;
 }
 
 export function ServiceDiscoveryPage() {

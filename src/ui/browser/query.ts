@@ -148,12 +148,12 @@ export function Panel(props: {
         if (!(rangeMs > 0)) throw new Error(`range ${JSON.stringify(s.range)}: not a duration like 1h`);
         const step = s.step.trim() === "" ? autoStep(rangeMs / 1000) : Number(s.step);
         if (!(step > 0)) throw new Error(`resolution ${JSON.stringify(s.step)}: not a positive number of seconds`);
-        const start = Math.floor((end - rangeMs / 1000) / step) * step;
-        const endAligned = Math.floor(end / step) * step;
+        // Like Prometheus's UI: the range ends at the end time exactly (so the newest samples show), starting range earlier.
+        const start = end - rangeMs / 1000;
         const data = await api<{ resultType: string; result: RangeSeries[] }>(withParams("/api/v1/query_range", {
-          query: expr, start: start.toFixed(3), end: endAligned.toFixed(3), step,
+          query: expr, start: start.toFixed(3), end: end.toFixed(3), step,
         }));
-        out.graph = { series: data.result, start, end: endAligned, step };
+        out.graph = { series: data.result, start, end, step };
       } else {
         out.explain = await api<unknown>(withParams("/api/v1/parse_query", { query: expr }));
       }
