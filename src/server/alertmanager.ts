@@ -24,7 +24,8 @@ import { loadAlertmanagerConfigFile, parseDuration, type LoadedAlertmanagerConfi
 import { boolFlag, command, customFlag, enumFlag, intFlag, stringFlag, stringsFlag, type Command, type FlagValues, type MainIO, type Role } from "../flags/index.ts";
 import { newLogger, type Logger } from "../log/index.ts";
 import { Registry } from "../model/index.ts";
-import { registerProcessMetrics } from "../web/index.ts";
+import { normalizeRoutePrefix, registerProcessMetrics } from "../web/index.ts";
+import { uiRoutes } from "../ui/index.ts";
 import { alertmanagerWebApp } from "./alertmanager_app.ts";
 import { runRole, type Component } from "./runtime.ts";
 import { externalURL, parseListenAddress, routePrefix, type ServerFlags } from "./server_flags.ts";
@@ -199,6 +200,7 @@ export async function runAlertmanager(flags: AlertmanagerFlags, opts: Alertmanag
     app: (control) => alertmanagerWebApp({
       alertmanager: am.alertmanager, versionInfo: alertmanagerVersionInfo(), registry, routePrefix: prefix,
       reload: control.reload, isReady: control.isReady, logger: logger.with({ component: "api" }),
+      ui: uiRoutes({ roles: ["alertmanager"], routePrefix: normalizeRoutePrefix(prefix), title: "Alertmanager", version: alertmanagerVersionInfo().version }),
     }),
     onConfigLoaded: (ok) => { if (!ok) am.alertmanager()?.reloadFailed(); },
     onListening: opts.onListening,

@@ -30,6 +30,8 @@ export interface AlertmanagerWebOptions extends AlertmanagerAPIOptions {
   reload(): Promise<void>;
   /** Whether the Alertmanager runs (default: whenever `alertmanager()` gives one). */
   isReady?: () => boolean;
+  /** The web UI's routes (src/ui uiRoutes), mounted at the prefix in place of the one-line text at "/". */
+  ui?: Hono;
 }
 
 const V1_GONE = {
@@ -57,7 +59,8 @@ export function alertmanagerWebApp(opts: AlertmanagerWebOptions): Hono {
   routes.get("/metrics", (c) => c.body(opts.registry.render(), 200, { "Content-Type": TEXT_FORMAT_CONTENT_TYPE }));
   routes.route("/api/v2", alertmanagerAPIv2(opts));
   routes.all("/api/v1/*", () => new Response(goJSON(V1_GONE), { status: 410, headers: { "Content-Type": "application/json" } }));
-  routes.get("/", (c) => c.text(`promts Alertmanager ${opts.versionInfo.version}: API under ${prefix === "/" ? "" : prefix}/api/v2\n`));
+  if (opts.ui) routes.route("/", opts.ui);
+  else routes.get("/", (c) => c.text(`promts Alertmanager ${opts.versionInfo.version}: API under ${prefix === "/" ? "" : prefix}/api/v2\n`));
 
   const app = new Hono();
   app.onError((err, c) => {

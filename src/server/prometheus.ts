@@ -20,6 +20,7 @@
  * of the {@link ServerContext} that registers reload and close hooks) run as
  * components of their own, after storage.
  */
+import { join } from "node:path";
 import { Hono } from "hono";
 import { loadConfigFile, type PrometheusConfig } from "../config/index.ts";
 import { newLogger, type Logger } from "../log/index.ts";
@@ -28,6 +29,7 @@ import { Engine } from "../promql/index.ts";
 import { openDB, type DB } from "../tsdb/index.ts";
 import { newWebApp, registerBuildInfo, registerProcessMetrics, rulesAPI, targetsAPI } from "../web/index.ts";
 import { apiV1 } from "../web/api/index.ts";
+import { DashboardStore, uiRoutes } from "../ui/index.ts";
 import { builtinAlertmanagerComponent } from "./alertmanager.ts";
 import { builtinPushgateway } from "./pushgateway.ts";
 import { lockDataDir } from "./lockfile.ts";
@@ -170,6 +172,14 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
         extraRoutes: remote.rootRoutes(),
         corsOrigin: flags["web.cors.origin"],
         logger: logger.with({ component: "web" }),
+        ui: uiRoutes({
+          roles: builtinAM ? ["prometheus", "alertmanager"] : ["prometheus"],
+          routePrefix: routePrefix(flags),
+          title: flags["web.page-title"],
+          version: info.version,
+          dashboards: new DashboardStore(join(flags["storage.tsdb.path"], "dashboards")),
+          scrapePools: () => state.base?.config.scrape_configs ?? [],
+        }),
       });
       builtinAM?.mount(app);
       builtinPG?.mount(app, routePrefix(flags));

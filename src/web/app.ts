@@ -43,6 +43,8 @@ export interface WebOptions extends LifecycleHooks {
   corsOrigin?: RegExp;
   /** Where handler failures are logged (they answer 500). */
   logger?: Logger;
+  /** The web UI's routes (src/ui uiRoutes), mounted at the prefix in place of the minimal landing page. */
+  ui?: Hono;
 }
 
 /**
@@ -82,7 +84,6 @@ export function newWebApp(opts: WebOptions): Hono {
   const routes = new Hono();
   routes.route("/", lifecycleRoutes(opts));
   routes.get("/metrics", (c) => c.body(opts.registry.render(), 200, { "Content-Type": TEXT_FORMAT_CONTENT_TYPE }));
-  routes.get("/", (c) => c.html(landingPage(title, prefix, opts.version ?? "")));
   if (opts.extraRoutes) {
     routes.use("/federate", readyOnly(opts.isReady));
     routes.route("/", opts.extraRoutes);
@@ -91,6 +92,8 @@ export function newWebApp(opts: WebOptions): Hono {
     routes.use("/api/v1/*", cors(opts.corsOrigin ?? /^(?:.*)$/), readyOnly(opts.isReady));
     routes.route("/api/v1", opts.apiV1);
   }
+  if (opts.ui) routes.route("/", opts.ui);
+  else routes.get("/", (c) => c.html(landingPage(title, prefix, opts.version ?? "")));
 
   const app = new Hono();
   app.onError((err, c) => {
