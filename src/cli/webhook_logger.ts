@@ -12,7 +12,8 @@
  */
 import { readBodyText } from "../alertmanager/api/index.ts";
 import { command, enumFlag, stringFlag, type Command, type MainIO, type Role } from "../flags/index.ts";
-import { parseListenAddress } from "../server/index.ts";
+import { newLogger, nopLogger } from "../log/index.ts";
+import { listen, parseListenAddress, runRole } from "../server/index.ts";
 
 /** Largest notification accepted (Alertmanager's payloads are far smaller). */
 const MAX_BODY_BYTES = 16 << 20;
@@ -48,59 +49,63 @@ export interface WebhookLogger {
   stop(): Promise<void>;
 }
 
+/** The receiver's handler: `out` gets the stdout lines, `log` the stderr ones. */
+function webhookHandler(io: { out(line: string): void; log(line: string): void }, format: "json" | "summary"): (req: Request) => Promise<Response> {
+  return async (req) => {
+    const path = new URL(req.url).pathname;
+    if (req.method !== "POST") return new Response("Only POST requests allowed\n", { status: 405 });
+    let text: string;
+    try {
+      text = await readBodyText(req, MAX_BODY_BYTES);
+    } catch (e) {
+      io.log(`rejected ${path}: ${(e as Error).message}`);
+      return new Response(`${(e as Error).message}\n`, { status: 413 });
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch (e) {
+      io.log(`rejected ${path}: body is not JSON: ${(e as Error).message}`);
+      return new Response("body is not JSON\n", { status: 400 });
+    }
+    const summary = summarizeNotification(payload);
+    io.out(format === "json" ? JSON.stringify(payload) : summary);
+    io.log(`${new Date().toISOString()} ${path} ${summary}`);
+    return new Response(null, { status: 200 });
+  };
+}
+
 /**
- * Starts the receiver; `out` gets the stdout lines, `log` the stderr ones.
- * Throws when the address cannot be listened on.
+ * Starts the receiver on the runtime's listener; `out` gets the stdout
+ * lines, `log` the stderr ones. Throws when the address cannot be listened on.
  */
 export function startWebhookLogger(listenAddress: string, io: { out(line: string): void; log(line: string): void }, format: "json" | "summary" = "json"): WebhookLogger {
   const { hostname, port } = parseListenAddress(listenAddress);
-  const server = Bun.serve({
-    hostname,
-    port,
-    async fetch(req) {
-      const path = new URL(req.url).pathname;
-      if (req.method !== "POST") return new Response("Only POST requests allowed\n", { status: 405 });
-      let text: string;
-      try {
-        text = await readBodyText(req, MAX_BODY_BYTES);
-      } catch (e) {
-        io.log(`rejected ${path}: ${(e as Error).message}`);
-        return new Response(`${(e as Error).message}\n`, { status: 413 });
-      }
-      let payload: unknown;
-      try {
-        payload = JSON.parse(text);
-      } catch (e) {
-        io.log(`rejected ${path}: body is not JSON: ${(e as Error).message}`);
-        return new Response("body is not JSON\n", { status: 400 });
-      }
-      const summary = summarizeNotification(payload);
-      io.out(format === "json" ? JSON.stringify(payload) : summary);
-      io.log(`${new Date().toISOString()} ${path} ${summary}`);
-      return new Response(null, { status: 200 });
-    },
-  });
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  return { url: `http://${host}:${server.port}`, stop: () => server.stop(true) };
+  const listener = listen(webhookHandler(io, format), { hostname, port, webConfigFile: "", idleTimeoutS: 120 }, undefined, nopLogger);
+  if (!listener) throw new Error(`cannot listen on ${listenAddress}`);
+  return listener;
 }
 
-/** Runs until SIGTERM/SIGINT; resolves with the exit code (1 when it cannot listen). */
+/**
+ * Runs on the server room's runtime (no config, no components) until
+ * SIGTERM/SIGINT; resolves with the exit code (1 when it cannot listen).
+ */
 export async function runWebhookLogger(listenAddress: string, format: "json" | "summary", io: MainIO): Promise<number> {
-  let logger: WebhookLogger;
+  let address: { hostname: string; port: number };
   try {
-    logger = startWebhookLogger(listenAddress, { out: (l) => io.stdout(`${l}\n`), log: (l) => io.stderr(`${l}\n`) }, format);
+    address = parseListenAddress(listenAddress);
   } catch (err) {
     io.stderr(`promts: error: webhook-logger cannot listen on ${listenAddress}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  io.stderr(`webhook-logger listening on ${logger.url}\n`);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
+  const lines = { out: (l: string) => io.stdout(`${l}\n`), log: (l: string) => io.stderr(`${l}\n`) };
+  return runRole<undefined>({
+    logger: newLogger({ write: lines.log }),
+    listen: { ...address, webConfigFile: "", idleTimeoutS: 120 },
+    app: () => ({ fetch: webhookHandler(lines, format) }),
+    components: [],
+    onListening: (url) => io.stderr(`webhook-logger listening on ${url}\n`),
   });
-  io.stderr(`webhook-logger stopping (${signal})\n`);
-  await logger.stop();
-  return 0;
 }
 
 /** `promts webhook-logger` as a role of the executable. */

@@ -13,6 +13,14 @@ import { ConfigError } from "./error.ts";
 import { formatDuration, formatSize, parseDuration, parseSize } from "../base/index.ts";
 import { join, isAbsolute } from "node:path";
 
+/** Keys quoted in "field X not found" errors: what a field name can look like. */
+const FIELD_NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+
+/** Whether a scalar from the file may be quoted in an error: short, one line, printable. */
+function isEchoable(text: string): boolean {
+  return text.length <= 64 && !/[\x00-\x1f\x7f]/.test(text);
+}
+
 /**
  * What one value may be. `check` returns an error message or undefined.
  * Strings marked `secret` print as `<secret>`, `file` ones are resolved
@@ -134,7 +142,7 @@ function checkExplicitTags(doc: Document, lineCounter: LineCounter, filename: st
       const text = typeof node.value === "string" ? node.value : undefined;
       if (check && text !== undefined && !check.test(text)) {
         const { line, col } = lineCounter.linePos(node.range?.[0] ?? 0);
-        throw new ConfigError(filename, line, col, "", `yaml: cannot decode !!str \`${text}\` as a !!${node.tag!.split(":").pop()}`);
+        throw new ConfigError(filename, line, col, "", `yaml: cannot decode !!str${isEchoable(text) ? ` \`${text}\`` : ""} as a !!${node.tag!.split(":").pop()}`);
       }
     },
   });
@@ -273,16 +281,21 @@ export class Decoder {
     return typeof key.value === "string" ? key.value : (key.source ?? String(key.value));
   }
 
-  private tagOf(node: Node): string {
+  /**
+   * The YAML tag of a node, with the scalar as written (as Go's yaml quotes
+   * it) when it is short and on one line. A longer value, or any value at the
+   * top of the document, is not echoed: a file that is not a config at all
+   * (`rule_files: [/etc/shadow]`) must not have its contents shown in errors.
+   */
+  private tagOf(node: Node, path: string): string {
     if (isMap(node)) return "!!map";
     if (isSeq(node)) return "!!seq";
     if (isScalar(node)) {
       const v = node.value;
       const text = node.source ?? String(v);
       if (v === null) return "!!null";
-      if (typeof v === "boolean") return `!!bool \`${text}\``;
-      if (typeof v === "number") return `${Number.isInteger(v) ? "!!int" : "!!float"} \`${text}\``;
-      return `!!str \`${text}\``;
+      const tag = typeof v === "boolean" ? "!!bool" : typeof v === "number" ? (Number.isInteger(v) ? "!!int" : "!!float") : "!!str";
+      return path !== "" && isEchoable(text) ? `${tag} \`${text}\`` : tag;
     }
     return "!!unknown";
   }
@@ -314,7 +327,7 @@ export class Decoder {
   }
 
   private typeError(node: Node, kind: Kind, path: string): never {
-    this.fail(node, path, `cannot unmarshal ${this.tagOf(node)} into ${this.goType(kind)}`);
+    this.fail(node, path, `cannot unmarshal ${this.tagOf(node, path)} into ${this.goType(kind)}`);
   }
 
   /** The text of a scalar as written (numbers and booleans keep their spelling). */
@@ -452,7 +465,11 @@ export class Decoder {
       const name = this.keyString(pair, path);
       const spec = type.fields[name];
       const keyNode = this.resolve(pair.key)!;
-      if (!spec) this.fail(keyNode, childPath(path, name), `not found in type ${type.name}`);
+      if (!spec) {
+        // A key that is no field name at all (a line of /etc/shadow, say) is located, not echoed.
+        if (!FIELD_NAME_RE.test(name)) this.fail(keyNode, path, `field not found in type ${type.name}: the key here is not a field name`);
+        this.fail(keyNode, childPath(path, name), `not found in type ${type.name}`);
+      }
       const target = spec.renamedTo ?? name;
       if (fields.has(target)) {
         this.fail(keyNode, childPath(path, name), `cannot be used together with ${fields.get(target)!.name}`);

@@ -5,6 +5,7 @@
  *   alertmanager   the built-in Alertmanager, with --alertmanager.config.file
  *                  (its API v2 under /api/v2 on the same listener; reloads
  *                  re-read its own file)
+ *   pushgateway    with --pushgateway.enable, the Pushgateway on the same port
  *   storage        locks the data directory, opens the TSDB (WAL replay)
  *   scrape         scrape + discovery managers (src/server/scrape_component.ts)
  *   rules          rule manager + notifier (src/server/rules_component.ts)

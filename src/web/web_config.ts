@@ -74,7 +74,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function checkKeys(file: string, where: string, value: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw new Error(`${file}: field ${where}${key} not found in web config`);
+    if (allowed.includes(key)) continue;
+    // A key that is no field name at all (a line of /etc/shadow, say) is not echoed.
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key)) throw new Error(`${file}: field not found in web config${where ? ` under ${where.replace(/\.$/, "")}` : ""}: a key that is not a field name`);
+    throw new Error(`${file}: field ${where}${key} not found in web config`);
   }
 }
 
@@ -95,7 +98,11 @@ export function parseWebConfig(text: string, file: string): WebConfig {
   try {
     doc = parseYAML(text);
   } catch (err) {
-    throw new Error(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+    // The YAML library's message ends with an excerpt of the file: keep only its position and reason.
+    const e = err as { message?: string; linePos?: { line: number; col: number }[] };
+    const reason = String(e.message ?? err).split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    const at = e.linePos?.[0];
+    throw new Error(`${at ? `${file}:${at.line}:${at.col}` : file}: yaml: ${reason}`);
   }
   if (doc === null || doc === undefined) doc = {};
   if (!isRecord(doc)) throw new Error(`${file}: expected a mapping at the top level`);

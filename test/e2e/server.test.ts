@@ -162,6 +162,19 @@ describe("server", () => {
     expect(log).toContain("See you next time!");
   });
 
+  test("restarts at once after kill -9: the data directory lock died with the process", async () => {
+    const config = writeFile("killed.yml", GOOD_CONFIG);
+    const first = startServer(config);
+    await waitForStatus(`${first.url}/-/ready`, 200, first.p);
+    first.p.proc.kill("SIGKILL");
+    // No wait for the exit to be reaped: the kernel drops the flock when the process dies.
+    const second = startServer(config, [], first.data);
+    await waitForStatus(`${second.url}/-/ready`, 200, second.p);
+    second.p.proc.kill("SIGTERM");
+    expect(await exitCode(second.p)).toBe(0);
+    expect(await second.p.stderr).not.toContain("lock DB directory");
+  });
+
   test("loads blocks written by tool tsdb create-blocks-from openmetrics", async () => {
     const t = Math.floor(Date.now() / 1000) - 3 * 3600;
     const input = writeFile("backfill.om", `# TYPE up gauge\nup{job="a"} 1 ${t}\nup{job="a"} 0 ${t + 15}\nup{job="b"} 1 ${t + 15}\n# EOF\n`);

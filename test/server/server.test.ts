@@ -226,4 +226,23 @@ describe("server role", () => {
     await fetch(`${url}/-/quit`, { method: "POST" });
     expect(await h.exit).toBe(0);
   });
+  test("a reload naming a file that is not a rule file answers 500 without echoing it", async () => {
+    const { flags, configPath } = serverFlags(GOOD_CONFIG, ["--web.enable-lifecycle"]);
+    const storage = fakeStorage();
+    storage.finishOpen();
+    const h = start(flags, { openStorage: storage.open });
+    const url = await h.url;
+    await until(async () => (await fetch(`${url}/-/ready`)).status === 200);
+    const shadow = join(dir, `shadow-${Math.random().toString(36).slice(2)}`);
+    writeFileSync(shadow, "root:$6$topSecretHash$xyz:20228:0:99999:7:::\n");
+    writeFileSync(configPath, `${GOOD_CONFIG}rule_files: [${JSON.stringify(shadow)}]\n`);
+    const res = await fetch(`${url}/-/reload`, { method: "POST" });
+    expect(res.status).toBe(500);
+    const body = await res.text();
+    expect(body).toContain(`${shadow}:1:1`);
+    expect(body).not.toContain("topSecretHash");
+    expect(h.logs.join("\n")).not.toContain("topSecretHash");
+    await fetch(`${url}/-/quit`, { method: "POST" });
+    expect(await h.exit).toBe(0);
+  });
 });
