@@ -21,7 +21,9 @@ import type { LabelQueryOptions, Querier, SelectHints, StoredSeries } from "../.
 import { JsKernelBatch, kernelWasm, WasmKernelBatch } from "../../src/promql/kernels.ts";
 import { MemStorage } from "./promqltest_storage.ts";
 
-const SLACK = Number(process.env.PROMTS_TIMING_SLACK ?? 3);
+// Tests here share their process (and a loaded host) with the rest of the suite: the margin is wider than
+// the e2e tests'. A query that cannot be stopped runs for seconds and fails these bounds by far.
+const SLACK = Number(process.env.PROMTS_TIMING_SLACK ?? 5);
 const HOUR = 3_600_000;
 const SERIES = 40;
 
