@@ -27,7 +27,8 @@ export const STREAMED_CONTENT_TYPE = "application/x-streamed-protobuf; proto=pro
 const MAX_READ_REQUEST_BYTES = 32 << 20;
 
 export interface RemoteReadOptions {
-  querier: (mint: number, maxt: number) => { select(m: readonly Matcher[], mint: number, maxt: number): StoredSeries[] | Promise<StoredSeries[]> };
+  /** A querier over [mint, maxt]; closed (releasing block references) once the query's response is built. */
+  querier: (mint: number, maxt: number) => { select(m: readonly Matcher[], mint: number, maxt: number): StoredSeries[] | Promise<StoredSeries[]>; close?(): void };
   externalLabels: () => Readonly<Record<string, string>>;
   /** 0 = no limit. */
   sampleLimit: number;
@@ -102,13 +103,18 @@ export function remoteReadHandler(opts: RemoteReadOptions): (req: Request) => Pr
       let total = 0;
       for (const q of queries) {
         w.fork(1);
-        const series = await opts.querier(q.startMs, q.endMs).select(withoutExternalMatchers(q.matchers, extRec), q.startMs, q.endMs);
-        for (const s of series) {
-          const b = s.samples();
-          if (b.length === 0) continue;
-          total += b.length;
-          if (opts.sampleLimit > 0 && total > opts.sampleLimit) return text(400, `exceeded sample limit (${opts.sampleLimit})`);
-          writeSeriesSamples(w, withExternal(s.labels, ext), b.t, b.v, b.length);
+        const querier = opts.querier(q.startMs, q.endMs);
+        try {
+          const series = await querier.select(withoutExternalMatchers(q.matchers, extRec), q.startMs, q.endMs);
+          for (const s of series) {
+            const b = s.samples();
+            if (b.length === 0) continue;
+            total += b.length;
+            if (opts.sampleLimit > 0 && total > opts.sampleLimit) return text(400, `exceeded sample limit (${opts.sampleLimit})`);
+            writeSeriesSamples(w, withExternal(s.labels, ext), b.t, b.v, b.length);
+          }
+        } finally {
+          querier.close?.();
         }
         w.join();
       }
@@ -128,7 +134,14 @@ function streamed(opts: RemoteReadOptions, queries: ReadQuery[], extRec: Readonl
       try {
         for (let qi = 0; qi < queries.length; qi++) {
           const q = queries[qi]!;
-          const series = await opts.querier(q.startMs, q.endMs).select(withoutExternalMatchers(q.matchers, extRec), q.startMs, q.endMs);
+          const querier = opts.querier(q.startMs, q.endMs);
+          let series: StoredSeries[];
+          try {
+            series = await querier.select(withoutExternalMatchers(q.matchers, extRec), q.startMs, q.endMs);
+          } catch (err) {
+            querier.close?.();
+            throw err;
+          }
           let w = new ProtoWriter(16 * 1024);
           let inFrame = 0;
           const flush = () => {
@@ -146,6 +159,7 @@ function streamed(opts: RemoteReadOptions, queries: ReadQuery[], extRec: Readonl
             inFrame++;
             if (w.pos >= opts.maxBytesInFrame) flush();
           }
+          querier.close?.();
           flush();
         }
         controller.close();

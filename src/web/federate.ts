@@ -27,7 +27,7 @@ export const FEDERATE_PROTO_CONTENT_TYPE = "application/vnd.google.protobuf; pro
 
 export interface FederateOptions {
   /** A querier over [mint, maxt]; `select` may return a promise. */
-  querier: (mint: number, maxt: number) => { select(m: readonly Matcher[], mint: number, maxt: number): StoredSeries[] | Promise<StoredSeries[]> };
+  querier: (mint: number, maxt: number) => { select(m: readonly Matcher[], mint: number, maxt: number): StoredSeries[] | Promise<StoredSeries[]>; close?(): void };
   /** --query.lookback-delta in ms. */
   lookbackDelta: number;
   /** global.external_labels of the configuration in effect. */
@@ -69,21 +69,26 @@ async function latestSamples(opts: FederateOptions, matcherSets: Matcher[][], no
   const seen = new Set<string>();
   const out: FederatedSample[] = [];
   const all: StoredSeries[] = [];
-  for (const ms of matcherSets) {
-    for (const s of await q.select(ms, mint, now)) all.push(s);
-  }
-  for (const s of all) {
-    const key = labelsKeyFast(s.labels);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const batch = s.samples();
-    if (batch.length === 0) continue;
-    const v = batch.v[batch.length - 1]!;
-    // Read the marker's bits from the array: a NaN loaded into a JS number loses its payload.
-    if (v !== v && isStaleAt(batch.v, batch.length - 1)) continue;
-    let name = "";
-    for (const l of s.labels) if (l.name === "__name__") name = l.value;
-    out.push({ labels: s.labels, name, t: batch.t[batch.length - 1]!, v });
+  try {
+    for (const ms of matcherSets) {
+      for (const s of await q.select(ms, mint, now)) all.push(s);
+    }
+    for (const s of all) {
+      const key = labelsKeyFast(s.labels);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const batch = s.samples();
+      if (batch.length === 0) continue;
+      const v = batch.v[batch.length - 1]!;
+      // Read the marker's bits from the array: a NaN loaded into a JS number loses its payload.
+      if (v !== v && isStaleAt(batch.v, batch.length - 1)) continue;
+      let name = "";
+      for (const l of s.labels) if (l.name === "__name__") name = l.value;
+      out.push({ labels: s.labels, name, t: batch.t[batch.length - 1]!, v });
+    }
+  } finally {
+    // The querier holds block references until closed.
+    q.close?.();
   }
   out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : compareLabelSets(a.labels, b.labels)));
   return out;
