@@ -121,21 +121,37 @@ function matrixSeriesJSON(s: MatrixSeries): string {
  * written.
  */
 export async function queryDataJSONSliced(value: Value): Promise<string> {
-  if (value.type !== "matrix" && value.type !== "vector") return queryDataJSON(value);
+  return (await queryDataJSONParts(value)).join("");
+}
+
+/**
+ * {@link queryDataJSONSliced} as the pieces of the JSON text, in order (one
+ * per series or per 256 samples), so a caller can send them without ever
+ * building, or encoding at once, one string of tens of MB.
+ */
+export async function queryDataJSONParts(value: Value): Promise<string[]> {
+  if (value.type !== "matrix" && value.type !== "vector") return [queryDataJSON(value)];
   const slicer = new WorkSlicer(SLICE_MS);
-  const parts: string[] = [];
+  const parts: string[] = [`{"resultType":"${value.type}","result":[`];
   if (value.type === "matrix") {
     for (const s of value.series) {
-      parts.push(matrixSeriesJSON(s));
+      parts.push(parts.length > 1 ? `,${matrixSeriesJSON(s)}` : matrixSeriesJSON(s));
       if (slicer.due()) await slicer.yield();
     }
   } else {
+    let group: string[] = [];
     for (const s of value.samples) {
-      parts.push(vectorSampleJSON(s));
-      if (parts.length % 256 === 0 && slicer.due()) await slicer.yield();
+      group.push(vectorSampleJSON(s));
+      if (group.length === 256) {
+        parts.push((parts.length > 1 ? "," : "") + group.join(","));
+        group = [];
+        if (slicer.due()) await slicer.yield();
+      }
     }
+    if (group.length > 0) parts.push((parts.length > 1 ? "," : "") + group.join(","));
   }
-  return `{"resultType":"${value.type}","result":[${parts.join(",")}]}`;
+  parts.push("]}");
+  return parts;
 }
 
 /** Encoding work between event-loop turns, in ms. */

@@ -21,9 +21,9 @@ import {
 import { MAX_TIME, MIN_TIME } from "../../tsdb/index.ts";
 import { astToJSON } from "./ast_json.ts";
 import type { ApiContext } from "./context.ts";
-import { goJSON, queryDataJSONSliced } from "./json.ts";
+import { goJSON, queryDataJSONParts } from "./json.ts";
 import { limitParam, parseDurationParam, parseTime, timeParam, type RequestForm } from "./params.ts";
-import { ApiError, invalidParam, successResponse, successValue } from "./respond.ts";
+import { ApiError, invalidParam, successResponse, successResponseParts, successValue } from "./respond.ts";
 
 /** Most points per series a range query may return, as in Prometheus. */
 export const MAX_POINTS_PER_SERIES = 11_000;
@@ -105,7 +105,7 @@ async function queryResponse(res: QueryResult, limit: number): Promise<Response>
   const { value, truncated } = truncate(res.value, limit);
   const warnings = capAnnotations(res.warnings, "warning");
   if (truncated) warnings.push(TRUNCATED_WARNING);
-  return successResponse(await queryDataJSONSliced(value), { warnings, infos: capAnnotations(res.infos, "info") });
+  return successResponseParts(await queryDataJSONParts(value), { warnings, infos: capAnnotations(res.infos, "info") });
 }
 
 /** GET/POST /query: query, time (default now), timeout, limit. */

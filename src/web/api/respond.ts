@@ -66,6 +66,42 @@ export function successResponse(dataJSON: string, notes: Annotations = {}): Resp
   return new Response(body + "}", { status: 200, headers: JSON_HEADERS });
 }
 
+/** Bytes encoded per pull of a streamed body: small enough to keep each turn of the event loop short. */
+const STREAM_CHUNK_CHARS = 256 * 1024;
+
+/**
+ * {@link successResponse} for data given as pieces of JSON text (see
+ * queryDataJSONParts): the body is streamed, each pull encoding about
+ * 256 KiB, so a result of tens of MB is never joined or encoded in one go.
+ */
+export function successResponseParts(dataParts: readonly string[], notes: Annotations = {}): Response {
+  let tail = "";
+  if (notes.warnings && notes.warnings.length > 0) tail += `,"warnings":[${notes.warnings.map(jsonString).join(",")}]`;
+  if (notes.infos && notes.infos.length > 0) tail += `,"infos":[${notes.infos.map(jsonString).join(",")}]`;
+  const pieces = [`{"status":"success","data":`, ...dataParts, `${tail}}`];
+  let total = 0;
+  for (const p of pieces) total += p.length;
+  if (total <= STREAM_CHUNK_CHARS) return new Response(pieces.join(""), { status: 200, headers: JSON_HEADERS });
+  const encoder = new TextEncoder();
+  let next = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (next >= pieces.length) {
+        controller.close();
+        return;
+      }
+      const batch: string[] = [];
+      let size = 0;
+      while (next < pieces.length && (batch.length === 0 || size + pieces[next]!.length <= STREAM_CHUNK_CHARS)) {
+        size += pieces[next]!.length;
+        batch.push(pieces[next++]!);
+      }
+      controller.enqueue(encoder.encode(batch.join("")));
+    },
+  });
+  return new Response(body, { status: 200, headers: JSON_HEADERS });
+}
+
 /** A success response whose data is a plain value encoded with Go's escaping. */
 export function successValue(data: unknown, notes: Annotations = {}): Response {
   return successResponse(goJSON(data), notes);
