@@ -46,13 +46,15 @@ interface Result {
  * Runs `input` alone in a fresh worker: true when it does not finish within
  * `ms` (a stalled counter under a loaded machine is not enough to call a hang).
  */
-async function confirmHang(target: string, input: Uint8Array, ms: number): Promise<boolean> {
+export async function confirmHang(target: string, input: Uint8Array, ms: number): Promise<boolean> {
   const worker = new Worker(new URL("./worker.ts", import.meta.url).href);
+  let loaded!: () => void;
+  const ready = new Promise<void>((resolve) => { loaded = resolve; });
   const finished = new Promise<boolean>((resolve) => {
-    worker.onmessage = () => resolve(false);
+    worker.onmessage = (ev: MessageEvent<WorkerReport>) => (ev.data.kind === "ready" ? loaded() : resolve(false));
   });
-  // Give the worker time to load before the clock starts.
-  await new Promise((r) => setTimeout(r, 2000));
+  // The clock starts once the worker has loaded the targets.
+  await ready;
   worker.postMessage({ target, single: input });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), ms); });

@@ -25,7 +25,8 @@ export interface WorkerSingle {
 export type WorkerReport =
   | { kind: "crash"; input: Uint8Array; error: string }
   | { kind: "done"; inputs: number; corpus: number; outcomes: number }
-  | { kind: "single-done" };
+  | { kind: "single-done" }
+  | { kind: "ready" };
 
 declare const self: Worker;
 
@@ -86,3 +87,6 @@ self.onmessage = async (ev: MessageEvent<WorkerStart | WorkerSingle>) => {
   }
   self.postMessage({ kind: "done", inputs: n, corpus: corpus.length, outcomes: seen.size } satisfies WorkerReport);
 };
+
+// The targets are loaded (imports above): a confirming run may start its clock.
+self.postMessage({ kind: "ready" } satisfies WorkerReport);
