@@ -11,7 +11,8 @@
  * nflog.log("{}:{alertname=\"x\"}", "team/webhook/0", ["a1b2…"], [], now);
  * nflog.query("{}:{alertname=\"x\"}", "team/webhook/0")?.timestamp; // now
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../base/index.ts";
 
 /** One receiver integration, as the nflog names it: `group/integration/index`. */
 export interface ReceiverKey {
@@ -152,8 +153,7 @@ export class NotificationLog {
     const path = this.opts.path;
     if (!path) return;
     const text = JSON.stringify(this.list());
-    writeFileSync(`${path}.tmp`, text);
-    renameSync(`${path}.tmp`, path);
+    writeFileAtomic(path, text);
     this.snapshotSize = text.length;
   }
 }

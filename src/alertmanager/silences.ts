@@ -17,7 +17,8 @@
  *   startsAt: now, endsAt: now + 3600_000, createdBy: "me", comment: "maintenance" }, now);
  * s.mutes(labels, now); // [id] while active
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../base/index.ts";
 import { LABEL_NAME_RE, newMatcher, translateRE2, type Labels, type Matcher } from "../model/index.ts";
 import { matchesAll } from "../model/index.ts";
 
@@ -286,7 +287,6 @@ export class Silences {
     this.version++;
     const path = this.opts.path;
     if (!path) return;
-    writeFileSync(`${path}.tmp`, JSON.stringify(this.list()));
-    renameSync(`${path}.tmp`, path);
+    writeFileAtomic(path, JSON.stringify(this.list()));
   }
 }

@@ -8,3 +8,4 @@ export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts
 export { formatGoFloat, formatGoFloatE, formatGoFloatF, formatGoFloatG, type GoFloatFormat } from "./gofloat.ts";
 export { expandRegexpTemplate, quoteMeta, type RegexpGroups } from "./regexp_text.ts";
 export { readBoundedBytes, readBoundedText } from "./body.ts";
+export { writeFileAtomic } from "./files.ts";

@@ -7,5 +7,5 @@
 export { parseTextFamilies, parseProtobufFamilies, writeTextFamilies, PushBodyError, type PushedFamily, type PushedMetric, type Pair } from "./families.ts";
 export { parseGroupingKey, groupingKeyString, decodeBase64URL, GroupingKeyError } from "./grouping.ts";
 export { PushStore, InconsistentPushError, goTime, type Group, type PushStoreOptions } from "./store.ts";
-export { Persistence, PersistenceError, encodeGroups, decodeGroups, writeFileAtomic } from "./persistence.ts";
+export { Persistence, PersistenceError, encodeGroups, decodeGroups } from "./persistence.ts";
 export { pushgatewayApp, mergeFamilies, DEFAULT_MAX_PUSH_BYTES, type PushgatewayAppOptions } from "./api.ts";

@@ -10,7 +10,8 @@
  * p.start();
  * await p.stop(); // final write
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../base/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { FamilyType, Pair, PushedFamily, PushedMetric } from "./families.ts";
 import type { Group, PushStore } from "./store.ts";
@@ -132,28 +133,6 @@ export function decodeGroups(text: string): Group[] {
       lastPushSuccessful: r.ok === true,
     };
   });
-}
-
-/** Writes `text` to `file` atomically: a temporary file beside it, fsynced, then renamed over it. */
-export function writeFileAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, "w", 0o644);
-  try {
-    const buf = Buffer.from(text);
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing to clean up
-    }
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, file);
 }
 
 /** Keeps a store in its persistence file. */

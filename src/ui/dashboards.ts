@@ -13,7 +13,8 @@
  * crash never leaves half a dashboard.
  */
 import { Hono } from "hono";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { writeFileAtomic } from "../base/index.ts";
 import { join } from "node:path";
 
 /** A dashboard name: what its URL and file are called. */
@@ -154,9 +155,7 @@ export class DashboardStore {
     const d = validateDashboard(input, name);
     d.updated = now.toISOString();
     mkdirSync(this.dir, { recursive: true });
-    const tmp = `${this.file(name)}.tmp`;
-    writeFileSync(tmp, JSON.stringify(d, null, 2) + "\n");
-    renameSync(tmp, this.file(name));
+    writeFileAtomic(this.file(name), JSON.stringify(d, null, 2) + "\n");
     return d;
   }
 
