@@ -174,7 +174,8 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
         corsOrigin: flags["web.cors.origin"],
         logger: logger.with({ component: "web" }),
         ui: uiRoutes({
-          roles: builtinAM ? ["prometheus", "alertmanager"] : ["prometheus"],
+          roles: ["prometheus", ...(builtinAM ? ["alertmanager" as const] : []), ...(builtinPG ? ["pushgateway" as const] : [])],
+          pushgatewayAPI: "/pushgateway",
           routePrefix: routePrefix(flags),
           title: flags["web.page-title"],
           version: info.version,

@@ -10,6 +10,7 @@
  * its persistence and expiry); {@link pushgatewayComponent} is also what the
  * server mounts with --pushgateway.enable.
  */
+import { uiRoutes } from "../ui/index.ts";
 import { Hono } from "hono";
 import { parseDuration } from "../base/index.ts";
 import { boolFlag, command, customFlag, enumFlag, stringFlag, type Command, type FlagValues, type MainIO, type Role } from "../flags/index.ts";
@@ -183,6 +184,7 @@ export async function runPushgateway(flags: PushgatewayFlags, opts: PushgatewayR
           start_time: startTime,
         }),
       });
+      app.route("/", uiRoutes({ roles: ["pushgateway"], routePrefix: prefix === "" ? "/" : prefix, title: "Pushgateway", version: PUSHGATEWAY_VERSION, pushgatewayAPI: "" }));
       if (prefix === "") return app;
       const root = new Hono();
       root.route(prefix, app);

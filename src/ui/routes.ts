@@ -17,7 +17,7 @@ import { dashboardsAPI, type DashboardStore } from "./dashboards.ts";
 import { relabelStepsAPI, type ScrapePoolRelabeling } from "./relabel_steps.ts";
 
 /** The roles whose pages a UI shows. */
-export type UIRole = "prometheus" | "alertmanager";
+export type UIRole = "prometheus" | "alertmanager" | "pushgateway";
 
 /** Page paths per role (under the route prefix); `:x` is one path segment. */
 export const ROLE_PAGES: Readonly<Record<UIRole, readonly string[]>> = {
@@ -26,7 +26,11 @@ export const ROLE_PAGES: Readonly<Record<UIRole, readonly string[]>> = {
     "/dashboards", "/dashboards/:name",
   ],
   alertmanager: ["/alertmanager", "/alertmanager/alerts", "/alertmanager/silences", "/alertmanager/silences/:id", "/alertmanager/status"],
+  pushgateway: ["/pushgateway"],
 };
+
+/** Each role's home page, where "/" redirects when the role comes first. */
+const HOME: Readonly<Record<UIRole, string>> = { prometheus: "/query", alertmanager: "/alertmanager/alerts", pushgateway: "/pushgateway" };
 
 /** What the UI needs from the role serving it. */
 export interface UIOptions {
@@ -41,6 +45,8 @@ export interface UIOptions {
   dashboards?: DashboardStore;
   /** The scrape pools' relabel rules in effect, for /api/v1/targets/relabel_steps (the targets page's relabel view). */
   scrapePools?: () => readonly ScrapePoolRelabeling[];
+  /** With the pushgateway role: where its API is mounted under the prefix ("" standalone, "/pushgateway" on the server). */
+  pushgatewayAPI?: string;
 }
 
 function escapeHTML(s: string): string {
@@ -56,6 +62,7 @@ export function indexHTML(opts: UIOptions): string {
     title: opts.title,
     version: opts.version,
     dashboards: opts.dashboards !== undefined,
+    ...(opts.roles.includes("pushgateway") ? { pushgateway: opts.pushgatewayAPI ?? "" } : {}),
   };
   // "<" escaped so no value can close the script element.
   const json = JSON.stringify(config).replace(/</g, "\\u003c");
@@ -91,7 +98,7 @@ export function uiRoutes(opts: UIOptions): Hono {
   const base = opts.routePrefix === "/" ? "" : opts.routePrefix;
   const page = indexHTML(opts);
   const app = new Hono();
-  const home = opts.roles[0] === "alertmanager" ? "/alertmanager/alerts" : "/query";
+  const home = HOME[opts.roles[0] ?? "prometheus"];
   app.get("/", (c) => c.redirect(`${base}${home}`, 302));
   app.get("/assets/app.js", (c) => asset(appJS, appJSGzip, "text/javascript; charset=utf-8", c.req.header("Accept-Encoding")));
   app.get("/assets/app.css", (c) => asset(appCSS, appCSSGzip, "text/css; charset=utf-8", c.req.header("Accept-Encoding")));

@@ -7,6 +7,8 @@ export interface UIConfig {
   title: string;
   version: string;
   dashboards: boolean;
+  /** Where the Pushgateway API lives under the prefix ("" for the pushgateway role, "/pushgateway" on the server); absent without one. */
+  pushgateway?: string;
 }
 
 export const config: UIConfig = JSON.parse(document.getElementById("promts-config")?.textContent ?? "{}");

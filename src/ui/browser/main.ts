@@ -11,6 +11,7 @@ import { QueryPage } from "./query.ts";
 import { AlertsPage, ConfigPage, FlagsPage, RulesPage, RuntimeInfoPage, ServiceDiscoveryPage, TargetsPage, TSDBStatusPage } from "./pages.ts";
 import { AMAlertsPage, AMStatusPage, SilencePage, SilencesPage } from "./alertmanager.ts";
 import { DashboardPage, DashboardsPage } from "./dashboards.ts";
+import { PushgatewayPage } from "./pushgateway.ts";
 
 interface NavItem {
   label: string;
@@ -36,6 +37,9 @@ const NAV: Record<string, NavItem[]> = {
     { label: "AM alerts", href: "/alertmanager/alerts" },
     { label: "Silences", href: "/alertmanager/silences" },
     { label: "Alertmanager status", href: "/alertmanager/status", status: true },
+  ],
+  pushgateway: [
+    { label: "Pushgateway", href: "/pushgateway" },
   ],
 };
 
@@ -63,6 +67,7 @@ const ROUTES: Route[] = [
   [/^\/alertmanager\/silences$/, () => html`<${SilencesPage}/>`, "Silences"],
   [/^\/alertmanager\/silences\/([^/]+)$/, (m, s) => html`<${SilencePage} key=${m[1] + s.toString()} id=${decodeURIComponent(m[1]!)} search=${s}/>`, "Silence"],
   [/^\/alertmanager\/status$/, () => html`<${AMStatusPage}/>`, "Status"],
+  [/^\/pushgateway$/, () => html`<${PushgatewayPage}/>`, "Pushgateway"],
 ];
 
 function App() {
