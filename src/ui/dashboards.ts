@@ -112,8 +112,20 @@ export function validateDashboard(input: unknown, name: string): Dashboard {
   return { name, title, range, panels };
 }
 
+/** A change to one dashboard: stored (with its content) or deleted, at `updated`. */
+export interface DashboardChange {
+  name: string;
+  /** Unix ms of the save or the deletion. */
+  updated: number;
+  /** The dashboard, or null when it was deleted. */
+  dashboard: Dashboard | null;
+}
+
 /** The dashboards of one server, as files in one directory. */
 export class DashboardStore {
+  /** Called after every local put or delete (the cluster replica broadcasts it). */
+  onChange: ((c: DashboardChange) => void) | undefined;
+
   constructor(readonly dir: string) {}
 
   private file(name: string): string {
@@ -155,16 +167,128 @@ export class DashboardStore {
     const d = validateDashboard(input, name);
     d.updated = now.toISOString();
     mkdirSync(this.dir, { recursive: true });
-    writeFileAtomic(this.file(name), JSON.stringify(d, null, 2) + "\n");
+    this.write(d);
+    this.forgetDeletion(name);
+    this.onChange?.({ name, updated: now.getTime(), dashboard: d });
     return d;
   }
 
   /** Removes; false when there was none. */
-  delete(name: string): boolean {
+  delete(name: string, now = new Date()): boolean {
     if (!DASHBOARD_NAME.test(name) || !existsSync(this.file(name))) return false;
     rmSync(this.file(name));
+    this.recordDeletion(name, now.getTime());
+    this.onChange?.({ name, updated: now.getTime(), dashboard: null });
     return true;
   }
+
+  /** Every dashboard and every remembered deletion, for a full exchange with a peer. */
+  changes(): DashboardChange[] {
+    const out: DashboardChange[] = [];
+    for (const s of this.list()) {
+      const d = this.get(s.name);
+      if (d) out.push({ name: s.name, updated: Date.parse(d.updated ?? "") || 0, dashboard: d });
+    }
+    for (const [name, updated] of Object.entries(this.deletions())) out.push({ name, updated, dashboard: null });
+    return out;
+  }
+
+  /**
+   * Takes a change from a peer when it is newer than what this store has
+   * (the last save or deletion wins); returns whether it changed anything.
+   * Does not call `onChange`.
+   */
+  apply(c: DashboardChange): boolean {
+    if (!DASHBOARD_NAME.test(c.name)) throw new Error(`dashboard name ${JSON.stringify(c.name)}: must match ${DASHBOARD_NAME.source}`);
+    const have = this.get(c.name);
+    const haveAt = have ? Date.parse(have.updated ?? "") || 0 : this.deletions()[c.name] ?? -1;
+    if (c.updated <= haveAt) return false;
+    if (c.dashboard === null) {
+      if (have) rmSync(this.file(c.name), { force: true });
+      this.recordDeletion(c.name, c.updated);
+      return true;
+    }
+    const d = validateDashboard(c.dashboard, c.name);
+    d.updated = new Date(c.updated).toISOString();
+    this.write(d);
+    this.forgetDeletion(c.name);
+    return true;
+  }
+
+  private write(d: Dashboard): void {
+    mkdirSync(this.dir, { recursive: true });
+    writeFileAtomic(this.file(d.name), JSON.stringify(d, null, 2) + "\n");
+  }
+
+  /** Deletions are remembered (name → Unix ms) so a peer that missed one does not bring the dashboard back. */
+  private deletions(): Record<string, number> {
+    try {
+      const raw = JSON.parse(readFileSync(join(this.dir, TOMBSTONES), "utf8")) as unknown;
+      if (!isObject(raw)) return {};
+      const out: Record<string, number> = {};
+      for (const [k, v] of Object.entries(raw)) if (DASHBOARD_NAME.test(k) && typeof v === "number" && Number.isFinite(v)) out[k] = v;
+      return out;
+    } catch {
+      return {};
+    }
+  }
+
+  private recordDeletion(name: string, at: number): void {
+    const all = this.deletions();
+    all[name] = at;
+    // Deletions older than the retention are forgotten.
+    for (const [k, v] of Object.entries(all)) if (v < at - DELETION_RETENTION_MS) delete all[k];
+    mkdirSync(this.dir, { recursive: true });
+    writeFileAtomic(join(this.dir, TOMBSTONES), JSON.stringify(all) + "\n");
+  }
+
+  private forgetDeletion(name: string): void {
+    const all = this.deletions();
+    if (!(name in all)) return;
+    delete all[name];
+    writeFileAtomic(join(this.dir, TOMBSTONES), JSON.stringify(all) + "\n");
+  }
+}
+
+/** The file remembering deletions (no `.json` suffix: it is not a dashboard). */
+const TOMBSTONES = ".deleted";
+/** How long a deletion is remembered for peers that were away. */
+const DELETION_RETENTION_MS = 30 * 24 * 3600 * 1000;
+/** The largest replicated message taken from a peer. */
+const MAX_REPLICA_BYTES = 64 << 20;
+
+/** What the replica needs of the cluster (src/cluster's ClusterPeer.addState). */
+export interface DashboardCluster {
+  addState(key: string, state: { marshal(): Uint8Array; merge(data: Uint8Array): void }): { broadcast(data: Uint8Array): void };
+}
+
+function decodeChanges(data: Uint8Array): DashboardChange[] {
+  if (data.byteLength > MAX_REPLICA_BYTES) throw new Error(`dashboards: message of ${data.byteLength} bytes is over ${MAX_REPLICA_BYTES}`);
+  const raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(data)) as unknown;
+  if (!Array.isArray(raw)) throw new Error("dashboards: message is not a list of changes");
+  return raw.map((c: unknown, i: number): DashboardChange => {
+    if (!isObject(c) || typeof c.name !== "string" || typeof c.updated !== "number" || !Number.isFinite(c.updated) || (c.dashboard !== null && !isObject(c.dashboard))) {
+      throw new Error(`dashboards: change ${i} is not {name, updated, dashboard}`);
+    }
+    return { name: c.name, updated: c.updated, dashboard: c.dashboard === null ? null : validateDashboard(c.dashboard, c.name) };
+  });
+}
+
+/**
+ * Replicates a store over the cluster: every local save or deletion is
+ * broadcast, a peer's change is taken when newer (last writer wins, by
+ * save time), and a joining node gets every dashboard and deletion in the
+ * full-state exchange.
+ */
+export function replicateDashboards(store: DashboardStore, cluster: DashboardCluster): void {
+  const encode = (changes: DashboardChange[]) => new TextEncoder().encode(JSON.stringify(changes));
+  const channel = cluster.addState("dashboards", {
+    marshal: () => encode(store.changes()),
+    merge: (data) => {
+      for (const c of decodeChanges(data)) store.apply(c);
+    },
+  });
+  store.onChange = (c) => channel.broadcast(encode([c]));
 }
 
 function json(data: unknown, status = 200): Response {
