@@ -6,6 +6,7 @@
  */
 export { parseTextFamilies, parseProtobufFamilies, writeTextFamilies, PushBodyError, type PushedFamily, type PushedMetric, type Pair } from "./families.ts";
 export { parseGroupingKey, groupingKeyString, decodeBase64URL, GroupingKeyError } from "./grouping.ts";
-export { PushStore, InconsistentPushError, goTime, type Group, type PushStoreOptions } from "./store.ts";
-export { Persistence, PersistenceError, encodeGroups, decodeGroups } from "./persistence.ts";
+export { PushStore, InconsistentPushError, goTime, groupChangeTime, type Group, type GroupChange, type PushStoreOptions } from "./store.ts";
+export { Persistence, PersistenceError, encodeGroups, decodeGroups, groupToJSON, groupFromJSON } from "./persistence.ts";
+export { replicatePushStore, decodeReplicaMessage, DELETION_RETENTION_MS } from "./replica.ts";
 export { pushgatewayApp, mergeFamilies, DEFAULT_MAX_PUSH_BYTES, type PushgatewayAppOptions } from "./api.ts";

@@ -76,20 +76,22 @@ function decodeMetric(o: unknown, where: string): PushedMetric {
   return m;
 }
 
+/** One group as a JSON value (the persistence file's and the cluster's form). */
+export function groupToJSON(g: Group): unknown {
+  return {
+    key: g.key,
+    pushTime: g.pushTime,
+    failureTime: g.failureTime,
+    ok: g.lastPushSuccessful,
+    families: [...g.families.values()].map(({ family: f, pushedAt }) => ({
+      name: f.name, help: f.help, type: f.type, at: pushedAt, metrics: f.metrics.map(encodeMetric),
+    })),
+  };
+}
+
 /** The store's groups as the file's JSON text. */
 export function encodeGroups(groups: readonly Group[]): string {
-  return JSON.stringify({
-    format: FORMAT,
-    groups: groups.map((g) => ({
-      key: g.key,
-      pushTime: g.pushTime,
-      failureTime: g.failureTime,
-      ok: g.lastPushSuccessful,
-      families: [...g.families.values()].map(({ family: f, pushedAt }) => ({
-        name: f.name, help: f.help, type: f.type, at: pushedAt, metrics: f.metrics.map(encodeMetric),
-      })),
-    })),
-  });
+  return JSON.stringify({ format: FORMAT, groups: groups.map(groupToJSON) });
 }
 
 /** Parses the file's text back into groups; throws Error naming what is wrong. */
@@ -103,36 +105,38 @@ export function decodeGroups(text: string): Group[] {
   if (typeof doc !== "object" || doc === null || (doc as { format?: unknown }).format !== FORMAT) throw new Error(`not a promts Pushgateway persistence file (format "${FORMAT}" expected)`);
   const list = (doc as { groups?: unknown }).groups;
   if (!Array.isArray(list)) throw new Error("groups: not a list");
-  return list.map((g, gi): Group => {
-    const where = `groups[${gi}]`;
-    if (typeof g !== "object" || g === null) throw new Error(`${where}: not an object`);
-    const r = g as Record<string, unknown>;
-    const key = pairs(r.key, `${where}.key`);
-    if (!key.some(([n]) => n === "job")) throw new Error(`${where}.key: no job label`);
-    if (!Array.isArray(r.families)) throw new Error(`${where}.families: not a list`);
-    const families = new Map<string, { family: PushedFamily; pushedAt: number }>();
-    r.families.forEach((f: unknown, fi: number) => {
-      const fw = `${where}.families[${fi}]`;
-      if (typeof f !== "object" || f === null) throw new Error(`${fw}: not an object`);
-      const fr = f as Record<string, unknown>;
-      if (typeof fr.name !== "string" || fr.name === "") throw new Error(`${fw}.name: not a metric name`);
-      if (typeof fr.type !== "string" || !TYPES.has(fr.type)) throw new Error(`${fw}.type: not a metric type`);
-      if (fr.help !== undefined && typeof fr.help !== "string") throw new Error(`${fw}.help: not a string`);
-      if (!Array.isArray(fr.metrics)) throw new Error(`${fw}.metrics: not a list`);
-      const family: PushedFamily = {
-        name: fr.name, type: fr.type as FamilyType,
-        metrics: fr.metrics.map((m: unknown, mi: number) => decodeMetric(m, `${fw}.metrics[${mi}]`)),
-      };
-      if (typeof fr.help === "string") family.help = fr.help;
-      families.set(fr.name, { family, pushedAt: readNum(fr.at, `${fw}.at`) });
-    });
-    return {
-      key, families,
-      pushTime: readNum(r.pushTime, `${where}.pushTime`),
-      failureTime: readNum(r.failureTime, `${where}.failureTime`),
-      lastPushSuccessful: r.ok === true,
+  return list.map((g, gi) => groupFromJSON(g, `groups[${gi}]`));
+}
+
+/** Reads one group written by {@link groupToJSON}; throws Error naming `where` and the field at fault. */
+export function groupFromJSON(g: unknown, where: string): Group {
+  if (typeof g !== "object" || g === null) throw new Error(`${where}: not an object`);
+  const r = g as Record<string, unknown>;
+  const key = pairs(r.key, `${where}.key`);
+  if (!key.some(([n]) => n === "job")) throw new Error(`${where}.key: no job label`);
+  if (!Array.isArray(r.families)) throw new Error(`${where}.families: not a list`);
+  const families = new Map<string, { family: PushedFamily; pushedAt: number }>();
+  r.families.forEach((f: unknown, fi: number) => {
+    const fw = `${where}.families[${fi}]`;
+    if (typeof f !== "object" || f === null) throw new Error(`${fw}: not an object`);
+    const fr = f as Record<string, unknown>;
+    if (typeof fr.name !== "string" || fr.name === "") throw new Error(`${fw}.name: not a metric name`);
+    if (typeof fr.type !== "string" || !TYPES.has(fr.type)) throw new Error(`${fw}.type: not a metric type`);
+    if (fr.help !== undefined && typeof fr.help !== "string") throw new Error(`${fw}.help: not a string`);
+    if (!Array.isArray(fr.metrics)) throw new Error(`${fw}.metrics: not a list`);
+    const family: PushedFamily = {
+      name: fr.name, type: fr.type as FamilyType,
+      metrics: fr.metrics.map((m: unknown, mi: number) => decodeMetric(m, `${fw}.metrics[${mi}]`)),
     };
+    if (typeof fr.help === "string") family.help = fr.help;
+    families.set(fr.name, { family, pushedAt: readNum(fr.at, `${fw}.at`) });
   });
+  return {
+    key, families,
+    pushTime: readNum(r.pushTime, `${where}.pushTime`),
+    failureTime: readNum(r.failureTime, `${where}.failureTime`),
+    lastPushSuccessful: r.ok === true,
+  };
 }
 
 /** Keeps a store in its persistence file. */

@@ -70,8 +70,18 @@ function applyKey(m: PushedMetric, key: readonly Pair[]): PushedMetric {
   return { ...m, labels: sortPairs(labels) };
 }
 
+/** A change to one group, for replication: the group as it now is, or its deletion at `at` (ms). */
+export type GroupChange = { group: Group } | { key: Pair[]; deletedAt: number };
+
+/** When a group last changed (a push, a failed push): what "newest" means between replicas. */
+export function groupChangeTime(g: Group): number {
+  return Math.max(g.pushTime, g.failureTime);
+}
+
 export class PushStore {
   private readonly groups = new Map<string, Group>();
+  /** Called after every local change (the cluster replica broadcasts it). */
+  onChange: ((c: GroupChange) => void) | undefined;
   /** Bumped on every change; persistence writes when it moved. */
   version = 0;
   private readonly checkConsistency: boolean;
@@ -118,24 +128,58 @@ export class PushStore {
         g.lastPushSuccessful = false;
         this.groups.set(id, g);
         this.version++;
+        this.onChange?.({ group: g });
         throw err;
       }
     }
-    this.groups.set(id, { key, families, pushTime: now, failureTime: old?.failureTime ?? 0, lastPushSuccessful: true });
+    const g: Group = { key, families, pushTime: now, failureTime: old?.failureTime ?? 0, lastPushSuccessful: true };
+    this.groups.set(id, g);
     this.version++;
+    this.onChange?.({ group: g });
   }
 
   /** Drops a group; false when there was none. */
-  delete(key: readonly Pair[]): boolean {
+  delete(key: readonly Pair[], now = Date.now()): boolean {
     const had = this.groups.delete(groupingKeyString(key));
-    if (had) this.version++;
+    if (had) {
+      this.version++;
+      this.onChange?.({ key: [...key], deletedAt: now });
+    }
     return had;
   }
 
   /** Drops every group. */
-  wipe(): void {
+  wipe(now = Date.now()): void {
     if (this.groups.size > 0) this.version++;
+    const keys = [...this.groups.values()].map((g) => g.key);
     this.groups.clear();
+    for (const key of keys) this.onChange?.({ key, deletedAt: now });
+  }
+
+  /**
+   * Takes a peer's change when it is newer than this store's group (by
+   * change time; equal times are broken by the encoded content, so every
+   * node picks the same). A deletion removes a group changed before it.
+   * Returns whether something changed. No consistency check: the node that
+   * took the push checked it.
+   */
+  applyRemote(c: GroupChange, tieBreak: (a: Group, b: Group) => number): boolean {
+    const key = "group" in c ? c.group.key : c.key;
+    const id = groupingKeyString(key);
+    const have = this.groups.get(id);
+    if ("deletedAt" in c) {
+      if (!have || groupChangeTime(have) >= c.deletedAt) return false;
+      this.groups.delete(id);
+      this.version++;
+      return true;
+    }
+    if (have) {
+      const d = groupChangeTime(c.group) - groupChangeTime(have);
+      if (d < 0 || (d === 0 && tieBreak(c.group, have) <= 0)) return false;
+    }
+    this.groups.set(id, c.group);
+    this.version++;
+    return true;
   }
 
   /** Replaces the whole state (persistence restore). */

@@ -16,6 +16,7 @@ import { Hono } from "hono";
 import { mkdirSync, readdirSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { writeFileAtomic } from "../base/index.ts";
 import { join } from "node:path";
+import type { ClusterPeer } from "../cluster/index.ts";
 
 /** A dashboard name: what its URL and file are called. */
 export const DASHBOARD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
@@ -257,10 +258,8 @@ const DELETION_RETENTION_MS = 30 * 24 * 3600 * 1000;
 /** The largest replicated message taken from a peer. */
 const MAX_REPLICA_BYTES = 64 << 20;
 
-/** What the replica needs of the cluster (src/cluster's ClusterPeer.addState). */
-export interface DashboardCluster {
-  addState(key: string, state: { marshal(): Uint8Array; merge(data: Uint8Array): void }): { broadcast(data: Uint8Array): void };
-}
+/** What the replica needs of the cluster. */
+export type DashboardCluster = Pick<ClusterPeer, "addState">;
 
 function decodeChanges(data: Uint8Array): DashboardChange[] {
   if (data.byteLength > MAX_REPLICA_BYTES) throw new Error(`dashboards: message of ${data.byteLength} bytes is over ${MAX_REPLICA_BYTES}`);

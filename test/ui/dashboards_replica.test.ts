@@ -9,34 +9,26 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DashboardStore, replicateDashboards, type DashboardCluster } from "../../src/ui/index.ts";
+import type { ClusterState } from "../../src/cluster/index.ts";
+import { DashboardStore, replicateDashboards } from "../../src/ui/index.ts";
+import { linkedNodes, type LinkedNode } from "../support/linked_states.ts";
 
 const root = mkdtempSync(join(tmpdir(), "promts-dash-repl-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 
-interface Node {
+interface Node extends LinkedNode {
   store: DashboardStore;
-  state: { marshal(): Uint8Array; merge(data: Uint8Array): void };
-  /** Broadcasts delivered to the peer while connected. */
-  connected: boolean;
+  state: ClusterState;
 }
 
-/** Two replicated stores; `a.connected = false` drops a's broadcasts (a partition). */
+/** Two replicated stores; `a.connected = false` cuts a off (a partition). */
 function pair(): [Node, Node] {
-  const nodes: Node[] = [];
-  for (let i = 0; i < 2; i++) {
-    const node = { store: new DashboardStore(join(root, `n${n++}`)), connected: true } as Node;
-    const cluster: DashboardCluster = {
-      addState: (_key, state) => {
-        node.state = state;
-        return { broadcast: (data) => { if (node.connected) nodes[1 - i]!.state.merge(data); } };
-      },
-    };
-    replicateDashboards(node.store, cluster);
-    nodes.push(node);
-  }
-  return [nodes[0]!, nodes[1]!];
+  return linkedNodes(2).map((l) => {
+    const store = new DashboardStore(join(root, `n${n++}`));
+    replicateDashboards(store, l.cluster);
+    return Object.assign(l, { store, state: l.states.get("dashboards")! });
+  }) as [Node, Node];
 }
 
 const panel = (expr: string) => ({ title: expr, expr, type: "graph", gridPos: { x: 0, y: 0, w: 12, h: 8 } });
