@@ -255,7 +255,11 @@ export class Memberlist {
       const tcp = listenStream({
         hostname: cfg.bindHost, port: cfg.bindPort, maxFrameBytes: MAX_STREAM_FRAME, timeoutMs: cfg.tcpTimeoutMs,
         handle: (p) => this.handleStream(p),
-        onError: (err) => this.logger.debug("Cluster stream failed", { err }),
+        onError: (err) => {
+          // Drops found while reading the frame are counted here; handleStream counts its own and throws plain errors.
+          if (err instanceof DropError) this.drop(err);
+          this.logger.debug("Cluster stream failed", { err });
+        },
       });
       try {
         this.udp = await Bun.udpSocket({
@@ -554,34 +558,24 @@ export class Memberlist {
   }
 
   private handleStream(payload: Uint8Array): Uint8Array | undefined {
-    let env;
-    try {
-      env = openPacket(payload, this.cfg.key, this.cfg.label, MAX_STREAM_FRAME);
-    } catch (err) {
-      this.drop(err);
-      throw err;
-    }
-    if (env.messages.length !== 1) {
-      this.delegate.onDrop("malformed", new Error(`stream with ${env.messages.length} messages`));
-      throw new Error("a stream carries one message");
-    }
     let msg: Message;
+    let from: string;
     try {
+      const env = openPacket(payload, this.cfg.key, this.cfg.label, MAX_STREAM_FRAME);
+      if (env.messages.length !== 1) throw new DropError("malformed", `stream with ${env.messages.length} messages, expected 1`);
       msg = decodeMessage(env.messages[0]!);
+      if (msg.t !== "user" && msg.t !== "pp") throw new DropError("malformed", `unexpected ${msg.t} message over TCP`);
+      from = env.from;
     } catch (err) {
       this.drop(err);
-      throw err;
+      throw new Error(`stream dropped: ${(err as Error).message}`);
     }
     if (msg.t === "user") {
       this.delegate.notifyUser(msg.key, msg.data);
       return undefined;
     }
-    if (msg.t !== "pp") {
-      this.delegate.onDrop("malformed", new Error(`unexpected ${msg.t} over TCP`));
-      throw new Error(`unexpected ${msg.t} over TCP`);
-    }
     const reply = buildPacket({ label: this.cfg.label, from: this.name, messages: [encodeMessage(this.localPushPull(msg.join))] }, this.cfg.key);
-    this.mergeRemote(msg, env.from);
+    this.mergeRemote(msg, from);
     return reply;
   }
 

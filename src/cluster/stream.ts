@@ -5,6 +5,7 @@
  * the connection; every connection is bounded by the TCP timeout.
  */
 import type { Socket, TCPSocketListener } from "bun";
+import { DropError } from "./wire.ts";
 
 /** Collects one length-prefixed frame from a byte stream. */
 export class FrameReader {
@@ -20,7 +21,7 @@ export class FrameReader {
     if (this.need < 0 && this.have >= 4) {
       const head = this.concat();
       this.need = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
-      if (this.need > this.maxBytes) throw new Error(`frame of ${this.need} bytes exceeds ${this.maxBytes}`);
+      if (this.need > this.maxBytes) throw new DropError("too_large", `frame of ${this.need} bytes exceeds ${this.maxBytes}`);
     }
     if (this.need >= 0 && this.have >= 4 + this.need) {
       const all = this.concat();

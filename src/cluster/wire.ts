@@ -27,7 +27,11 @@
  * the caller counts under promts_cluster_packets_dropped_total{reason}.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { Decoder, Encoder } from "cbor-x";
+// The pure-JavaScript entry points: cbor-x's "node" entry loads the optional
+// native cbor-extract addon, which aborts the whole Bun process on some
+// malformed input (found by test/cluster/fuzz.test.ts).
+import { Decoder } from "cbor-x/decode";
+import { Encoder } from "cbor-x/encode";
 
 /** The largest UDP packet promts sends or accepts (memberlist's UDP budget). */
 export const MAX_UDP_PACKET = 1400;
