@@ -10,13 +10,14 @@
  * its persistence and expiry); {@link pushgatewayComponent} is also what the
  * server mounts with --pushgateway.enable.
  */
+import { clusterComponent, clusterFlags } from "./cluster_component.ts";
 import { uiRoutes } from "../ui/index.ts";
 import { Hono } from "hono";
 import { parseDuration } from "../base/index.ts";
 import { boolFlag, command, customFlag, enumFlag, stringFlag, type Command, type FlagValues, type MainIO, type Role } from "../flags/index.ts";
 import { newLogger, type Logger } from "../log/index.ts";
 import { Registry } from "../model/index.ts";
-import { Persistence, PushStore, pushgatewayApp } from "../pushgateway/index.ts";
+import { Persistence, PushStore, pushgatewayApp, replicatePushStore } from "../pushgateway/index.ts";
 import { join } from "node:path";
 import { registerProcessMetrics } from "../web/index.ts";
 import { runRole, type Component } from "./runtime.ts";
@@ -50,6 +51,8 @@ export const pushgatewayFlags = {
   "push.group-ttl": durationFlag("Drop a group not pushed to for longer than this (promts addition). 0 keeps groups forever.", "0s"),
   "log.level": enumFlag("Only log messages with the given severity or above. One of: [debug, info, warn, error]", ["debug", "info", "warn", "error"], "info"),
   "log.format": enumFlag("Output format of log messages. One of: [logfmt, json]", ["logfmt", "json"], "logfmt"),
+  // promts addition: the groups replicate over the gossip cluster (off unless --cluster.listen-address is set).
+  ...clusterFlags(""),
 };
 
 export type PushgatewayFlags = FlagValues<typeof pushgatewayFlags>;
@@ -164,10 +167,11 @@ export async function runPushgateway(flags: PushgatewayFlags, opts: PushgatewayR
   const external = flags["web.external-url"];
   const prefix = (flags["web.route-prefix"] !== "" ? flags["web.route-prefix"] : external !== "" ? new URL(external).pathname : "/").replace(/\/+$/, "");
   const startTime = new Date().toISOString();
+  const cluster = clusterComponent(flags, logger, registry, (peer) => replicatePushStore(pg.store, peer));
   return runRole<undefined>({
     logger,
     listen: { ...flags["web.listen-address"], webConfigFile: flags["web.config.file"], idleTimeoutS: 120 },
-    components: [pg.component],
+    components: [pg.component, cluster.component],
     app: (control) => {
       const app = pushgatewayApp({
         store: pg.store, registry, telemetryPath: flags["web.telemetry-path"], routePrefix: prefix,
