@@ -12,7 +12,7 @@
  * - settle(): Alertmanager's Peer.Settle — poll every 10 × gossip interval;
  *   settled once the member count was the same for 3 consecutive polls after
  *   the first; gives up after --cluster.settle-timeout.
- * - inMinority(): this node sees (alive, itself included) fewer than half of
+ * - inMinority(): this node sees (alive or suspect, itself included) fewer than half of
  *   the last stable membership. The stable membership grows to the member
  *   count once that count held for 3 settle polls; it shrinks when members
  *   leave gracefully, or when a smaller count held for `stableShrinkMs`
@@ -366,6 +366,9 @@ class ClusterPeerImpl implements Cluster {
   addState(key: string, state: ClusterState): ClusterChannel {
     if (this.states.has(key)) throw new Error(`cluster state ${JSON.stringify(key)} registered twice`);
     this.states.set(key, state);
+    // Alertmanager creates the per-key oversize series with the channel.
+    for (const v of [this.metrics.oversizeSent, this.metrics.oversizeFailed, this.metrics.oversizeDropped]) v.get([key]);
+    this.metrics.oversizeDuration.get([key]);
     return {
       broadcast: (data: Uint8Array) => {
         if (this.stopped) return;
