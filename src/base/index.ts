@@ -9,3 +9,4 @@ export { formatGoFloat, formatGoFloatE, formatGoFloatF, formatGoFloatG, type GoF
 export { expandRegexpTemplate, quoteMeta, type RegexpGroups } from "./regexp_text.ts";
 export { readBoundedBytes, readBoundedText } from "./body.ts";
 export { writeFileAtomic } from "./files.ts";
+export { ownString } from "./strings.ts";

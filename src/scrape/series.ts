@@ -34,6 +34,7 @@ import {
   METRIC_NAME, OpenMetricsParser, relabel, TextParser,
   type Label, type Labels, type MetricType, type NameValidation, type RelabelRule,
 } from "../model/index.ts";
+import { ownString } from "../base/index.ts";
 import { AppendStatus, STALE_NAN_BITS, type Appender } from "../tsdb/index.ts";
 import { bodySegments, type BodySegment, type RawBody } from "./body.ts";
 import type { ScrapeJob } from "./scheduler.ts";
@@ -342,8 +343,9 @@ export class TargetSeries {
   private familyMetadata(name: string): MetadataEntry {
     let m = this.metadataByFamily.get(name);
     if (m === undefined) {
-      m = { metric: name, type: "unknown", help: "", unit: "", iter: this.iter };
-      this.metadataByFamily.set(name, m);
+      const own = ownString(name);
+      m = { metric: own, type: "unknown", help: "", unit: "", iter: this.iter };
+      this.metadataByFamily.set(own, m);
     }
     m.iter = this.iter;
     return m;
@@ -406,9 +408,11 @@ export class TargetSeries {
   }
 
   /** The slot of a series text: cached (or new in this scrape), or created now from `src`'s labels. */
-  private slotFor(key: string, src: SeriesCursor): number {
-    const cached = this.slotOf.get(key);
+  private slotFor(text: string, src: SeriesCursor): number {
+    const cached = this.slotOf.get(text);
     if (cached !== undefined) return cached;
+    // `text` is a slice of the body segment: kept as it is, it would keep the whole segment.
+    const key = ownString(text);
     const parsed = src.labels();
     if (this.invalidUtf8 && key.includes("\uFFFD")) checkUtf8(parsed);
     const final = this.finalLabels(parsed);
@@ -549,12 +553,13 @@ export class TargetSeries {
             const f = omp.family();
             const m = this.familyMetadata(f.name);
             m.type = f.type;
-            m.help = f.help;
-            m.unit = f.unit;
+            if (m.help !== f.help) m.help = ownString(f.help);
+            if (m.unit !== f.unit) m.unit = ownString(f.unit);
           } else if (e === "type") {
             this.familyMetadata(tp!.metricName()).type = TEXT_TYPE_NAMES[tp!.type()];
           } else if (e === "help") {
-            this.familyMetadata(tp!.metricName()).help = tp!.help();
+            const m = this.familyMetadata(tp!.metricName()), help = tp!.help();
+            if (m.help !== help) m.help = ownString(help);
           }
           continue;
         }

@@ -81,6 +81,28 @@ async function longestTimerGap<T>(work: Promise<T>): Promise<{ result: T; gap: n
   return { result, gap, ticks };
 }
 
+/**
+ * The longest stretch a 1 ms timer chain waited while `work` ran, counting
+ * only the CPU time the process spent in it: a stretch in which the host
+ * descheduled the process (a loaded test machine) costs wall time but no
+ * CPU, while synchronous work holding the event loop costs both.
+ */
+async function longestBusyGap<T>(work: Promise<T>): Promise<{ result: T; busy: number }> {
+  let last = performance.now(), lastCpu = process.cpuUsage(), busy = 0, done = false;
+  const tick = (): void => {
+    const now = performance.now(), cpu = process.cpuUsage();
+    const cpuMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
+    busy = Math.max(busy, Math.min(now - last, cpuMs));
+    last = now;
+    lastCpu = cpu;
+    if (!done) setTimeout(tick, 1);
+  };
+  setTimeout(tick, 1);
+  const result = await work;
+  done = true;
+  return { result, busy };
+}
+
 describe("asynchronous evaluation", () => {
   test("a heavy query lets timers run throughout and gives the same result as an unsliced run", async () => {
     const engine = new Engine();
@@ -100,6 +122,27 @@ describe("asynchronous evaluation", () => {
     const whole = await new Engine({ sliceMs: 1e9, rangeKernels: "js" }).rangeQuery(t.q, HEAVY, 2 * HOUR, 3 * HOUR, 300_000);
     expect(whole.value).toEqual(result.value);
     expect(t.closed).toBe(t.opened);
+  }, 60_000);
+
+  test("a fine subquery over many series hands its inner result to the range function in slices", async () => {
+    // 200 series, so the inner evaluation of [1h:1s] yields 2M points; turning them into the range
+    // function's sample arrays in one piece held the event loop for 60-90 ms.
+    const many = new MemStorage();
+    const n = (3 * HOUR) / 10_000;
+    const t = new Float64Array(n);
+    for (let k = 0; k < n; k++) t[k] = k * 10_000;
+    for (let i = 0; i < 200; i++) {
+      const v = new Float64Array(n);
+      for (let k = 0; k < n; k++) v[k] = (k * 7 + i) % 101;
+      many.append(labelsFromRecord({ __name__: "m", i: String(i) }), t, v);
+    }
+    const engine = new Engine();
+    const q: QueryableFn = () => many.querier();
+    await engine.rangeQuery(q, "max_over_time(m[10m:1m])", 2 * HOUR, 3 * HOUR, 600_000); // warm the code paths
+    const { result, busy } = await longestBusyGap(engine.rangeQuery(q, "max_over_time(m[1h:1s])", 2 * HOUR, 3 * HOUR, 15_000));
+    console.log(`subquery: longest busy stretch without a timer turn ${busy.toFixed(1)} ms`);
+    expect(busy).toBeLessThan(40);
+    expect(result.value.type === "matrix" && result.value.series.length).toBe(200);
   }, 60_000);
 
   test("two queries interleave: each finishes only after both have started and progressed", async () => {

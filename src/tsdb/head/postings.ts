@@ -13,6 +13,7 @@
  * p.add(7, ls);
  * p.get("job", "a"); // [7]
  */
+import { ownString } from "../../base/index.ts";
 import type { Label, Labels } from "../../model/index.ts";
 
 /** One label pair's shared object, its small-integer id and the series carrying it. */
@@ -32,13 +33,19 @@ export class MemPostings {
   /** The entry for (name, value), creating it (empty) if needed. */
   entry(name: string, value: string): PostingsEntry {
     let values = this.byName.get(name);
-    if (!values) {
-      values = new Map();
-      this.byName.set(name, values);
-    }
-    let e = values.get(value);
+    let e = values?.get(value);
     if (!e) {
+      // The entry keeps copies of its own: the strings handed in are often slices of a scrape body
+      // or a WAL record, which they would keep in memory (see ownString). Entries of one name share
+      // one copy of it (a name's map is dropped with its last entry, so a present map has one).
+      if (values) name = values.values().next().value!.label.name;
+      else {
+        name = ownString(name);
+        values = new Map();
+        this.byName.set(name, values);
+      }
       const id = this.freeIds.length > 0 ? this.freeIds.pop()! : this.byId.length;
+      value = ownString(value);
       e = { label: { name, value }, id, refs: [] };
       this.byId[id] = e;
       values.set(value, e);
