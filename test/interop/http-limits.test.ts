@@ -100,3 +100,27 @@ test("request heads up to 1 MiB + 4 KiB are served and larger ones get 431, as P
   // The server goes on serving.
   expect((await fetch(`${promtsURL}/-/healthy`)).status).toBe(200);
 }, 60_000);
+
+test("invalid UTF-8 in matchers and label names answers 400 with Prometheus's error", async () => {
+  if (!ready) return;
+  const paths = [
+    "/api/v1/series?match[]=up%7Ba%3D%22%FF%22%7D",
+    "/api/v1/query?query=up%7Ba%3D%22%FF%22%7D",
+    "/api/v1/query?query=up%7Ba%3D%22%C3%A9%FF%22%7D",
+    "/api/v1/query?query=up%7Ba%3D%22%EF%BF%BD%22%7D",
+    "/api/v1/query?query=up%7Ba%3D%60x%FF%60%7D",
+    "/api/v1/query?query=label_replace(up,%22a%22,%22%FF%22,%22b%22,%22c%22)",
+    "/api/v1/query?query=up%7Ba%3D%22%FF",
+    "/api/v1/label/%FF/values",
+    "/api/v1/label/a%C3%A9%C3/values",
+    "/federate?match[]=up%7Ba%3D%22%FF%22%7D",
+  ];
+  for (const path of paths) {
+    const [p, t] = await Promise.all([promURL, promtsURL].map(async (base) => {
+      const r = await fetch(base + path);
+      return { status: r.status, body: (await r.text()).trim() };
+    }));
+    expect({ path, ...t }).toEqual({ path, ...p! });
+    expect(t!.status).toBe(400);
+  }
+});
