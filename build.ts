@@ -92,9 +92,18 @@ function buildEnv(): Record<string, string> {
   };
 }
 
+/**
+ * Request headers the binary's HTTP servers accept: Go's net/http limit
+ * (DefaultMaxHeaderBytes 1 MiB plus its 4096-byte read slack, measured on
+ * Prometheus 2.42 and Alertmanager 0.25: one byte more gets 431), instead of
+ * Bun's 16 KiB default.
+ */
+const MAX_HTTP_HEADER_BYTES = (1 << 20) + 4096;
+
 async function buildBinary(): Promise<void> {
   const proc = Bun.spawnSync([
     process.execPath, "build", "--compile", "--minify-syntax", "--minify-whitespace", "--env=PROMTS_BUILD_*",
+    `--compile-exec-argv=--max-http-header-size=${MAX_HTTP_HEADER_BYTES}`,
     join(root, "src/cli/main.ts"), "--outfile", join(root, "dist/promts"),
   ], { stdout: "inherit", stderr: "inherit", env: { ...process.env, ...buildEnv() } });
   if (proc.exitCode !== 0) throw new Error(`bun build --compile failed (exit ${proc.exitCode})`);

@@ -142,8 +142,8 @@ export class Alertmanager {
     const retention = opts.retention ?? 120 * HOUR;
     if (opts.storagePath) mkdirSync(opts.storagePath, { recursive: true });
     const path = (name: string) => (opts.storagePath ? join(opts.storagePath, name) : undefined);
-    this.silences = new Silences({ path: path("silences"), retention });
-    this.nflog = new NotificationLog({ path: path("nflog"), retention });
+    this.silences = new Silences({ path: path("silences"), retention, snapshot: { logger: this.logger.with({ component: "silences" }) } });
+    this.nflog = new NotificationLog({ path: path("nflog"), retention, snapshot: { logger: this.logger.with({ component: "nflog" }) } });
     for (const problem of [this.silences.load(), this.nflog.load(this.clock.now())]) {
       if (problem) this.logger.warn("Ignoring unreadable state", { err: problem });
     }
@@ -170,6 +170,10 @@ export class Alertmanager {
     r.gaugeFunc("alertmanager_dispatcher_aggregation_groups", "Number of active aggregation groups", () => this.running.dispatcher.groupCount);
     r.gaugeFunc("alertmanager_nflog_queries_total", "Number of notification log queries were received.", () => this.nflog.queries, "counter");
     r.gaugeFunc("alertmanager_nflog_snapshot_size_bytes", "Size of the last notification log snapshot in bytes.", () => this.nflog.snapshotSize);
+    r.gaugeFunc("alertmanager_silences_snapshot_size_bytes", "Size of the last silence snapshot in bytes.", () => this.silences.snapshot.size);
+    // Failed snapshot writes, under Alertmanager 0.26's names (0.25 only logs them).
+    r.gaugeFunc("alertmanager_nflog_maintenance_errors_total", "How many maintenances were executed for the notification log that failed.", () => this.nflog.snapshot.errors, "counter");
+    r.gaugeFunc("alertmanager_silences_maintenance_errors_total", "How many maintenances were executed for silences that failed.", () => this.silences.snapshot.errors, "counter");
     const metrics: Metrics = {
       alerts: r.gaugeVec("alertmanager_alerts", "How many alerts by state.", ["state"]),
       received: r.counterVec("alertmanager_alerts_received_total", "The total number of received alerts.", ["status"]),
@@ -395,6 +399,9 @@ export class Alertmanager {
     this.running.inhibitor.gc(now);
     this.silences.gc(now);
     this.nflog.gc(now);
+    // Snapshots that could not be written after a change get another try here too.
+    this.silences.snapshot.flush();
+    this.nflog.snapshot.flush();
     this.metrics.nflogMaintenance.inc();
     this.updateAlertGauges();
     this.updateSilenceGauges();
@@ -415,6 +422,10 @@ export class Alertmanager {
   /** Stops timers and cancels running notifications, then waits for them to end. */
   async stop(): Promise<void> {
     this.maintenanceTimer?.cancel();
+    for (const snapshot of [this.silences.snapshot, this.nflog.snapshot]) {
+      snapshot.flush();
+      snapshot.close();
+    }
     const dispatcher = this.running.dispatcher;
     dispatcher.stop();
     this.stopController.abort(new Error("alertmanager stopped"));

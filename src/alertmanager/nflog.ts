@@ -3,7 +3,8 @@
  * fingerprints of the firing and resolved alerts last notified and when.
  * The dedup stage reads it to decide whether a flush needs a notification;
  * it survives restarts as a snapshot file (written, then renamed into
- * place, before `log` returns) and can take entries from cluster peers
+ * place, before `log` returns; a failed write keeps the previous file and is
+ * retried, see SnapshotFile) and can take entries from cluster peers
  * through {@link NotificationLog.merge}.
  *
  * @example
@@ -12,7 +13,7 @@
  * nflog.query("{}:{alertname=\"x\"}", "team/webhook/0")?.timestamp; // now
  */
 import { existsSync, readFileSync } from "node:fs";
-import { writeFileAtomic } from "../base/index.ts";
+import { SnapshotFile, type SnapshotTuning } from "./snapshot.ts";
 
 /** One receiver integration, as the nflog names it: `group/integration/index`. */
 export interface ReceiverKey {
@@ -49,6 +50,8 @@ export interface NotificationLogOptions {
   path?: string;
   /** How long an entry is kept after it was written (`--data.retention`). */
   retention: number;
+  /** Logger and retry settings of the snapshot file. */
+  snapshot?: SnapshotTuning;
 }
 
 function stateKey(groupKey: string, receiver: string): string {
@@ -70,7 +73,12 @@ export class NotificationLog {
   /** Number of queries answered, for alertmanager_nflog_queries_total. */
   queries = 0;
 
-  constructor(private readonly opts: NotificationLogOptions) {}
+  /** The snapshot file, written after every change. */
+  readonly snapshot: SnapshotFile;
+
+  constructor(private readonly opts: NotificationLogOptions) {
+    this.snapshot = new SnapshotFile({ ...opts.snapshot, path: opts.path, what: "notification log", encode: () => JSON.stringify(this.list()) });
+  }
 
   /**
    * Reads the snapshot file if there is one. A corrupt or unreadable file
@@ -147,13 +155,11 @@ export class NotificationLog {
   }
 
   /** Size in bytes of the last snapshot written. */
-  snapshotSize = 0;
+  get snapshotSize(): number {
+    return this.snapshot.size;
+  }
 
   private persist(): void {
-    const path = this.opts.path;
-    if (!path) return;
-    const text = JSON.stringify(this.list());
-    writeFileAtomic(path, text);
-    this.snapshotSize = text.length;
+    this.snapshot.changed();
   }
 }

@@ -9,7 +9,8 @@
  *   otherwise the old silence is expired and a new one (new UUID) created;
  * - expired silences are dropped `retention` after they ended;
  * - every change is written to the snapshot file (write, then rename)
- *   before the call returns.
+ *   before the call returns; a failed write keeps the previous file and is
+ *   retried (see SnapshotFile), it never fails the change.
  *
  * @example
  * const s = new Silences({ path: "data/silences", retention: 120 * 3600_000 });
@@ -18,9 +19,9 @@
  * s.mutes(labels, now); // [id] while active
  */
 import { existsSync, readFileSync } from "node:fs";
-import { writeFileAtomic } from "../base/index.ts";
 import { LABEL_NAME_RE, newMatcher, translateRE2, type Labels, type Matcher } from "../model/index.ts";
 import { matchesAll } from "../model/index.ts";
+import { SnapshotFile, type SnapshotTuning } from "./snapshot.ts";
 
 /** A silence matcher as the API v2 spells it. */
 export interface SilenceMatcher {
@@ -125,6 +126,8 @@ export interface SilencesOptions {
   retention: number;
   /** Makes ids; crypto.randomUUID by default. */
   newID?: () => string;
+  /** Logger and retry settings of the snapshot file. */
+  snapshot?: SnapshotTuning;
 }
 
 interface CompiledSilence {
@@ -145,9 +148,12 @@ export class Silences {
   private version = 0;
   private index: { version: number; compiled: CompiledSilence[] } = { version: -1, compiled: [] };
   private readonly newID: () => string;
+  /** The snapshot file, written after every change. */
+  readonly snapshot: SnapshotFile;
 
   constructor(private readonly opts: SilencesOptions) {
     this.newID = opts.newID ?? (() => crypto.randomUUID());
+    this.snapshot = new SnapshotFile({ ...opts.snapshot, path: opts.path, what: "silences", encode: () => JSON.stringify(this.list()) });
   }
 
   /** Reads the snapshot; a corrupt file is reported (returned) and ignored. */
@@ -285,8 +291,6 @@ export class Silences {
 
   private changed(): void {
     this.version++;
-    const path = this.opts.path;
-    if (!path) return;
-    writeFileAtomic(path, JSON.stringify(this.list()));
+    this.snapshot.changed();
   }
 }

@@ -418,6 +418,8 @@ export class Lexer {
       const c = input.charCodeAt(p);
       if (c === quote) break;
       if (c === CH_LF) this.fail("unterminated quoted string", start, p);
+      // Go's lexer sees utf8.RuneError for invalid bytes (which URL and body decoding turn into U+FFFD) and for U+FFFD itself.
+      if (c === 0xfffd) this.fail("invalid UTF-8 rune", start, p);
       if (c === 92) {
         p = this.checkEscape(p + 1, quote);
         continue;
@@ -475,6 +477,8 @@ export class Lexer {
 
   private lexRawString(start: number): Token {
     const end = this.input.indexOf("`", start + 1);
+    const bad = this.input.indexOf("\ufffd", start + 1);
+    if (bad >= 0 && (end < 0 || bad < end)) this.fail("invalid UTF-8 rune", start, bad);
     if (end < 0) this.fail("unterminated raw string", start, this.input.length);
     return this.token("string", this.input.slice(start, end + 1), start, end + 1);
   }
@@ -559,7 +563,7 @@ export function unquoteString(token: string): string {
  * from `"\xff"`) survives as a JS string that is detectably not well-formed
  * (`!s.isWellFormed()`), and `goQuote` prints those bytes back as `\xNN`.
  */
-function decodeUTF8Escaping(bytes: number[]): string {
+export function decodeUTF8Escaping(bytes: number[]): string {
   let out = "";
   const n = bytes.length;
   const cont = (i: number, lo = 0x80, hi = 0xbf): boolean => i < n && bytes[i] >= lo && bytes[i] <= hi;

@@ -15,7 +15,7 @@ import type { Matcher } from "../model/index.ts";
 import type { Expr, SubqueryExpr, VectorMatching, VectorSelector } from "./ast.ts";
 import { goQuote } from "./lexer.ts";
 
-export { goQuote } from "./lexer.ts";
+export { decodeUTF8Escaping, goQuote } from "./lexer.ts";
 
 /** Renders an expression as canonical PromQL. */
 export function formatExpr(e: Expr): string {

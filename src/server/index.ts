@@ -7,6 +7,7 @@
  */
 export {
   guardedFetch,
+  limitInFlight,
   listen,
   Reloads,
   runRole,

@@ -153,6 +153,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
       ...flags["web.listen-address"],
       webConfigFile: flags["web.config.file"],
       idleTimeoutS: flags["web.read-timeout"] / 1000,
+      maxConnections: flags["web.max-connections"],
     },
     config: { file: flags["config.file"], load: loadConfigFile },
     components,

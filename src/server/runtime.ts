@@ -69,6 +69,13 @@ export interface ListenSpec {
   webConfigFile: string;
   /** Seconds an idle connection stays open (Bun caps it at 255). */
   idleTimeoutS: number;
+  /**
+   * --web.max-connections: most requests handled at once (0 or absent: no
+   * limit). Bun's server does not expose connections, so requests in flight
+   * are limited instead; the others wait for a slot in arrival order, as
+   * connections wait in the accept queue of Prometheus's LimitListener.
+   */
+  maxConnections?: number;
 }
 
 /** A role as the runtime runs it. */
@@ -136,6 +143,49 @@ export function guardedFetch(
   return (req, server) => outer.fetch(req, server);
 }
 
+type FetchFn = (req: Request, server?: unknown) => Response | Promise<Response>;
+
+/**
+ * At most `max` calls of `fetch` run at once; later requests wait in arrival
+ * order for a slot (one whose client went away while waiting gives its turn
+ * up). A slot is freed when the handler returns its response.
+ */
+export function limitInFlight(fetch: FetchFn, max: number): FetchFn & { inFlight(): number; waiting(): number } {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  const release = () => {
+    const next = queue.shift();
+    if (next) next();
+    else running--;
+  };
+  const limited = async (req: Request, server?: unknown): Promise<Response> => {
+    if (running < max) running++;
+    else {
+      const admitted = await new Promise<boolean>((resolve) => {
+        const turn = () => {
+          req.signal.removeEventListener("abort", gone);
+          resolve(true);
+        };
+        const gone = () => {
+          const i = queue.indexOf(turn);
+          if (i >= 0) queue.splice(i, 1);
+          resolve(false);
+        };
+        if (req.signal.aborted) return resolve(false);
+        req.signal.addEventListener("abort", gone, { once: true });
+        queue.push(turn);
+      });
+      if (!admitted) return new Response(null, { status: 499 });
+    }
+    try {
+      return await fetch(req, server);
+    } finally {
+      release();
+    }
+  };
+  return Object.assign(limited, { inFlight: () => running, waiting: () => queue.length });
+}
+
 /**
  * Listens with Bun.serve; undefined (after logging why) when the address
  * cannot be bound.
@@ -147,6 +197,7 @@ export function listen(
   logger: Logger,
 ): Listener | undefined {
   const { hostname, port } = spec;
+  if (spec.maxConnections !== undefined && spec.maxConnections > 0) fetch = limitInFlight(fetch, spec.maxConnections);
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({

@@ -10,6 +10,7 @@ import {
   type Block, type BlockMeta, type BlockSeries, type WriteBlockOptions, normalizeChunks, removeBlockDir, writeBlock, writeBlockAsync,
 } from "./block/index.ts";
 import type { ChunkMeta } from "./types.ts";
+import type { WriteFn } from "./wal/index.ts";
 
 /** Upper bound for a compacted block's span when no retention limits it: 31 days. */
 export const MAX_BLOCK_DURATION = 31 * 24 * 3600 * 1000;
@@ -165,9 +166,11 @@ export function compactBlocks(parentDir: string, blocks: readonly Block[]): Bloc
 /**
  * {@link compactBlocks} that yields to the event loop while it writes (see
  * writeBlockAsync); the DB compacts this way so queries and scrapes go on.
+ * A write error (`writeFn` injects them in tests) leaves the parents as they
+ * were and no new block behind.
  */
-export async function compactBlocksAsync(parentDir: string, blocks: readonly Block[]): Promise<BlockMeta | undefined> {
+export async function compactBlocksAsync(parentDir: string, blocks: readonly Block[], writeFn?: WriteFn): Promise<BlockMeta | undefined> {
   if (blocks.length === 0) return undefined;
   const { series, opts } = mergePlan(blocks);
-  return keepIfNotEmpty(parentDir, await writeBlockAsync(parentDir, series, opts));
+  return keepIfNotEmpty(parentDir, await writeBlockAsync(parentDir, series, { ...opts, writeFn }));
 }

@@ -37,7 +37,7 @@ import { compactBlocksAsync, compactionRanges, planCompaction } from "./compact.
 import { runSteps } from "./event_loop.ts";
 import { Head, type TSDBStats } from "./head/index.ts";
 import { PartsQuerier } from "./querier.ts";
-import { walSize } from "./wal/index.ts";
+import { walSize, type WriteFn } from "./wal/index.ts";
 import { MIN_TIME, type Appender, type Querier, type Queryable, type SyncQuerier } from "./types.ts";
 
 /** Prometheus's default time retention: 15 days. */
@@ -61,6 +61,8 @@ export interface DBOptions {
   registry?: Registry;
   /** Interval of the background compaction loop (default 1m); 0 = no loop, callers run compact(). */
   compactionIntervalMs?: number;
+  /** Replaces write(2) for the files of new blocks, for fault-injection tests. */
+  blockWriteFn?: WriteFn;
 }
 
 /** The database: appends go to the head, queries see blocks and head as one. */
@@ -138,6 +140,7 @@ class TSDB implements DB {
   private readonly retentionTime: number;
   private readonly retentionSize: number;
   private readonly blockDuration: number;
+  private readonly blockWriteFn: WriteFn | undefined;
 
   constructor(
     readonly dir: string,
@@ -150,6 +153,7 @@ class TSDB implements DB {
     this.retentionTime = opts.retentionTime ?? DEFAULT_RETENTION_TIME;
     this.retentionSize = opts.retentionSize ?? 0;
     this.blockDuration = opts.blockDuration ?? DEFAULT_BLOCK_DURATION;
+    this.blockWriteFn = opts.blockWriteFn;
     this.ranges = compactionRanges(this.blockDuration, this.retentionTime);
     this.setBlocks(blocks);
   }
@@ -309,7 +313,7 @@ class TSDB implements DB {
         const series = (function* () {
           for (const s of inRange) yield { labels: s.labels, chunks: normalizeChunks(s.chunks, mint, maxt - 1) };
         })();
-        return writeBlockAsync(this.dir, series, { minTime: mint, maxTime: maxt });
+        return writeBlockAsync(this.dir, series, { minTime: mint, maxTime: maxt, writeFn: this.blockWriteFn });
       });
       if (meta.stats.numSamples > 0) {
         await this.addBlock(meta);
@@ -334,7 +338,7 @@ class TSDB implements DB {
       if (plan.length === 0) return;
       const ulids = new Set(plan.map((m) => m.ulid));
       const parents = this.loaded.filter((b) => ulids.has(b.ulid));
-      const meta = await this.timed(() => compactBlocksAsync(this.dir, parents));
+      const meta = await this.timed(() => compactBlocksAsync(this.dir, parents, this.blockWriteFn));
       this.logger.info("compact blocks", { count: parents.length, ulid: meta?.ulid ?? "", sources: [...ulids].join(",") });
       if (meta) await this.addBlock(meta);
       this.removeBlocks(ulids);

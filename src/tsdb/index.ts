@@ -6,10 +6,11 @@
 export * from "./types.ts";
 export * from "./chunkenc/index.ts";
 export * from "./head/index.ts";
-export { WALWriteError } from "./wal/index.ts";
+export { WALWriteError, type WriteFn } from "./wal/index.ts";
 export {
   Block,
   BlockFormatError,
+  BlockWriteError,
   writeBlock,
   writeBlockAsync,
   readMeta,

@@ -374,6 +374,12 @@ describe("errors", () => {
     ['"abc', "1:1: parse error: unterminated quoted string"],
     ['"ab\ncd"', "1:1: parse error: unterminated quoted string"],
     ["`abc", "1:1: parse error: unterminated raw string"],
+    // Invalid UTF-8 (decoded from URLs and bodies as U+FFFD) and U+FFFD itself, as Prometheus 2.42 answers both.
+    ['up{a="\ufffd"}', "1:6: parse error: invalid UTF-8 rune"],
+    ['up{a="é\ufffd"}', "1:6: parse error: invalid UTF-8 rune"],
+    ["up{a=`x\ufffd`}", "1:6: parse error: invalid UTF-8 rune"],
+    ["`x\ufffd", "1:1: parse error: invalid UTF-8 rune"],
+    ['label_replace(up,"a","\ufffd","b","c")', "1:22: parse error: invalid UTF-8 rune"],
     ['"\\q"', "1:2: parse error: unknown escape sequence U+0071 'q'"],
     [`"\\'"`, "1:2: parse error: unknown escape sequence U+0027 '''"],
     ['"\\xZZ"', "1:4: parse error: illegal character U+005A 'Z' in escape sequence"],

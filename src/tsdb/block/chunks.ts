@@ -7,7 +7,7 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { crc32c } from "../wal/index.ts";
+import { crc32c, type WriteFn } from "../wal/index.ts";
 import { BlockFormatError, ByteReader, ByteWriter, readBe32 } from "./encoding.ts";
 
 /** Magic number at the start of every chunk segment file. */
@@ -43,6 +43,8 @@ export class ChunkSegmentWriter {
   constructor(
     private readonly dir: string,
     private readonly segmentSize = DEFAULT_SEGMENT_SIZE,
+    /** Replaces write(2), for fault-injection tests. */
+    private readonly writeFn: WriteFn = writeSync,
   ) {
     mkdirSync(dir, { recursive: true });
   }
@@ -62,7 +64,7 @@ export class ChunkSegmentWriter {
   private flush(): void {
     const bytes = this.buf.bytes();
     let done = 0;
-    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
+    while (done < bytes.length) done += this.writeFn(this.fd, bytes, done, bytes.length - done);
     this.buf.reset();
   }
 

@@ -8,6 +8,7 @@ export {
   writeBlock,
   writeBlockAsync,
   removeBlockDir,
+  BlockWriteError,
   TMP_FOR_CREATION,
   TMP_FOR_DELETION,
   type BlockSeries,

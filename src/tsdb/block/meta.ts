@@ -54,12 +54,17 @@ export function readMeta(dir: string): BlockMeta {
   };
 }
 
-/** Writes `<dir>/meta.json` in Prometheus's layout (tab-indented, empty parents omitted). */
-export function writeMeta(dir: string, meta: BlockMeta): void {
+/** meta.json's text in Prometheus's layout (tab-indented, empty parents omitted). */
+export function encodeMeta(meta: BlockMeta): string {
   const compaction: Record<string, unknown> = { level: meta.compaction.level, sources: meta.compaction.sources };
   if (meta.compaction.parents && meta.compaction.parents.length > 0) compaction.parents = meta.compaction.parents;
   if (meta.compaction.deletable) compaction.deletable = true;
   if (meta.compaction.failed) compaction.failed = true;
   const out = { ulid: meta.ulid, minTime: meta.minTime, maxTime: meta.maxTime, stats: meta.stats, compaction, version: 1 };
-  writeFileSync(join(dir, META_FILENAME), JSON.stringify(out, null, "\t"));
+  return JSON.stringify(out, null, "\t");
+}
+
+/** Writes `<dir>/meta.json` (see {@link encodeMeta}). */
+export function writeMeta(dir: string, meta: BlockMeta): void {
+  writeFileSync(join(dir, META_FILENAME), encodeMeta(meta));
 }

@@ -2,9 +2,11 @@
  * Writes a complete block directory the way Prometheus does: everything goes
  * into `<parent>/<ulid>.tmp-for-creation` (chunks/, index, tombstones,
  * meta.json, each fsynced), which is then renamed to `<parent>/<ulid>`, so a
- * crash never leaves a half-written block under a block name.
+ * crash never leaves a half-written block under a block name. A write error
+ * (disk full, I/O error) removes the temporary directory and throws; what
+ * a crash leaves of it is removed when the DB opens.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { compareLabels, labelsKey, type Labels } from "../../model/index.ts";
 import { chunkNumSamples } from "../chunkenc/index.ts";
@@ -12,7 +14,8 @@ import { WorkSlicer, runSteps, runStepsNow, sortSteps } from "../event_loop.ts";
 import type { ChunkMeta } from "../types.ts";
 import { ChunkSegmentWriter, DEFAULT_SEGMENT_SIZE } from "./chunks.ts";
 import { indexEncoder, type IndexSeries } from "./index_format.ts";
-import { type BlockDesc, type BlockMeta, writeMeta } from "./meta.ts";
+import { ioErrorText, type WriteFn } from "../wal/index.ts";
+import { type BlockDesc, type BlockMeta, encodeMeta, META_FILENAME } from "./meta.ts";
 import { encodeEmptyTombstones, TOMBSTONES_FILENAME } from "./tombstones.ts";
 import { newULID } from "./ulid.ts";
 
@@ -40,11 +43,42 @@ export interface WriteBlockOptions {
   sources?: string[];
   parents?: BlockDesc[];
   segmentSize?: number;
+  /** Replaces write(2) for every file of the block, for fault-injection tests. */
+  writeFn?: WriteFn;
 }
 
 function fsyncFile(path: string): void {
   const fd = openSync(path, "r");
   try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A block could not be written (disk full, I/O error, …); nothing of it was kept. */
+export class BlockWriteError extends Error {
+  override name = "BlockWriteError";
+  /** The system error's code (ENOSPC, EIO, …). */
+  readonly code: string;
+  constructor(dir: string, cause: unknown) {
+    super(`write block ${dir}: ${ioErrorText(cause)}`, { cause });
+    this.code = (cause as { code?: string }).code ?? "";
+  }
+}
+
+/** An error from the file system (it has an errno code) becomes a BlockWriteError naming the block. */
+function blockWriteError(dir: string, err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && !(err instanceof BlockWriteError) ? new BlockWriteError(dir, err) : err;
+}
+
+/** Creates `path` with `bytes` through `write` and fsyncs it. */
+function writeFileSynced(path: string, bytes: Uint8Array, write: WriteFn): void {
+  const fd = openSync(path, "w", 0o644);
+  try {
+    let done = 0;
+    while (done < bytes.length) done += write(fd, bytes, done, bytes.length - done);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -66,8 +100,11 @@ export function removeBlockDir(dir: string): void {
 /** Builds one block in its temporary directory; finish() renames it into place. */
 class BlockBuilder {
   readonly ulid: string;
-  private readonly tmp: string;
+  readonly tmp: string;
   private readonly chunkWriter: ChunkSegmentWriter;
+  private readonly write: WriteFn;
+  /** Set once the block was renamed into place; abort() then removes it there. */
+  private renamed = false;
   private readonly indexSeries: IndexSeries[] = [];
   private numSamples = 0;
   private numChunks = 0;
@@ -75,10 +112,11 @@ class BlockBuilder {
   constructor(private readonly parentDir: string, private readonly opts: WriteBlockOptions) {
     this.ulid = opts.ulid ?? newULID();
     this.tmp = join(parentDir, this.ulid + TMP_FOR_CREATION);
+    this.write = opts.writeFn ?? writeSync;
     rmSync(this.tmp, { recursive: true, force: true });
     mkdirSync(this.tmp, { recursive: true });
     try {
-      this.chunkWriter = new ChunkSegmentWriter(join(this.tmp, "chunks"), opts.segmentSize ?? DEFAULT_SEGMENT_SIZE);
+      this.chunkWriter = new ChunkSegmentWriter(join(this.tmp, "chunks"), opts.segmentSize ?? DEFAULT_SEGMENT_SIZE, this.write);
     } catch (err) {
       this.abort();
       throw err;
@@ -112,9 +150,8 @@ class BlockBuilder {
   /** Writes the index, tombstones and meta.json, then renames the block into place. */
   finish(index: Uint8Array): BlockMeta {
     const { tmp, ulid, indexSeries, opts } = this;
-    writeFileSync(join(tmp, "index"), index);
-    fsyncFile(join(tmp, "index"));
-    writeFileSync(join(tmp, TOMBSTONES_FILENAME), encodeEmptyTombstones());
+    writeFileSynced(join(tmp, "index"), index, this.write);
+    writeFileSynced(join(tmp, TOMBSTONES_FILENAME), encodeEmptyTombstones(), this.write);
     const meta: BlockMeta = {
       ulid,
       minTime: opts.minTime,
@@ -123,14 +160,18 @@ class BlockBuilder {
       compaction: { level: opts.level ?? 1, sources: opts.sources ?? [ulid], parents: opts.parents },
       version: 1,
     };
-    writeMeta(tmp, meta);
-    fsyncFile(join(tmp, "meta.json"));
+    writeFileSynced(join(tmp, META_FILENAME), Buffer.from(encodeMeta(meta)), this.write);
     renameSync(tmp, join(this.parentDir, ulid));
+    this.renamed = true;
     fsyncFile(this.parentDir);
     return meta;
   }
 
-  /** Closes files and removes the temporary directory. */
+  /**
+   * Closes files and removes the temporary directory (or the block, when
+   * the failure came after it was renamed into place), so the caller's data
+   * stays where it was and nothing half-done is left under a block name.
+   */
   abort(): void {
     try {
       this.chunkWriter?.close();
@@ -138,6 +179,13 @@ class BlockBuilder {
       // The directory goes away below; a failed flush of it does not matter.
     }
     rmSync(this.tmp, { recursive: true, force: true });
+    if (this.renamed) {
+      try {
+        removeBlockDir(join(this.parentDir, this.ulid));
+      } catch {
+        // Left for the next open, which loads it (it is complete) or removes its .tmp-for-deletion.
+      }
+    }
   }
 }
 
@@ -156,7 +204,7 @@ export function writeBlock(parentDir: string, series: Iterable<BlockSeries>, opt
     return builder.finish(runStepsNow(builder.indexSteps()));
   } catch (err) {
     builder.abort();
-    throw err;
+    throw blockWriteError(builder.tmp, err);
   }
 }
 
@@ -182,6 +230,6 @@ export async function writeBlockAsync(parentDir: string, series: Iterable<BlockS
     return builder.finish(await runSteps(builder.indexSteps(), slicer));
   } catch (err) {
     builder.abort();
-    throw err;
+    throw blockWriteError(builder.tmp, err);
   }
 }

@@ -14,6 +14,6 @@ export {
 } from "./records.ts";
 export {
   CorruptionError, DEFAULT_SEGMENT_SIZE, PAGE_SIZE, RECORD_HEADER_SIZE, WAL, lastCheckpoint, listSegments,
-  readAll, readSegment, readSegmentBytes, registerWALMetrics, segmentRecords, segmentName, walSize, writeCheckpoint,
+  ioErrorText, readAll, readSegment, readSegmentBytes, registerWALMetrics, segmentRecords, segmentName, walSize, writeCheckpoint,
   WALWriteError, type WALMetrics, type WALOptions, type WriteFn,
 } from "./wal.ts";

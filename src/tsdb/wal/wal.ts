@@ -55,12 +55,18 @@ const ERRNO_TEXT: Record<string, string> = {
   EBADF: "bad file descriptor",
 };
 
+/** What a failed system call's error says, as Go prints it ("no space left on device"). */
+export function ioErrorText(cause: unknown): string {
+  const code = (cause as { code?: string })?.code ?? "";
+  return ERRNO_TEXT[code] ?? (cause as Error)?.message ?? String(cause);
+}
+
 /** A failed WAL write (disk full, I/O error, …): the records were not logged. */
 export class WALWriteError extends Error {
   readonly code: string;
   constructor(path: string, cause: unknown) {
     const code = (cause as { code?: string })?.code ?? "";
-    super(`write to WAL: write ${path}: ${ERRNO_TEXT[code] ?? (cause as Error)?.message ?? String(cause)}`);
+    super(`write to WAL: write ${path}: ${ioErrorText(cause)}`);
     this.name = "WALWriteError";
     this.code = code;
   }

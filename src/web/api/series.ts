@@ -4,7 +4,7 @@
  * cut to `limit` with Prometheus's "results truncated due to limit" warning.
  */
 import { compareLabels, labelsKey, type Labels, type Matcher } from "../../model/index.ts";
-import { goQuote } from "../../promql/index.ts";
+import { decodeUTF8Escaping, goQuote } from "../../promql/index.ts";
 import { MAX_TIME, MIN_TIME, type Querier } from "../../tsdb/index.ts";
 import type { ApiContext, MetricMetadata } from "./context.ts";
 import { labelsJSON } from "./json.ts";
@@ -121,7 +121,8 @@ export function labelNameFromPath(rawSegment: string): string {
   try {
     name = new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(bytes));
   } catch {
-    throw new ApiError("bad_data", `invalid label name: ${goQuote(rawSegment)}`);
+    // Go's %q of the bytes: invalid ones print as \xNN.
+    throw new ApiError("bad_data", `invalid label name: ${goQuote(decodeUTF8Escaping(bytes))}`);
   }
   name = unescapeLabelName(name);
   if (name === "") throw new ApiError("bad_data", `invalid label name: ${goQuote(name)}`);

@@ -212,7 +212,7 @@ describe("/series, /labels, /label/<name>/values", () => {
     expect((await get("/label/missing/values")).json.data).toEqual([]);
     expect((await get("/label/%3Codd%3E/values")).json.data).toEqual(["x&y"]);
     expect((await get("/label/U___3c_odd_3e_/values")).json.data).toEqual(["x&y"]);
-    await expectError("/label/%FF/values", 400, "bad_data", 'invalid label name: "%FF"');
+    await expectError("/label/%FF/values", 400, "bad_data", 'invalid label name: "\\xff"');
   });
 });
 

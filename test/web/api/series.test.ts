@@ -22,7 +22,7 @@ describe("labelNameFromPath", () => {
     expect(labelNameFromPath("100%")).toBe("100%");
   });
   test("rejects invalid UTF-8 and empty names", () => {
-    expect(() => labelNameFromPath("%C3")).toThrow('invalid label name: "%C3"');
+    expect(() => labelNameFromPath("%C3")).toThrow('invalid label name: "\\xc3"');
     expect(() => labelNameFromPath("")).toThrow('invalid label name: ""');
   });
 });
