@@ -16,6 +16,7 @@ export {
   isULID,
   newULID,
   encodeChunks,
+  decodeChunks,
   mergeSampleBatches,
   mergeSeriesLists,
   type BlockMeta,
