@@ -215,6 +215,9 @@ describe("server role", () => {
     const first = await answer();
     expect(first.status).toBe("success");
     expect(first.warnings?.join("\n")).toContain('remote_read: error sending request: Post "http://127.0.0.1:3/read"');
+    const series = (await (await fetch(`${url}/api/v1/series?match[]=up`)).json()) as { status: string; warnings?: string[] };
+    expect(series.status).toBe("success");
+    expect(series.warnings?.join("\n")).toContain('remote_read: error sending request: Post "http://127.0.0.1:3/read"');
     const shards = (await (await fetch(`${url}/metrics`)).text()).split("\n").filter((l) => l.startsWith("prometheus_remote_storage_shards{"));
     expect(shards.length).toBe(2);
     writeFileSync(configPath, GOOD_CONFIG);
