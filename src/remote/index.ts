@@ -45,3 +45,4 @@ export {
   type ReadRequest,
 } from "./read_messages.ts";
 export { remoteReadHandler, STREAMED_CONTENT_TYPE, type RemoteReadOptions } from "./read_server.ts";
+export { MAX_READ_RESPONSE_BYTES, readEndpointName, RemoteReadMetrics, RemoteReadQueryable, RemoteReadStorage, type RemoteReadClientOptions } from "./read_client.ts";

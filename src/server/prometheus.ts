@@ -8,9 +8,10 @@
  *   pushgateway    with --pushgateway.enable, the Pushgateway on the same port
  *   storage        locks the data directory, opens the TSDB (WAL replay)
  *   scrape         scrape + discovery managers (src/server/scrape_component.ts)
+ *   remote storage remote_write queues and remote_read endpoints
+ *                  (src/server/remote_component.ts); queries and rules read
+ *                  local storage and every remote_read endpoint merged
  *   rules          rule manager + notifier (src/server/rules_component.ts)
- *   remote storage remote_write queues (src/server/remote_component.ts);
- *                  remote_read (client side) warns that it is not used yet
  *   …              then the components given by {@link ServerOptions}
  *
  * HTTP answers at once (so /-/healthy answers, and /-/ready and /api/v1
@@ -27,7 +28,7 @@ import { loadConfigFile, type PrometheusConfig } from "../config/index.ts";
 import { newLogger, type Logger } from "../log/index.ts";
 import { Registry } from "../model/index.ts";
 import { Engine } from "../promql/index.ts";
-import { openDB, type DB } from "../tsdb/index.ts";
+import { fanoutQueryable, openDB, type DB, type Queryable } from "../tsdb/index.ts";
 import { newWebApp, registerBuildInfo, registerProcessMetrics, rulesAPI, targetsAPI } from "../web/index.ts";
 import { apiV1 } from "../web/api/index.ts";
 import { DashboardStore, uiRoutes } from "../ui/index.ts";
@@ -57,6 +58,11 @@ export interface ServerContext {
   /** The configuration in effect; replaced after every successful reload. */
   config: PrometheusConfig;
   readonly db: DB;
+  /**
+   * What queries and rules read: local storage merged with every
+   * remote_read endpoint (federation and /api/v1/read read `db` alone).
+   */
+  readonly queryable: Queryable;
   /** The PromQL engine the API uses; rules evaluate with it too. */
   readonly engine: Engine;
   readonly registry: Registry;
@@ -139,11 +145,10 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
   const components: Component<PrometheusConfig>[] = [
     ...(builtinAM ? [builtinAM.component] : []),
     ...(builtinPG ? [builtinPG.component] : []),
-    storageComponent(flags, engine, registry, logger, opts, state),
+    storageComponent(flags, engine, registry, logger, opts, state, () => remote.readQueryables()),
     hookComponent("scrape", scraping.component, state),
-    hookComponent("rules", rules.component, state),
     hookComponent("remote storage", remote.component, state),
-    remoteReadClientWarning(logger),
+    hookComponent("rules", rules.component, state),
     ...(opts.components ?? []).map((c, i) => hookComponent(`component ${i + 1}`, c, state)),
   ];
 
@@ -254,6 +259,7 @@ function storageComponent(
   logger: Logger,
   opts: ServerOptions,
   state: SharedState,
+  remoteRead: () => readonly Queryable[],
 ): Component<PrometheusConfig> {
   let releaseLock: (() => void) | undefined;
   let db: DB | undefined;
@@ -278,7 +284,9 @@ function storageComponent(
         throw err;
       }
       logger.info("TSDB started");
-      state.base = { flags, externalURL: externalURL(flags), config, db, engine, registry, logger };
+      const local = db;
+      const queryable: Queryable = { querier: (mint, maxt) => fanoutQueryable(local, remoteRead()).querier(mint, maxt) };
+      state.base = { flags, externalURL: externalURL(flags), config, db, queryable, engine, registry, logger };
     },
     stop: async () => {
       try {
@@ -330,16 +338,4 @@ export function hookComponent(name: string, fn: ServerComponent, state: SharedSt
       if (first !== undefined) throw first;
     },
   };
-}
-
-/**
- * `remote_read` (the client side) is parsed and checked but not used yet:
- * say so at every load instead of ignoring it silently.
- */
-function remoteReadClientWarning(logger: Logger): Component<PrometheusConfig> {
-  const warn = (config: PrometheusConfig) => {
-    const n = config.remote_read.length;
-    if (n > 0) logger.warn("remote_read is not implemented yet; queries do not reach the configured endpoints", { section: "remote_read", endpoints: n });
-  };
-  return { name: "remote read client", start: warn, reload: warn };
 }

@@ -9,9 +9,10 @@
  */
 import { Hono } from "hono";
 import { join } from "node:path";
-import { PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, remoteReadHandler, RemoteWriteStorage, remoteWriteHandler, type RemoteWriteProtoMsg } from "../remote/index.ts";
+import { PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, remoteReadHandler, RemoteReadStorage, RemoteWriteStorage, remoteWriteHandler, type RemoteWriteProtoMsg } from "../remote/index.ts";
 import { adminAPI, federate } from "../web/index.ts";
 import type { Logger } from "../log/index.ts";
+import type { Queryable } from "../tsdb/index.ts";
 import type { ServerComponent, ServerContext } from "./prometheus.ts";
 import type { ServerFlags } from "./server_flags.ts";
 
@@ -27,6 +28,17 @@ export function acceptedWriteMessages(values: readonly string[]): RemoteWritePro
 }
 
 /**
+ * Local storage's start time for remote_read without read_recent, as
+ * Prometheus's: the oldest block's minimum time (now without blocks) plus
+ * twice the minimum block duration.
+ */
+export function localStartTime(ctx: ServerContext): number {
+  const blocks = ctx.db.blocks();
+  const start = blocks.length > 0 ? blocks[0]!.minTime : Math.floor(Date.now() / 1000) * 1000;
+  return start + 2 * ctx.flags["storage.tsdb.min-block-duration"];
+}
+
+/**
  * Owns the remote-write receiver and federation endpoints of a running server.
  *
  * @example
@@ -37,6 +49,7 @@ export function acceptedWriteMessages(values: readonly string[]): RemoteWritePro
  */
 export class RemoteService {
   private ctx: ServerContext | undefined;
+  private readStorage: RemoteReadStorage | undefined;
   private readonly accepted: RemoteWriteProtoMsg[];
 
   constructor(private readonly flags: ServerFlags, private readonly logger?: Logger) {
@@ -48,9 +61,19 @@ export class RemoteService {
     this.ctx = ctx;
     const dir = ctx.flags["storage.tsdb.path"];
     const storage = new RemoteWriteStorage({ walDir: join(dir, "wal"), progressDir: join(dir, "remote_write"), registry: ctx.registry, logger: ctx.logger });
-    ctx.reloadHooks.push((config) => storage.applyConfig(config));
+    const read = new RemoteReadStorage({ registry: ctx.registry, localStartTime: () => localStartTime(ctx) });
+    this.readStorage = read;
+    ctx.reloadHooks.push(async (config) => {
+      read.applyConfig(config);
+      await storage.applyConfig(config);
+    });
     ctx.closeHooks.push(() => storage.close());
   };
+
+  /** The remote_read endpoints in effect (none before the component starts). */
+  readQueryables(): readonly Queryable[] {
+    return this.readStorage?.queryables() ?? [];
+  }
 
   private current(): ServerContext {
     if (!this.ctx) throw new Error("server is not ready");

@@ -55,7 +55,7 @@ export class RulesService implements RulesSource {
     });
     const ruleManager = new RuleManager({
       engine: ctx.engine,
-      queryable: (mint, maxt) => ctx.db.querier(mint, maxt),
+      queryable: (mint, maxt) => ctx.queryable.querier(mint, maxt),
       appendable: () => ctx.db.appender(),
       notify: (alerts) => notifier.send(alerts),
       logger: ctx.logger,

@@ -42,7 +42,7 @@ export function serverAPIContext(src: ServerAPISources): ApiContext {
   return {
     engine: src.engine,
     metadata: src.metadata,
-    queryable: (mint, maxt) => src.current().db.querier(mint, maxt),
+    queryable: (mint, maxt) => src.current().queryable.querier(mint, maxt),
     tsdbStatus: (limit) => src.current().db.stats(limit),
     config: () => ({ yaml: configToYAML(src.current().config) }),
     flags: () => ({ ...src.flagText }),

@@ -21,7 +21,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { nopLogger, type Logger } from "../log/index.ts";
-import { type Counter, type Histogram, Registry } from "../model/index.ts";
+import { type Counter, type Histogram, type Matcher, Registry } from "../model/index.ts";
 import {
   Block,
   type BlockMeta,
@@ -87,6 +87,19 @@ export interface DB extends Queryable {
   compact(): Promise<void>;
   /** Head cardinality statistics for /api/v1/status/tsdb (see Head.stats). */
   stats(limit?: number): TSDBStats;
+  /**
+   * Deletes [mint, maxt] of the series matching `matchers` (at least one
+   * must not match ""): tombstones in every block overlapping the range and
+   * in the head (logged to the WAL). Queries stop seeing the samples at
+   * once. Runs between compactions, never during one.
+   */
+  delete(mint: number, maxt: number, matchers: readonly Matcher[]): Promise<void>;
+  /**
+   * Rewrites every block with tombstones without the deleted data (a new
+   * block with a new ULID, the old one removed once no querier reads it; a
+   * block left without samples is removed), as Prometheus's CleanTombstones.
+   */
+  cleanTombstones(): Promise<void>;
   /** Stops the background loop, waits for a running compaction and closes the head. */
   close(): Promise<void>;
   readonly dir: string;
@@ -272,9 +285,45 @@ class TSDB implements DB {
   }
 
   compact(): Promise<void> {
-    const run = this.running.then(() => this.compactNow());
+    return this.serial(() => this.compactNow());
+  }
+
+  /** Runs `fn` after the compaction or deletion running now (they never overlap). */
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const run = this.running.then(fn);
     this.running = run.catch(() => {});
     return run;
+  }
+
+  delete(mint: number, maxt: number, matchers: readonly Matcher[]): Promise<void> {
+    if (matchers.length === 0 || matchers.every((m) => m.matches(""))) {
+      return Promise.reject(new Error("delete: at least one matcher must not match the empty string"));
+    }
+    return this.serial(async () => {
+      if (this.closed) throw new Error("db is closed");
+      for (const b of this.loaded) {
+        if (b.meta.minTime <= maxt && b.meta.maxTime > mint) b.delete(mint, maxt, matchers);
+      }
+      this.headDB.delete(mint, maxt, matchers);
+    });
+  }
+
+  cleanTombstones(): Promise<void> {
+    return this.serial(async () => {
+      for (const b of [...this.loaded]) {
+        if (this.closed) return;
+        if (!b.hasTombstones()) continue;
+        const meta = await writeBlockAsync(this.dir, b.series(), {
+          minTime: b.meta.minTime,
+          maxTime: b.meta.maxTime,
+          parents: [{ ulid: b.ulid, minTime: b.meta.minTime, maxTime: b.meta.maxTime }],
+        });
+        if (meta.stats.numSamples > 0) await this.addBlock(meta);
+        else removeBlockDir(join(this.dir, meta.ulid));
+        this.logger.info("Cleaned tombstones of block", { ulid: b.ulid, new: meta.stats.numSamples > 0 ? meta.ulid : "", samples: meta.stats.numSamples });
+        this.removeBlocks(new Set([b.ulid]));
+      }
+    });
   }
 
   private async timed<T>(fn: () => T | Promise<T>): Promise<T> {

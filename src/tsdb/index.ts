@@ -17,6 +17,7 @@ export {
   isULID,
   newULID,
   encodeChunks,
+  decodeChunks,
   mergeSampleBatches,
   mergeSeriesLists,
   type BlockMeta,

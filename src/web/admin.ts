@@ -1,9 +1,15 @@
 /**
  * The TSDB admin API (`/api/v1/admin/tsdb/*`), behind --web.enable-admin-api
  * as in Prometheus: when disabled every admin endpoint answers 503
- * "admin APIs disabled". So far: `snapshot` (with `skip_head`), which
- * writes `<storage.tsdb.path>/snapshots/<YYYYMMDDTHHMMSSZ>-<16 hex>` and
- * answers its name.
+ * "admin APIs disabled":
+ *
+ * - `snapshot` (with `skip_head`) writes
+ *   `<storage.tsdb.path>/snapshots/<YYYYMMDDTHHMMSSZ>-<16 hex>` and answers
+ *   its name;
+ * - `delete_series` (`match[]`, `start`, `end`) puts tombstones on the
+ *   matching series in blocks and head: 204 No Content, 400 without
+ *   `match[]` or with a bad selector or time;
+ * - `clean_tombstones` rewrites the blocks with tombstones: 204.
  *
  * @example
  * v1.route("/admin/tsdb", adminAPI({ enabled: true, db: () => db, dataDir: "data" }));
@@ -11,7 +17,8 @@
 import { Hono } from "hono";
 import { join } from "node:path";
 import { snapshotDB, type DB } from "../tsdb/index.ts";
-import { ApiError, errorResponse, successValue } from "./api/index.ts";
+import { MAX_TIME, MIN_TIME } from "../tsdb/index.ts";
+import { ApiError, errorResponse, matchersParam, readForm, successValue, timeParam } from "./api/index.ts";
 
 export interface AdminOptions {
   enabled: boolean;
@@ -60,5 +67,34 @@ export function adminAPI(opts: AdminOptions): Hono {
   };
   app.post("/snapshot", (c) => snapshot(c.req.raw));
   app.put("/snapshot", (c) => snapshot(c.req.raw));
+
+  const deleteSeries = async (req: Request): Promise<Response> => {
+    try {
+      const form = await readForm(req);
+      const selectors = form.getAll("match[]");
+      if (selectors.length === 0) throw new ApiError("bad_data", "no match[] parameter provided");
+      const start = timeParam(form, "start", MIN_TIME);
+      const end = timeParam(form, "end", MAX_TIME);
+      const sets = matchersParam(selectors);
+      for (const matchers of sets) await opts.db().delete(start, end, matchers);
+      return new Response(null, { status: 204 });
+    } catch (err) {
+      if (err instanceof ApiError) return errorResponse(err);
+      return errorResponse(new ApiError("internal", (err as Error).message));
+    }
+  };
+  app.post("/delete_series", (c) => deleteSeries(c.req.raw));
+  app.put("/delete_series", (c) => deleteSeries(c.req.raw));
+
+  const cleanTombstones = async (): Promise<Response> => {
+    try {
+      await opts.db().cleanTombstones();
+      return new Response(null, { status: 204 });
+    } catch (err) {
+      return errorResponse(new ApiError("internal", (err as Error).message));
+    }
+  };
+  app.post("/clean_tombstones", () => cleanTombstones());
+  app.put("/clean_tombstones", () => cleanTombstones());
   return app;
 }

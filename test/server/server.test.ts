@@ -7,7 +7,7 @@ import { rootCommand } from "../../src/cli/main.ts";
 import { runServer, type OpenStorage, type ServerComponent, type ServerFlags, type ServerOptions } from "../../src/server/index.ts";
 import type { PrometheusConfig } from "../../src/config/index.ts";
 import { newLogger } from "../../src/log/index.ts";
-import type { DB } from "../../src/tsdb/index.ts";
+import { PartsQuerier, type DB } from "../../src/tsdb/index.ts";
 import { pollUntil } from "../support/wait.ts";
 
 const GOOD_CONFIG = "global:\n  scrape_interval: 15s\n";
@@ -33,7 +33,7 @@ function fakeStorage() {
   const state = { opened: 0, closed: 0, dir: "" };
   let finishOpen!: () => void;
   const opening = new Promise<void>((resolve) => { finishOpen = resolve; });
-  const db = { close: async () => { state.closed++; } } as unknown as DB;
+  const db = { close: async () => { state.closed++; }, querier: () => new PartsQuerier([]), blocks: () => [] } as unknown as DB;
   const open: OpenStorage = async (opts) => {
     state.opened++;
     state.dir = opts.dir;
@@ -203,26 +203,29 @@ describe("server role", () => {
       busy.stop(true);
     }
   });
-  test("remote_write starts a queue per endpoint; remote_read (client) is not used yet: a warning at load and at every reload says so", async () => {
-    const remote = `${GOOD_CONFIG}remote_write:\n  - url: http://127.0.0.1:1/write\n  - url: http://127.0.0.1:2/write\nremote_read:\n  - url: http://127.0.0.1:3/read\n`;
+  test("remote_write starts a queue per endpoint; queries read every remote_read endpoint, and a reload applies remote_read", async () => {
+    const remote = `${GOOD_CONFIG}remote_write:\n  - url: http://127.0.0.1:1/write\n  - url: http://127.0.0.1:2/write\nremote_read:\n  - url: http://127.0.0.1:3/read\n    read_recent: true\n`;
     const { flags, configPath } = serverFlags(remote, ["--web.enable-lifecycle"]);
     const storage = fakeStorage();
     storage.finishOpen();
     const h = start(flags, { openStorage: storage.open });
     const url = await h.url;
     await until(async () => (await fetch(`${url}/-/ready`)).status === 200);
-    const warnings = () => h.logs.filter((l) => l.includes("level=warn") && l.includes("is not implemented yet"));
-    expect(warnings().length).toBe(1);
-    expect(warnings()[0]).toContain("section=remote_read");
-    expect(warnings()[0]).toContain("endpoints=1");
+    const answer = async () => (await (await fetch(`${url}/api/v1/query?query=up&time=1000`)).json()) as { status: string; warnings?: string[] };
+    const first = await answer();
+    expect(first.status).toBe("success");
+    expect(first.warnings?.join("\n")).toContain('remote_read: error sending request: Post "http://127.0.0.1:3/read"');
+    const series = (await (await fetch(`${url}/api/v1/series?match[]=up`)).json()) as { status: string; warnings?: string[] };
+    expect(series.status).toBe("success");
+    expect(series.warnings?.join("\n")).toContain('remote_read: error sending request: Post "http://127.0.0.1:3/read"');
     const shards = (await (await fetch(`${url}/metrics`)).text()).split("\n").filter((l) => l.startsWith("prometheus_remote_storage_shards{"));
     expect(shards.length).toBe(2);
     writeFileSync(configPath, GOOD_CONFIG);
     expect((await fetch(`${url}/-/reload`, { method: "POST" })).status).toBe(200);
-    expect(warnings().length).toBe(1);
+    expect(await answer()).toEqual({ status: "success", data: { resultType: "vector", result: [] } } as never);
     writeFileSync(configPath, remote);
     expect((await fetch(`${url}/-/reload`, { method: "POST" })).status).toBe(200);
-    expect(warnings().length).toBe(2);
+    expect((await answer()).warnings?.length).toBe(1);
     await fetch(`${url}/-/quit`, { method: "POST" });
     expect(await h.exit).toBe(0);
   });

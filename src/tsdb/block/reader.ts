@@ -1,7 +1,8 @@
 /**
- * An opened, immutable block: meta.json, the index (read whole), the chunk
- * segments (memory-mapped) and tombstones. It answers queries through the
- * `Querier` contract and lists its series for compaction.
+ * An opened block: meta.json, the index (read whole), the chunk segments
+ * (memory-mapped) and tombstones. Index and chunks never change; deletions
+ * add tombstones. It answers queries through the `Querier` contract and
+ * lists its series for compaction.
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
@@ -11,8 +12,8 @@ import { ChunkSegmentReader } from "./chunks.ts";
 import { IndexReader, type ChunkRef } from "./index_format.ts";
 import { BlockFormatError } from "./encoding.ts";
 import { decodeChunks, emptyBatch, encodeChunks } from "./merge.ts";
-import { type BlockMeta, readMeta } from "./meta.ts";
-import { readTombstones, TOMBSTONES_FILENAME } from "./tombstones.ts";
+import { type BlockMeta, readMeta, writeMetaAtomically } from "./meta.ts";
+import { addInterval, applyTombstones, coveredBy, readTombstones, TOMBSTONES_FILENAME, writeTombstones, type Intervals } from "./tombstones.ts";
 import type { BlockSeries } from "./writer.ts";
 
 function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
@@ -82,20 +83,6 @@ export function postingsForMatchers(ix: IndexReader, matchers: readonly Matcher[
   return result;
 }
 
-/** Removes samples inside deleted intervals. */
-function applyTombstones(batch: SampleBatch, intervals: readonly [number, number][]): SampleBatch {
-  const t = new Float64Array(batch.length), v = new Float64Array(batch.length);
-  let n = 0;
-  outer: for (let i = 0; i < batch.length; i++) {
-    const ts = batch.t[i]!;
-    for (const [a, b] of intervals) if (ts >= a && ts <= b) continue outer;
-    t[n] = ts;
-    v[n] = batch.v[i]!;
-    n++;
-  }
-  return { t: t.subarray(0, n), v: v.subarray(0, n), length: n };
-}
-
 /** A series of a block as seen by a querier restricted to [mint, maxt]. */
 class BlockStoredSeries implements StoredSeries {
   constructor(
@@ -104,20 +91,26 @@ class BlockStoredSeries implements StoredSeries {
     private readonly block: Block,
     private readonly mint: number,
     private readonly maxt: number,
-    private readonly deleted: readonly [number, number][] | undefined,
+    private readonly deleted: Intervals | undefined,
   ) {}
 
   hasDeletions(): boolean {
     return this.deleted !== undefined;
   }
 
+  /** The chunks as stored or, when the series has deleted intervals, re-encoded without the deleted samples. */
   chunks(): ChunkMeta[] {
+    if (this.deleted) return encodeChunks(this.samples());
+    return this.storedChunks();
+  }
+
+  private storedChunks(): ChunkMeta[] {
     return this.refs.map((c) => ({ mint: c.mint, maxt: c.maxt, data: this.block.chunkReader.chunk(c.ref) }));
   }
 
   samples(): SampleBatch {
     if (this.refs.length === 0) return emptyBatch();
-    const batch = decodeChunks(this.chunks(), this.mint, this.maxt);
+    const batch = decodeChunks(this.storedChunks(), this.mint, this.maxt);
     return this.deleted ? applyTombstones(batch, this.deleted) : batch;
   }
 }
@@ -133,16 +126,14 @@ class BlockStoredSeries implements StoredSeries {
 export class Block {
   readonly index: IndexReader;
   readonly chunkReader: ChunkSegmentReader;
-  /** series ref → deleted [mint, maxt] intervals, from the tombstones file. */
-  private readonly tombstones = new Map<number, [number, number][]>();
+  /** series ref → deleted [mint, maxt] intervals, from the tombstones file (each list replaced, never changed in place). */
+  private readonly tombstones = new Map<number, Intervals>();
 
   private constructor(readonly dir: string, readonly meta: BlockMeta, index?: IndexReader) {
     this.index = index ?? IndexReader.open(join(dir, "index"));
     this.chunkReader = new ChunkSegmentReader(join(dir, "chunks"));
     for (const t of readTombstones(join(dir, TOMBSTONES_FILENAME))) {
-      let list = this.tombstones.get(t.seriesRef);
-      if (!list) this.tombstones.set(t.seriesRef, (list = []));
-      list.push([t.mint, t.maxt]);
+      this.tombstones.set(t.seriesRef, addInterval(this.tombstones.get(t.seriesRef), t.mint, t.maxt));
     }
   }
 
@@ -200,14 +191,43 @@ export class Block {
           throw new BlockFormatError(`${join(this.dir, "index")}: series are not sorted by labels at series ref ${refs[i]}`);
         }
         prev = s.labels;
-        yield { labels: s.labels, chunks: s.hasDeletions() ? encodeChunks(s.samples()) : s.chunks() };
+        yield { labels: s.labels, chunks: s.chunks() };
       }
     }
   }
 
   /** Deleted intervals of series `ref` (used by the block's querier). */
-  deletedIntervals(ref: number): [number, number][] | undefined {
+  deletedIntervals(ref: number): Intervals | undefined {
     return this.tombstones.get(ref);
+  }
+
+  /**
+   * Marks [mint, maxt] of every series matching `matchers` deleted, as
+   * Prometheus's Block.Delete: each series whose chunks overlap the range
+   * gets the range clamped to its data as a tombstone; the tombstones file
+   * and meta.json's numTombstones are rewritten. Queries no longer see the
+   * samples at once; they leave the disk when the block is rewritten
+   * (clean_tombstones or compaction). Returns how many series were marked.
+   */
+  delete(mint: number, maxt: number, matchers: readonly Matcher[]): number {
+    const refs = postingsForMatchers(this.index, matchers);
+    const next = new Map(this.tombstones);
+    let marked = 0;
+    for (let i = 0; i < refs.length; i++) {
+      const chunks = this.index.series(refs[i]!).chunks;
+      if (chunks.length === 0 || !chunks.some((c) => c.maxt >= mint && c.mint <= maxt)) continue;
+      const lo = Math.max(mint, chunks[0]!.mint), hi = Math.min(maxt, chunks[chunks.length - 1]!.maxt);
+      next.set(refs[i]!, addInterval(next.get(refs[i]!), lo, hi));
+      marked++;
+    }
+    if (marked === 0) return 0;
+    writeTombstones(join(this.dir, TOMBSTONES_FILENAME), next);
+    let intervals = 0;
+    for (const list of next.values()) intervals += list.length;
+    this.meta.stats.numTombstones = intervals;
+    writeMetaAtomically(this.dir, this.meta);
+    for (const [ref, list] of next) this.tombstones.set(ref, list);
+    return marked;
   }
 }
 
@@ -225,8 +245,10 @@ class BlockQuerier implements SyncQuerier {
     for (let i = 0; i < refs.length; i++) {
       const s = ix.series(refs[i]!);
       const chunks = s.chunks.filter((c) => c.maxt >= mint && c.mint <= maxt);
-      if (chunks.length === 0) continue;
-      out.push(new BlockStoredSeries(s.labels, chunks, this.block, mint, maxt, this.block.deletedIntervals(refs[i]!)));
+      const deleted = this.block.deletedIntervals(refs[i]!);
+      // A series whose chunks in range are all deleted is not selected (as Prometheus's block querier).
+      if (chunks.length === 0 || (deleted && chunks.every((c) => coveredBy(c.mint, c.maxt, deleted)))) continue;
+      out.push(new BlockStoredSeries(s.labels, chunks, this.block, mint, maxt, deleted));
     }
     let sorted = true;
     for (let i = 1; i < out.length && sorted; i++) if (compareLabels(out[i - 1]!.labels, out[i]!.labels) > 0) sorted = false;

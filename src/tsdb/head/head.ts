@@ -34,9 +34,11 @@ import {
   type AppendResult, type Appender, type ChunkMeta, type LabelQueryOptions, type SyncQuerier, type SampleBatch, type StoredSeries,
 } from "../types.ts";
 import {
-  RecordType, WAL, decodeSamples, decodeSeries, encodeSamples, encodeSeries, lastCheckpoint, listSegments, readSegmentBytes,
-  registerWALMetrics, segmentRecords, writeCheckpoint, type SeriesRecord, type WriteFn,
+  RecordType, WAL, decodeSamples, decodeSeries, decodeTombstones, encodeSamples, encodeSeries, encodeTombstones, lastCheckpoint, listSegments,
+  readSegmentBytes, registerWALMetrics, segmentRecords, writeCheckpoint, type SeriesRecord, type TombstoneRecord, type WriteFn,
 } from "../wal/index.ts";
+import { addInterval, applyTombstones, coveredBy, type Intervals } from "../block/tombstones.ts";
+import { encodeChunks } from "../block/merge.ts";
 import { WorkSlicer, runStepsNow, sortSteps } from "../event_loop.ts";
 import { postingsForMatchers } from "./matching.ts";
 import { MemPostings, type PostingsEntry } from "./postings.ts";
@@ -231,6 +233,8 @@ export class Head {
   private headMint = Infinity;
   private headMaxt = -Infinity;
   private pendingSeries: SeriesRecord[] = [];
+  /** Deleted intervals by series ref (delete_series); each list is replaced, never changed in place. */
+  private readonly stones = new Map<number, Intervals>();
   private closed = false;
   private truncation: Promise<void> = Promise.resolve(); // serializes truncate() calls
 
@@ -310,6 +314,11 @@ export class Head {
             samples += res.appended;
             unknownRefs += res.unknownRef;
             outOfBounds += res.outOfBounds;
+          } else if (rec[0] === RecordType.Tombstones) {
+            for (const st of decodeTombstones(rec)) {
+              const ref = refMap.get(st.ref) ?? st.ref;
+              if (head.slotOf(ref) >= 0) head.stones.set(ref, addInterval(head.stones.get(ref), st.mint, st.maxt));
+            }
           } else {
             head.logger.warn("Unknown WAL record type, skipping", { type: rec[0] });
           }
@@ -465,6 +474,7 @@ export class Head {
     for (const slot of slots) {
       const ref = this.refOf[slot]!;
       removed.add(ref);
+      this.stones.delete(ref);
       const off = this.labelsAt[slot]!, n = this.arena[off]!;
       for (let i = 1; i <= n; i++) {
         const id = this.arena[off + i]!;
@@ -818,6 +828,57 @@ export class Head {
     });
   }
 
+  /** Deleted intervals of series `ref` (undefined when none). */
+  deletedIntervals(ref: number): Intervals | undefined {
+    return this.stones.get(ref);
+  }
+
+  /**
+   * Whether every chunk of `ref` in [mint, maxt] lies inside a deleted
+   * interval. As in Prometheus's head, the open chunk counts as ending at
+   * +Inf, so a series still being appended to is never fully deleted (its
+   * samples are hidden, the series still listed).
+   */
+  fullyDeleted(ref: number, mint: number, maxt: number, deleted: Intervals): boolean {
+    const slot = this.slotOf(ref);
+    if (slot < 0) return true;
+    const open = this.store.openChunk(slot);
+    if (open && open.mint <= maxt) return false;
+    const cut = this.cutChunks[slot];
+    if (cut) for (let i = 0; i < cut.length; i++) if (cut.maxt(i) >= mint && cut.mint(i) <= maxt && !coveredBy(cut.mint(i), cut.maxt(i), deleted)) return false;
+    return true;
+  }
+
+  /**
+   * Marks [mint, maxt] of every series matching `matchers` deleted, as
+   * Prometheus's Head.Delete: the range is clamped to each series' data (so
+   * samples appended later stay visible), logged to the WAL as a tombstones
+   * record (replay applies it again), and hidden from queries at once. The
+   * samples leave memory when the head is compacted into a block. Returns
+   * how many series were marked.
+   */
+  delete(mint: number, maxt: number, matchers: readonly Matcher[]): number {
+    if (this.closed) throw new Error("head is closed");
+    const stones: TombstoneRecord[] = [];
+    for (const ref of postingsForMatchers(this.postings, () => this.allRefs(), matchers)) {
+      const slot = this.slotOf(ref);
+      if (slot < 0) continue;
+      const t0 = this.seriesMint[slot]!, t1 = this.seriesMaxt[slot]!;
+      if (t1 === -Infinity || t0 === Infinity) continue;
+      const lo = Math.max(mint, t0), hi = Math.min(maxt, t1);
+      if (lo > hi) continue;
+      stones.push({ ref, mint: lo, maxt: hi });
+    }
+    if (stones.length === 0) return 0;
+    if (this.pendingSeries.length > 0) {
+      this.wal.log(this.seriesRecords());
+      this.pendingSeries = [];
+    }
+    this.wal.log([encodeTombstones(stones)]);
+    for (const st of stones) this.stones.set(st.ref, addInterval(this.stones.get(st.ref), st.mint, st.maxt));
+    return stones.length;
+  }
+
   /** A querier over head data restricted to [mint, maxt]. */
   querier(mint: number, maxt: number): SyncQuerier {
     return new HeadQuerier(this, this.postings, mint, maxt);
@@ -868,6 +929,12 @@ export class Head {
           const part = reencode(c, mint, maxt);
           if (part) chunks.push(part);
         }
+      }
+      const deleted = this.stones.get(ref);
+      if (deleted && chunks.length > 0) {
+        const kept = applyTombstones(samplesInRange(chunks, mint, maxt - 1), deleted);
+        if (kept.length > 0) yield { labels, chunks: encodeChunks(kept) };
+        continue;
       }
       if (chunks.length > 0) yield { labels, chunks };
     }
@@ -992,6 +1059,9 @@ export class Head {
           let k = 0;
           for (let i = 0; i < s.length; i++) if (s.t[i]! >= mint && this.slotOf(s.refs[i]!) >= 0) idx[k++] = i;
           if (k > 0) push(encodeSamples(s.refs, s.t, s.v, k, idx));
+        } else if (rec[0] === RecordType.Tombstones) {
+          const keep = decodeTombstones(rec).filter((st) => st.maxt >= mint && this.slotOf(st.ref) >= 0);
+          if (keep.length > 0) push(encodeTombstones(keep));
         }
       };
       // Scrapes and queries run while this yields; appends meanwhile go to segments after `last`.
@@ -1026,14 +1096,24 @@ export class Head {
 
 /** A series as seen by a head querier; chunks are read when asked for. */
 class HeadStoredSeries implements StoredSeries {
-  constructor(private readonly head: Head, private readonly ref: number, readonly labels: Labels, private readonly mint: number, private readonly maxt: number) {}
+  constructor(
+    private readonly head: Head,
+    private readonly ref: number,
+    readonly labels: Labels,
+    private readonly mint: number,
+    private readonly maxt: number,
+    private readonly deleted: Intervals | undefined,
+  ) {}
 
+  /** The chunks as held or, when the series has deleted intervals, re-encoded without the deleted samples. */
   chunks(): ChunkMeta[] {
+    if (this.deleted) return encodeChunks(this.samples());
     return this.head.seriesChunks(this.ref, this.mint, this.maxt);
   }
 
   samples(): SampleBatch {
-    return samplesInRange(this.chunks(), this.mint, this.maxt);
+    const batch = samplesInRange(this.head.seriesChunks(this.ref, this.mint, this.maxt), this.mint, this.maxt);
+    return this.deleted ? applyTombstones(batch, this.deleted) : batch;
   }
 }
 
@@ -1046,7 +1126,10 @@ class HeadQuerier implements SyncQuerier {
     if (lo > hi) return [];
     const out: StoredSeries[] = [];
     for (const ref of this.head.selectRefs(matchers, lo, hi)) {
-      out.push(new HeadStoredSeries(this.head, ref, this.head.seriesLabels(ref)!, lo, hi));
+      const deleted = this.head.deletedIntervals(ref);
+      // A series whose chunks in range are all deleted is not selected (as Prometheus's head querier).
+      if (deleted && this.head.fullyDeleted(ref, lo, hi, deleted)) continue;
+      out.push(new HeadStoredSeries(this.head, ref, this.head.seriesLabels(ref)!, lo, hi, deleted));
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }

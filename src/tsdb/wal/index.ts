@@ -9,8 +9,8 @@
  */
 export { crc32c } from "./crc32c.ts";
 export {
-  ByteWriter, RecordType, decodeSamples, decodeSeries, encodeSamples, encodeSeries,
-  type SamplesRecord, type SeriesRecord,
+  ByteWriter, RecordType, decodeSamples, decodeSeries, decodeTombstones, encodeSamples, encodeSeries, encodeTombstones,
+  type SamplesRecord, type SeriesRecord, type TombstoneRecord,
 } from "./records.ts";
 export {
   CorruptionError, DEFAULT_SEGMENT_SIZE, PAGE_SIZE, RECORD_HEADER_SIZE, WAL, lastCheckpoint, listSegments,

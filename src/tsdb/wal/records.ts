@@ -4,6 +4,7 @@
  * - series (type 1): for each series `ref:be64 · nlabels:uvarint · (len:uvarint name · len:uvarint value)*`
  * - samples (type 2): `firstRef:be64 · firstT:be64`, then per sample
  *   `(ref-firstRef):varint · (t-firstT):varint · valueBits:be64`
+ * - tombstones (type 3): per deleted interval `ref:be64 · mint:varint · maxt:varint`
  *
  * Values travel as raw bits (never through a JS number) so NaN payloads such
  * as the staleness marker survive; this assumes a little-endian host, as
@@ -16,7 +17,14 @@
 import type { Label, Labels } from "../../model/index.ts";
 
 /** Record type bytes (first byte of every record). */
-export const RecordType = { Series: 1, Samples: 2 } as const;
+export const RecordType = { Series: 1, Samples: 2, Tombstones: 3 } as const;
+
+/** A deleted interval [mint, maxt] (both inclusive) of one series, as logged. */
+export interface TombstoneRecord {
+  ref: number;
+  mint: number;
+  maxt: number;
+}
 
 /** A series definition as logged: the ref the head gave it and its labels. */
 export interface SeriesRecord {
@@ -283,4 +291,29 @@ export function decodeSamples(rec: Uint8Array): SamplesRecord {
     n++;
   }
   return { refs, t, v, length: n };
+}
+
+/** Encodes a tombstones record (one entry per deleted interval). */
+export function encodeTombstones(stones: readonly TombstoneRecord[], w = new ByteWriter(1 + stones.length * 24)): Uint8Array {
+  w.byte(RecordType.Tombstones);
+  for (const s of stones) {
+    w.be64(s.ref);
+    w.varint(s.mint);
+    w.varint(s.maxt);
+  }
+  return w.bytes();
+}
+
+/** Decodes a tombstones record. */
+export function decodeTombstones(rec: Uint8Array): TombstoneRecord[] {
+  if (rec[0] !== RecordType.Tombstones) throw new Error(`not a tombstones record (type ${rec[0]})`);
+  const r = new ByteReader(rec);
+  r.pos = 1;
+  const out: TombstoneRecord[] = [];
+  while (!r.done) {
+    const ref = r.be64();
+    if (ref < 0 || ref > 0xffffffff) throw new Error(`WAL tombstones record has series ref ${ref} out of range`);
+    out.push({ ref, mint: r.varint(), maxt: r.varint() });
+  }
+  return out;
 }

@@ -10,6 +10,7 @@ export { apiV1, handleForm, type FormHandler } from "./app.ts";
 export type { ApiContext, BuildInfo, HeadStats, MetricMetadata, TSDBStat, TSDBStatus } from "./context.ts";
 export { formatGoFloatE, formatGoFloatF, formatSampleValue, formatTimestamp, goJSON, jsonString, labelsJSON, queryDataJSON } from "./json.ts";
 export {
+  matchersParam,
   MAX_FORM_BYTES,
   MAX_TIME_FORMATTED,
   MIN_TIME_FORMATTED,
@@ -18,6 +19,7 @@ export {
   parseTime,
   readForm,
   RequestForm,
+  timeParam,
 } from "./params.ts";
 export { ApiError, errorResponse, invalidParam, successResponse, successValue, type Annotations, type ApiErrorType } from "./respond.ts";
 export { astToJSON, type AstJSON } from "./ast_json.ts";

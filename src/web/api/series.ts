@@ -27,10 +27,10 @@ function limited<T>(items: T[], limit: number): { items: T[]; warnings: string[]
 }
 
 /** The union of series matching any of the selector sets, sorted by labels. */
-async function selectSeries(q: Querier, sets: readonly Matcher[][], range: TimeRange, signal?: AbortSignal): Promise<Labels[]> {
+async function selectSeries(q: Querier, sets: readonly Matcher[][], range: TimeRange, signal?: AbortSignal, onWarning?: (message: string) => void): Promise<Labels[]> {
   const byKey = new Map<string, Labels>();
   for (const set of sets) {
-    for (const s of await q.select(set, range.start, range.end, { signal })) byKey.set(labelsKey(s.labels), s.labels);
+    for (const s of await q.select(set, range.start, range.end, { signal, onWarning })) byKey.set(labelsKey(s.labels), s.labels);
   }
   return [...byKey.values()].sort(compareLabels);
 }
@@ -51,9 +51,11 @@ export async function series(ctx: ApiContext, form: RequestForm, signal?: AbortS
   const limit = limitParam(form);
   const range = rangeParams(form);
   const sets = matchersParam(form.getAll("match[]"));
-  const found = await withQuerier(ctx, range, (q) => selectSeries(q, sets, range, signal));
+  // Sources of the fan-out that failed (a remote_read endpoint) are warnings, as in Prometheus.
+  const failed = new Set<string>();
+  const found = await withQuerier(ctx, range, (q) => selectSeries(q, sets, range, signal, (w) => failed.add(w)));
   const { items, warnings } = limited(found, limit);
-  return successResponse(`[${items.map(labelsJSON).join(",")}]`, { warnings });
+  return successResponse(`[${items.map(labelsJSON).join(",")}]`, { warnings: [...failed, ...warnings] });
 }
 
 function sortedUnion(lists: Iterable<readonly string[]>): string[] {
