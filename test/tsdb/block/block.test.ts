@@ -124,10 +124,10 @@ describe("block write and read", () => {
     const meta = writeBlock(dir, [series({ __name__: "m" }, 0, 10, 1000, 1), series({ __name__: "n" }, 0, 3, 1000, 2)], { minTime: 0, maxTime: 10_000 });
     const blockDir = join(dir, meta.ulid);
     const ref = IndexReader.open(join(blockDir, "index")).postings("__name__", "m")[0]!;
-    // One entry: series ref, one interval [2000, 5000] (uvarints / zig-zag varints).
+    // One entry per interval: series ref, mint, maxt of [2000, 5000] (uvarint, zig-zag varints), as Prometheus's tombstones.Encode.
     const zigzag = (v: number) => v * 2;
     const uvarint = (v: number): number[] => (v < 0x80 ? [v] : [(v % 0x80) | 0x80, ...uvarint(Math.floor(v / 0x80))]);
-    const entries = Uint8Array.from([...uvarint(ref), 1, ...uvarint(zigzag(2000)), ...uvarint(zigzag(5000))]);
+    const entries = Uint8Array.from([...uvarint(ref), ...uvarint(zigzag(2000)), ...uvarint(zigzag(5000))]);
     const crc = crc32c(entries);
     writeFileSync(join(blockDir, "tombstones"), Uint8Array.from([0x01, 0x30, 0xba, 0x30, 1, ...entries, crc >>> 24, (crc >>> 16) & 255, (crc >>> 8) & 255, crc & 255]));
     expect(readTombstones(join(blockDir, "tombstones"))).toEqual([{ seriesRef: ref, mint: 2000, maxt: 5000 }]);
