@@ -26,8 +26,8 @@ export function clusterFlags(defaultListen: string) {
   return {
     "cluster.listen-address": stringFlag("Listen address for cluster. Set to empty string to disable HA mode.", defaultListen, { placeholder: "<address>" }),
     "cluster.advertise-address": stringFlag("Explicit address to advertise in cluster.", "", { placeholder: "<address>" }),
-    "cluster.peer": stringsFlag("Initial peers (host:port, ec2:tag:<key>=<value>, consul:<service>; repeatable).", { placeholder: "<address>" }),
-    "cluster.peer-name": stringFlag("Unique name of this peer in the cluster (a new ULID when empty).", "", { placeholder: "<name>" }),
+    "cluster.peer": stringsFlag("Initial peers: host:port (names are resolved again periodically), ec2:tag:<Key>=<Value> or consul:<service> (see docs/cluster.md). May be repeated.", { placeholder: "<address>" }),
+    "cluster.peer-name": stringFlag("Explicit name of the peer, rather than generating a random one.", "", { placeholder: "<name>" }),
     "cluster.peer-timeout": durationFlag("Time to wait between peers to send notifications.", "15s"),
     "cluster.gossip-interval": durationFlag("Interval between sending gossip messages. By lowering this value (more frequent) gossip messages are propagated across the cluster more quickly at the expense of increased bandwidth.", "200ms"),
     "cluster.pushpull-interval": durationFlag("Interval for gossip state syncs. Setting this interval lower (more frequent) will increase convergence speeds across larger clusters at the expense of increased bandwidth usage.", "1m0s"),
@@ -40,7 +40,7 @@ export function clusterFlags(defaultListen: string) {
     "cluster.tls-config": stringFlag("[EXPERIMENTAL] Path to config yaml file that can enable mutual TLS within the gossip protocol."),
     "cluster.allow-insecure-public-advertise-address-discovery": boolFlag("[EXPERIMENTAL] Allow alertmanager to discover and listen on a public IP address."),
     "cluster.label": stringFlag("The cluster label is an optional string to include on each packet and stream. It uniquely identifies the cluster and prevents cross-communication issues when sending gossip messages."),
-    "cluster.key-file": stringFlag("File holding a 32-byte key: every gossip packet and stream is sealed with AES-256-GCM (promts addition; see docs/cluster.md).", "", { placeholder: "<file>" }),
+    "cluster.key-file": stringFlag("File holding the 32-byte key (raw, 64 hex digits or base64) that seals every gossip packet and stream with AES-256-GCM. Without it, gossip is plain.", "", { placeholder: "<file>" }),
   };
 }
 
