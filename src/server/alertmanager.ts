@@ -25,12 +25,13 @@ import { Alertmanager, ALERTMANAGER_VERSION } from "../alertmanager/index.ts";
 import { alertmanagerAPIv2, type VersionInfo } from "../alertmanager/api/index.ts";
 import { clusterOptionsFromFlags, createClusterPeer, type Cluster, type ClusterOptions } from "../cluster/index.ts";
 import { loadAlertmanagerConfigFile, parseDuration, type LoadedAlertmanagerConfig } from "../config/index.ts";
-import { boolFlag, command, customFlag, enumFlag, intFlag, stringFlag, stringsFlag, type Command, type FlagValues, type MainIO, type Role } from "../flags/index.ts";
+import { command, customFlag, enumFlag, intFlag, stringFlag, type Command, type FlagValues, type MainIO, type Role } from "../flags/index.ts";
 import { newLogger, type Logger } from "../log/index.ts";
 import { Registry } from "../model/index.ts";
 import { normalizeRoutePrefix, registerProcessMetrics } from "../web/index.ts";
 import { uiRoutes } from "../ui/index.ts";
 import { alertmanagerWebApp } from "./alertmanager_app.ts";
+import { clusterFlags } from "./cluster_component.ts";
 import { runRole, type Component } from "./runtime.ts";
 import { externalURL, parseListenAddress, routePrefix, type ServerFlags } from "./server_flags.ts";
 import { buildInfo } from "./version.ts";
@@ -57,23 +58,7 @@ export const alertmanagerFlags = {
   "web.route-prefix": stringFlag("Prefix for the internal routes of web endpoints. Defaults to path of --web.external-url.", "", { placeholder: "<path>" }),
   "web.get-concurrency": intFlag("Maximum number of GET requests processed concurrently. If negative or zero, the limit is GOMAXPROC or 8, whichever is larger.", 0),
   "web.timeout": durationFlag("Timeout for HTTP requests. If negative or zero, no timeout is set.", "0"),
-  "cluster.listen-address": stringFlag("Listen address for cluster. Set to empty string to disable HA mode.", "0.0.0.0:9094", { placeholder: "<address>" }),
-  "cluster.advertise-address": stringFlag("Explicit address to advertise in cluster.", "", { placeholder: "<address>" }),
-  "cluster.peer": stringsFlag("Initial peers: host:port (names are resolved again periodically), ec2:tag:<Key>=<Value> or consul:<service> (see docs/cluster.md). May be repeated.", { placeholder: "<address>" }),
-  "cluster.peer-name": stringFlag("Explicit name of the peer, rather than generating a random one.", "", { placeholder: "<name>" }),
-  "cluster.peer-timeout": durationFlag("Time to wait between peers to send notifications.", "15s"),
-  "cluster.gossip-interval": durationFlag("Interval between sending gossip messages. By lowering this value (more frequent) gossip messages are propagated across the cluster more quickly at the expense of increased bandwidth.", "200ms"),
-  "cluster.pushpull-interval": durationFlag("Interval for gossip state syncs. Setting this interval lower (more frequent) will increase convergence speeds across larger clusters at the expense of increased bandwidth usage.", "1m0s"),
-  "cluster.tcp-timeout": durationFlag("Timeout for establishing a stream connection with a remote node for a full state sync, and for stream read and write operations.", "10s"),
-  "cluster.probe-timeout": durationFlag("Timeout to wait for an ack from a probed node before assuming it is unhealthy. This should be set to 99-percentile of RTT (round-trip time) on your network.", "500ms"),
-  "cluster.probe-interval": durationFlag("Interval between random node probes. Setting this lower (more frequent) will cause the cluster to detect failed nodes more quickly at the expense of increased bandwidth usage.", "1s"),
-  "cluster.settle-timeout": durationFlag("Maximum time to wait for cluster connections to settle before evaluating notifications.", "1m0s"),
-  "cluster.reconnect-interval": durationFlag("Interval between attempting to reconnect to lost peers.", "10s"),
-  "cluster.reconnect-timeout": durationFlag("Length of time to attempt to reconnect to a lost peer.", "6h0m0s"),
-  "cluster.tls-config": stringFlag("[EXPERIMENTAL] Path to config yaml file that can enable mutual TLS within the gossip protocol."),
-  "cluster.allow-insecure-public-advertise-address-discovery": boolFlag("[EXPERIMENTAL] Allow alertmanager to discover and listen on a public IP address."),
-  "cluster.label": stringFlag("The cluster label is an optional string to include on each packet and stream. It uniquely identifies the cluster and prevents cross-communication issues when sending gossip messages."),
-  "cluster.key-file": stringFlag("File holding the 32-byte key (raw, 64 hex digits or base64) that seals every gossip packet and stream with AES-256-GCM. Without it, gossip is plain.", "", { placeholder: "<file>" }),
+  ...clusterFlags("0.0.0.0:9094"),
   "log.level": enumFlag("Only log messages with the given severity or above. One of: [debug, info, warn, error]", ["debug", "info", "warn", "error"], "info"),
   "log.format": enumFlag("Output format of log messages. One of: [logfmt, json]", ["logfmt", "json"], "logfmt"),
 };

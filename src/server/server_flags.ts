@@ -5,6 +5,7 @@
  */
 import { hostname as osHostname } from "node:os";
 import { parseDuration, parseSize } from "../config/index.ts";
+import { clusterFlags } from "./cluster_component.ts";
 import { DEFAULT_PAGE_TITLE, normalizeRoutePrefix } from "../web/index.ts";
 import {
   boolFlag,
@@ -91,21 +92,8 @@ export const serverFlags = {
   "rules.alert.resend-delay": durationFlag("Minimum amount of time to wait before resending an alert to Alertmanager.", "1m"),
   "alertmanager.notification-queue-capacity": intFlag("The capacity of the queue for pending Alertmanager notifications.", 10000),
   "alertmanager.config.file": stringFlag("Alertmanager configuration file path; when set, promts runs its built-in Alertmanager with it."),
-  "cluster.listen-address": stringFlag("Listen address for cluster of the built-in Alertmanager. Set to empty string to disable HA mode.", "", { placeholder: "<address>" }),
-  "cluster.advertise-address": stringFlag("Explicit address to advertise in cluster.", "", { placeholder: "<address>" }),
-  "cluster.peer": stringsFlag("Initial peers of the built-in Alertmanager's cluster.", { placeholder: "<address>" }),
-  "cluster.peer-timeout": durationFlag("Time to wait between peers to send notifications.", "15s"),
-  "cluster.gossip-interval": durationFlag("Interval between sending gossip messages. By lowering this value (more frequent) gossip messages are propagated across the cluster more quickly at the expense of increased bandwidth.", "200ms"),
-  "cluster.pushpull-interval": durationFlag("Interval for gossip state syncs. Setting this interval lower (more frequent) will increase convergence speeds across larger clusters at the expense of increased bandwidth usage.", "1m"),
-  "cluster.peer-name": stringFlag("Explicit name of the peer, rather than generating a random one.", "", { placeholder: "<name>" }),
-  "cluster.tcp-timeout": durationFlag("Timeout for establishing a stream connection with a remote node for a full state sync, and for stream read and write operations.", "10s"),
-  "cluster.probe-timeout": durationFlag("Timeout to wait for an ack from a probed node before assuming it is unhealthy. This should be set to 99-percentile of RTT (round-trip time) on your network.", "500ms"),
-  "cluster.probe-interval": durationFlag("Interval between random node probes. Setting this lower (more frequent) will cause the cluster to detect failed nodes more quickly at the expense of increased bandwidth usage.", "1s"),
-  "cluster.settle-timeout": durationFlag("Maximum time to wait for cluster connections to settle before evaluating notifications.", "1m"),
-  "cluster.reconnect-interval": durationFlag("Interval between attempting to reconnect to lost peers.", "10s"),
-  "cluster.reconnect-timeout": durationFlag("Length of time to attempt to reconnect to a lost peer.", "6h"),
-  "cluster.label": stringFlag("The cluster label is an optional string to include on each packet and stream. It uniquely identifies the cluster and prevents cross-communication issues when sending gossip messages."),
-  "cluster.key-file": stringFlag("File holding the 32-byte key (raw, 64 hex digits or base64) that seals every gossip packet and stream with AES-256-GCM. Without it, gossip is plain.", "", { placeholder: "<file>" }),
+  // The built-in Alertmanager's cluster: off unless a cluster flag is given (see builtinClusterOptions).
+  ...clusterFlags(""),
   "pushgateway.enable": boolFlag("Serve the Pushgateway's API from this server: pushes to /metrics/job/…, the groups on /pushgateway/metrics (scrape it with honor_labels: true)."),
   "pushgateway.persistence.file": stringFlag("File the built-in Pushgateway persists its groups to. Defaults to pushgateway.json in --storage.tsdb.path.", "", { placeholder: "<file>" }),
   "pushgateway.persistence.interval": durationFlag("The minimum interval at which the built-in Pushgateway writes its persistence file.", "5m"),
