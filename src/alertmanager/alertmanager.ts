@@ -16,6 +16,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { ClusterPeer } from "../cluster/index.ts";
 import type { AlertmanagerConfigFile } from "../config/index.ts";
 import { nopLogger, type Logger } from "../log/index.ts";
 import { Registry, type Counter, type Gauge, type Matcher, type RE2Regexp } from "../model/index.ts";
@@ -60,6 +61,12 @@ export interface AlertmanagerOptions {
   peerPosition?: () => number;
   /** `--cluster.peer-timeout`, default 15s. */
   peerTimeout?: number;
+  /**
+   * The gossip cluster this Alertmanager is part of (joined by the role after
+   * construction, so states registered here go out with the first push/pull);
+   * undefined when running alone.
+   */
+  cluster?: ClusterPeer;
   clock?: Clock;
   /** Injectable HTTP client for receivers. */
   fetch?: typeof fetch;

@@ -32,8 +32,8 @@ import type { udp } from "bun";
 import type { Logger } from "../log/index.ts";
 import { requestStream, listenStream } from "./stream.ts";
 import {
-  buildPacket, decodeMessage, DropError, encodeMessage, envelopeOverhead, joinHostPort, MAX_STREAM_FRAME, MAX_UDP_PACKET,
-  messageOverhead, openPacket, splitHostPort, type DropReason, type MemberWireState, type Message, type NodeRecord,
+  buildPacket, buildStreamFrame, decodeMessage, DropError, encodeMessage, encodePushPull, envelopeOverhead, joinHostPort, MAX_STREAM_FRAME,
+  MAX_UDP_PACKET, messageOverhead, openPacket, openStreamPacket, splitHostPort, type DropReason, type MemberWireState, type Message, type NodeRecord,
 } from "./wire.ts";
 
 export interface MemberlistConfig {
@@ -380,10 +380,10 @@ export class Memberlist {
     return MAX_UDP_PACKET - this.overhead() - 3;
   }
 
-  private sendStream(addr: string, msg: Message, expectReply: boolean): Promise<Uint8Array | undefined> {
+  private async sendStream(addr: string, msg: Message, expectReply: boolean): Promise<Uint8Array | undefined> {
     const { host, port } = splitHostPort(addr);
-    const packet = buildPacket({ label: this.cfg.label, from: this.name, messages: [encodeMessage(msg)] }, this.cfg.key);
-    return requestStream(host, port, packet, expectReply, MAX_STREAM_FRAME, this.cfg.tcpTimeoutMs);
+    const framed = await buildStreamFrame(this.cfg.label, this.name, msg.t === "pp" ? encodePushPull(msg) : encodeMessage(msg), this.cfg.key);
+    return requestStream(host, port, framed, expectReply, MAX_STREAM_FRAME, this.cfg.tcpTimeoutMs);
   }
 
   /** Sends a user message over TCP (oversized broadcasts). */
@@ -557,11 +557,11 @@ export class Memberlist {
     }
   }
 
-  private handleStream(payload: Uint8Array): Uint8Array | undefined {
+  private async handleStream(payload: Uint8Array): Promise<Uint8Array | undefined> {
     let msg: Message;
     let from: string;
     try {
-      const env = openPacket(payload, this.cfg.key, this.cfg.label, MAX_STREAM_FRAME);
+      const env = await openStreamPacket(payload, this.cfg.key, this.cfg.label, MAX_STREAM_FRAME);
       if (env.messages.length !== 1) throw new DropError("malformed", `stream with ${env.messages.length} messages, expected 1`);
       msg = decodeMessage(env.messages[0]!);
       if (msg.t !== "user" && msg.t !== "pp") throw new DropError("malformed", `unexpected ${msg.t} message over TCP`);
@@ -570,16 +570,18 @@ export class Memberlist {
       this.drop(err);
       throw new Error(`stream dropped: ${(err as Error).message}`);
     }
+    if (this.stopped) return undefined;
     if (msg.t === "user") {
       this.delegate.notifyUser(msg.key, msg.data);
       return undefined;
     }
-    const reply = buildPacket({ label: this.cfg.label, from: this.name, messages: [encodeMessage(this.localPushPull(msg.join))] }, this.cfg.key);
-    this.mergeRemote(msg, from);
+    const local = this.localPushPull(msg.join);
+    const reply = await buildStreamFrame(this.cfg.label, this.name, encodePushPull(local), this.cfg.key);
+    if (!this.stopped) this.mergeRemote(msg, from);
     return reply;
   }
 
-  private localPushPull(join: boolean): Message {
+  private localPushPull(join: boolean): Extract<Message, { t: "pp" }> {
     const nodes: NodeRecord[] = [...this.nodes.values()].map((n) => ({ name: n.name, addr: n.addr, inc: n.inc, state: n.state, meta: n.meta }));
     return { t: "pp", join, nodes, states: this.delegate.localState(join) };
   }
@@ -601,7 +603,7 @@ export class Memberlist {
     if (!reply) throw new Error(`no push/pull reply from ${addr}`);
     let env;
     try {
-      env = openPacket(reply, this.cfg.key, this.cfg.label, MAX_STREAM_FRAME);
+      env = await openStreamPacket(reply, this.cfg.key, this.cfg.label, MAX_STREAM_FRAME);
     } catch (err) {
       this.drop(err);
       throw new Error(`push/pull with ${addr}: ${(err as Error).message}`);
@@ -614,7 +616,7 @@ export class Memberlist {
       this.drop(err);
     }
     if (!msg || msg.t !== "pp") throw new Error(`push/pull with ${addr}: invalid reply`);
-    this.mergeRemote(msg, env.from);
+    if (!this.stopped) this.mergeRemote(msg, env.from);
   }
 
   private async pushPullRandom(): Promise<void> {

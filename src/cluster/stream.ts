@@ -7,40 +7,46 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { DropError } from "./wire.ts";
 
-/** Collects one length-prefixed frame from a byte stream. */
+/**
+ * Collects one length-prefixed frame from a byte stream. Once the length is
+ * known the payload buffer is allocated once and every chunk is copied in
+ * as it arrives (no big copy at the end).
+ */
 export class FrameReader {
-  private chunks: Uint8Array[] = [];
-  private have = 0;
-  private need = -1;
+  private head: Uint8Array[] = [];
+  private headLen = 0;
+  private buf: Uint8Array | undefined;
+  private filled = 0;
   constructor(private readonly maxBytes: number) {}
 
-  /** Adds bytes; returns the frame once complete; throws when the announced length is over the limit. */
+  /** Adds bytes; returns the payload once complete; throws when the announced length is over the limit. */
   push(chunk: Uint8Array): Uint8Array | undefined {
-    this.chunks.push(chunk);
-    this.have += chunk.length;
-    if (this.need < 0 && this.have >= 4) {
-      const head = this.concat();
-      this.need = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
-      if (this.need > this.maxBytes) throw new DropError("too_large", `frame of ${this.need} bytes exceeds ${this.maxBytes}`);
+    if (!this.buf) {
+      this.head.push(chunk);
+      this.headLen += chunk.length;
+      if (this.headLen < 4) return undefined;
+      const first = this.head.length === 1 ? this.head[0]! : concat(this.head, this.headLen);
+      const need = new DataView(first.buffer, first.byteOffset, 4).getUint32(0);
+      if (need > this.maxBytes) throw new DropError("too_large", `frame of ${need} bytes exceeds ${this.maxBytes}`);
+      this.buf = new Uint8Array(need);
+      this.head = [];
+      chunk = first.subarray(4);
     }
-    if (this.need >= 0 && this.have >= 4 + this.need) {
-      const all = this.concat();
-      return all.subarray(4, 4 + this.need);
-    }
-    return undefined;
+    const n = Math.min(chunk.length, this.buf.length - this.filled);
+    this.buf.set(n === chunk.length ? chunk : chunk.subarray(0, n), this.filled);
+    this.filled += n;
+    return this.filled === this.buf.length ? this.buf : undefined;
   }
+}
 
-  private concat(): Uint8Array {
-    if (this.chunks.length === 1) return this.chunks[0]!;
-    const out = new Uint8Array(this.have);
-    let o = 0;
-    for (const c of this.chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    this.chunks = [out];
-    return out;
+function concat(list: Uint8Array[], len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  let o = 0;
+  for (const c of list) {
+    out.set(c, o);
+    o += c.length;
   }
+  return out;
 }
 
 /** A frame: length prefix plus payload. */
@@ -83,8 +89,8 @@ export interface StreamServerOptions {
   port: number;
   maxFrameBytes: number;
   timeoutMs: number;
-  /** Handles one request frame; returns the reply frame's payload, if any. Throwing closes the connection. */
-  handle(payload: Uint8Array): Uint8Array | undefined;
+  /** Handles one request frame's payload; resolves with the reply frame (length prefix included), if any. Failing closes the connection. */
+  handle(payload: Uint8Array): Promise<Uint8Array | undefined>;
   /** A connection that broke the protocol (over-long frame, timeout, handler error). */
   onError(err: Error): void;
 }
@@ -108,16 +114,21 @@ export function listenStream(opts: StreamServerOptions): TCPSocketListener<ConnS
         let payload: Uint8Array | undefined;
         try {
           payload = st.reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          if (!payload) return;
-          st.done = true;
-          const reply = opts.handle(payload);
-          if (reply) writeAll(socket, frame(reply), true);
-          else socket.end();
         } catch (err) {
           st.done = true;
           opts.onError(err as Error);
           socket.terminate();
+          return;
         }
+        if (!payload) return;
+        st.done = true;
+        opts.handle(payload).then((reply) => {
+          if (reply) writeAll(socket, reply, true);
+          else socket.end();
+        }, (err: Error) => {
+          opts.onError(err);
+          socket.terminate();
+        });
       },
       drain,
       close(socket) {
@@ -131,10 +142,11 @@ export function listenStream(opts: StreamServerOptions): TCPSocketListener<ConnS
 }
 
 /**
- * Sends one frame to host:port and, when `expectReply`, reads one frame
- * back. Rejects on connection failure, timeout or an over-long reply.
+ * Sends one frame (length prefix included) to host:port and, when
+ * `expectReply`, reads one frame back and resolves with its payload.
+ * Rejects on connection failure, timeout or an over-long reply.
  */
-export function requestStream(host: string, port: number, payload: Uint8Array, expectReply: boolean, maxFrameBytes: number, timeoutMs: number): Promise<Uint8Array | undefined> {
+export function requestStream(host: string, port: number, framed: Uint8Array, expectReply: boolean, maxFrameBytes: number, timeoutMs: number): Promise<Uint8Array | undefined> {
   return new Promise<Uint8Array | undefined>((resolve, reject) => {
     let settled = false;
     let sock: Socket<ConnState> | undefined;
@@ -159,14 +171,14 @@ export function requestStream(host: string, port: number, payload: Uint8Array, e
             socket.terminate();
             return;
           }
-          writeAll(socket, frame(payload), !expectReply);
+          writeAll(socket, framed, !expectReply);
           if (!expectReply && !socket.data.pending) finish(undefined);
         },
         data(socket, chunk) {
           try {
             const reply = socket.data.reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
             if (reply) {
-              finish(undefined, reply.slice());
+              finish(undefined, reply);
               socket.end();
             }
           } catch (err) {

@@ -11,8 +11,11 @@
  * built-in Alertmanager (--alertmanager.config.file): there it reads its own
  * file at start and at every reload of the server.
  *
- * Clustering flags are accepted so existing command lines work; gossip is
- * not wired in yet, so the API reports the cluster as `disabled`.
+ * With a cluster (--cluster.listen-address non-empty on this role; on the
+ * server, any of --cluster.listen-address / --cluster.peer), the component
+ * creates the cluster peer before the Alertmanager, hands it over
+ * (`cluster`, `peerPosition`), joins once the Alertmanager is built and
+ * leaves the cluster when it stops (docs/cluster.md).
  */
 import { mkdirSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
@@ -20,14 +23,15 @@ import { join } from "node:path";
 import type { Hono } from "hono";
 import { Alertmanager, ALERTMANAGER_VERSION } from "../alertmanager/index.ts";
 import { alertmanagerAPIv2, type VersionInfo } from "../alertmanager/api/index.ts";
+import { clusterOptionsFromFlags, createClusterPeer, type Cluster, type ClusterOptions } from "../cluster/index.ts";
 import { loadAlertmanagerConfigFile, parseDuration, type LoadedAlertmanagerConfig } from "../config/index.ts";
-import { boolFlag, command, customFlag, enumFlag, intFlag, stringFlag, stringsFlag, type Command, type FlagValues, type MainIO, type Role } from "../flags/index.ts";
+import { command, customFlag, enumFlag, intFlag, stringFlag, type Command, type FlagValues, type MainIO, type Role } from "../flags/index.ts";
 import { newLogger, type Logger } from "../log/index.ts";
 import { Registry } from "../model/index.ts";
 import { normalizeRoutePrefix, registerProcessMetrics } from "../web/index.ts";
 import { uiRoutes } from "../ui/index.ts";
-import { clusterFlags } from "./cluster_component.ts";
 import { alertmanagerWebApp } from "./alertmanager_app.ts";
+import { clusterFlags } from "./cluster_component.ts";
 import { runRole, type Component } from "./runtime.ts";
 import { externalURL, parseListenAddress, routePrefix, type ServerFlags } from "./server_flags.ts";
 import { buildInfo } from "./version.ts";
@@ -83,13 +87,20 @@ export interface AlertmanagerSettings {
   peerTimeout: number;
   logger: Logger;
   registry: Registry;
+  /** The gossip cluster to create and join at start; none runs the Alertmanager alone. */
+  cluster?: ClusterOptions;
 }
+
+/** How long a stopping Alertmanager waits for its leave to be gossiped. */
+const CLUSTER_LEAVE_TIMEOUT_MS = 5_000;
 
 /** The Alertmanager component and the running Alertmanager it holds. */
 export interface AlertmanagerComponent<C> {
   readonly component: Component<C>;
   /** The running Alertmanager; undefined before start and after stop. */
   alertmanager(): Alertmanager | undefined;
+  /** The cluster peer while running clustered. */
+  cluster(): Cluster | undefined;
 }
 
 /**
@@ -106,17 +117,28 @@ export interface AlertmanagerComponent<C> {
  */
 export function alertmanagerComponent<C>(settings: AlertmanagerSettings, configOf: (config: C) => LoadedAlertmanagerConfig): AlertmanagerComponent<C> {
   let running: Alertmanager | undefined;
+  let peer: Cluster | undefined;
   return {
     alertmanager: () => running,
+    cluster: () => peer,
     component: {
       name: "alertmanager",
-      start: (config) => {
+      start: async (config) => {
         const loaded = configOf(config);
         mkdirSync(settings.storagePath, { recursive: true });
-        running = new Alertmanager({
-          config: loaded.config, configText: loaded.text, storagePath: settings.storagePath, retention: settings.retention,
-          logger: settings.logger, registry: settings.registry, externalURL: settings.externalURL, peerTimeout: settings.peerTimeout,
-        });
+        const cluster = settings.cluster ? await createClusterPeer(settings.cluster, settings.logger, settings.registry) : undefined;
+        try {
+          running = new Alertmanager({
+            config: loaded.config, configText: loaded.text, storagePath: settings.storagePath, retention: settings.retention,
+            logger: settings.logger, registry: settings.registry, externalURL: settings.externalURL, peerTimeout: settings.peerTimeout,
+            cluster, peerPosition: cluster ? () => cluster.position() : undefined,
+          });
+        } catch (err) {
+          await cluster?.stop();
+          throw err;
+        }
+        peer = cluster;
+        await cluster?.join();
       },
       reload: (config) => {
         let loaded: LoadedAlertmanagerConfig;
@@ -131,6 +153,8 @@ export function alertmanagerComponent<C>(settings: AlertmanagerSettings, configO
       stop: async () => {
         await running?.stop();
         running = undefined;
+        await peer?.leave(CLUSTER_LEAVE_TIMEOUT_MS);
+        peer = undefined;
       },
     },
   };
@@ -169,7 +193,6 @@ export async function runAlertmanager(flags: AlertmanagerFlags, opts: Alertmanag
   const logger = opts.logger ?? newLogger({ level: flags["log.level"], format: flags["log.format"] });
   const info = buildInfo();
   logger.info("Starting Alertmanager", { version: `(version=${ALERTMANAGER_VERSION}, promts=${info.version}, revision=${info.revision})` });
-  if (flags["cluster.peer"].length > 0) logger.warn("Clustering is not available yet; running alone", { peers: flags["cluster.peer"].join(",") });
 
   const registry = new Registry();
   registerProcessMetrics(registry);
@@ -177,6 +200,8 @@ export async function runAlertmanager(flags: AlertmanagerFlags, opts: Alertmanag
   const am = alertmanagerComponent<LoadedAlertmanagerConfig>({
     storagePath: flags["storage.path"], retention: flags["data.retention"],
     externalURL: external, peerTimeout: flags["cluster.peer-timeout"], logger, registry,
+    // As Alertmanager: an empty --cluster.listen-address disables HA mode.
+    cluster: flags["cluster.listen-address"] !== "" ? clusterOptionsFromFlags(flags) : undefined,
   }, (loaded) => loaded);
   const prefix = flags["web.route-prefix"] !== "" ? flags["web.route-prefix"] : new URL(external).pathname;
   return runRole<LoadedAlertmanagerConfig>({
@@ -226,6 +251,7 @@ export function builtinAlertmanagerComponent(
   const am = alertmanagerComponent<unknown>({
     storagePath: join(flags["storage.tsdb.path"], BUILTIN_STORAGE_DIR), retention: BUILTIN_RETENTION_MS,
     externalURL: externalURL(flags), peerTimeout: flags["cluster.peer-timeout"], logger: amLogger, registry,
+    cluster: builtinClusterOptions(flags),
   }, () => {
     amLogger.info("Loading configuration file", { file: configFile });
     try {
@@ -244,4 +270,16 @@ export function builtinAlertmanagerComponent(
       }));
     },
   };
+}
+
+/**
+ * The built-in Alertmanager's cluster: off unless --cluster.listen-address
+ * or --cluster.peer is given; with peers only, it listens on Alertmanager's
+ * default 0.0.0.0:9094.
+ */
+export function builtinClusterOptions(flags: ServerFlags): ClusterOptions | undefined {
+  if (flags["cluster.listen-address"] === "" && flags["cluster.peer"].length === 0) return undefined;
+  const opts = clusterOptionsFromFlags(flags);
+  if (opts.listenAddress === "") opts.listenAddress = "0.0.0.0:9094";
+  return opts;
 }

@@ -3,9 +3,9 @@
  * (plus --alertmanager.config.file and --cluster.* for the built-in
  * Alertmanager). Durations are milliseconds, sizes bytes.
  */
-import { clusterFlags } from "./cluster_component.ts";
 import { hostname as osHostname } from "node:os";
 import { parseDuration, parseSize } from "../config/index.ts";
+import { clusterFlags } from "./cluster_component.ts";
 import { DEFAULT_PAGE_TITLE, normalizeRoutePrefix } from "../web/index.ts";
 import {
   boolFlag,
@@ -92,7 +92,7 @@ export const serverFlags = {
   "rules.alert.resend-delay": durationFlag("Minimum amount of time to wait before resending an alert to Alertmanager.", "1m"),
   "alertmanager.notification-queue-capacity": intFlag("The capacity of the queue for pending Alertmanager notifications.", 10000),
   "alertmanager.config.file": stringFlag("Alertmanager configuration file path; when set, promts runs its built-in Alertmanager with it."),
-  // The built-in Alertmanager's cluster (off while --cluster.listen-address is empty).
+  // The built-in Alertmanager's cluster: off unless a cluster flag is given (see builtinClusterOptions).
   ...clusterFlags(""),
   "pushgateway.enable": boolFlag("Serve the Pushgateway's API from this server: pushes to /metrics/job/…, the groups on /pushgateway/metrics (scrape it with honor_labels: true)."),
   "pushgateway.persistence.file": stringFlag("File the built-in Pushgateway persists its groups to. Defaults to pushgateway.json in --storage.tsdb.path.", "", { placeholder: "<file>" }),

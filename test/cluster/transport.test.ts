@@ -84,3 +84,25 @@ describe("cluster label and encryption", () => {
     await pollUntil("a to get b's broadcast", () => a.state.items.has("still-works"));
   });
 });
+
+describe("large push/pull", () => {
+  it("carries a multi-MiB state through a sealed push/pull intact", async () => {
+    const { createClusterPeer } = await import("../../src/cluster/index.ts");
+    const { Registry } = await import("../../src/model/index.ts");
+    const { nopLogger } = await import("../../src/log/index.ts");
+    const blob = new Uint8Array(3 << 20).map((_, i) => (i * 31) & 0xff);
+    let received: Uint8Array | undefined;
+    const a = await createClusterPeer({ listenAddress: "127.0.0.1:0", peerName: "a", key: KEY }, nopLogger, new Registry());
+    const b = await createClusterPeer({ listenAddress: "127.0.0.1:0", peerName: "b", key: KEY, peers: [a.address] }, nopLogger, new Registry());
+    try {
+      a.addState("blob", { marshal: () => blob, merge: () => {} });
+      b.addState("blob", { marshal: () => new Uint8Array(0), merge: (d) => { if (d.length > 0) received = d.slice(); } });
+      await a.join();
+      expect(await b.join()).toBe(1);
+      expect(received?.length).toBe(blob.length);
+      expect(Buffer.from(received!).equals(Buffer.from(blob))).toBe(true);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});

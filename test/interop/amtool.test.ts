@@ -44,7 +44,7 @@ async function startAlertmanager(): Promise<{ child: Child; url: string }> {
   const port = freePort();
   const child = spawnChild("alertmanager", [
     PROMTS_BINARY, "alertmanager", `--config.file=${configPath}`, `--storage.path=${join(dir, `data-${port}`)}`,
-    `--web.listen-address=127.0.0.1:${port}`,
+    `--web.listen-address=127.0.0.1:${port}`, "--cluster.listen-address=",
   ]);
   const url = `http://127.0.0.1:${port}`;
   await waitForOK(`${url}/-/ready`, child);

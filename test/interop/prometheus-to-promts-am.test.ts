@@ -49,7 +49,7 @@ receivers:
   const amPort = freePort();
   const am = spawnChild("alertmanager", [
     PROMTS_BINARY, "alertmanager", `--config.file=${amConfig}`, `--storage.path=${join(dir, "am-data")}`,
-    `--web.listen-address=127.0.0.1:${amPort}`,
+    `--web.listen-address=127.0.0.1:${amPort}`, "--cluster.listen-address=",
   ]);
   await waitForOK(`http://127.0.0.1:${amPort}/-/ready`, am);
 

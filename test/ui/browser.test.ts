@@ -356,7 +356,7 @@ describe("the Alertmanager role's UI in Chromium", () => {
     const port = freePort();
     const config = join(dir, "am-role.yml");
     writeFileSync(config, "route:\n  receiver: none\nreceivers:\n  - name: none\n");
-    const child = spawnChild("alertmanager", [PROMTS_BINARY, "alertmanager", `--config.file=${config}`, `--storage.path=${join(dir, "am-data")}`, `--web.listen-address=127.0.0.1:${port}`]);
+    const child = spawnChild("alertmanager", [PROMTS_BINARY, "alertmanager", `--config.file=${config}`, `--storage.path=${join(dir, "am-data")}`, `--web.listen-address=127.0.0.1:${port}`, "--cluster.listen-address="]);
     started.push(child);
     const url = `http://127.0.0.1:${port}`;
     await waitForOK(`${url}/-/ready`, child);

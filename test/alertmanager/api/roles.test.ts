@@ -159,7 +159,7 @@ describe("alertmanager role", () => {
     writeFileSync(path, CONFIG);
     const stop = new AbortController();
     let url = "";
-    const exit = runAlertmanager(flags([`--config.file=${path}`, `--storage.path=${join(dir, "data")}`, "--web.listen-address=127.0.0.1:0"]), {
+    const exit = runAlertmanager(flags([`--config.file=${path}`, `--storage.path=${join(dir, "data")}`, "--web.listen-address=127.0.0.1:0", "--cluster.listen-address="]), {
       logger: nopLogger, handleSignals: false, stop: stop.signal, onListening: (u) => { url = u; },
     });
     cleanups.push(async () => {
@@ -182,7 +182,7 @@ describe("alertmanager role", () => {
 
   test("exits 1 when the config file is missing", async () => {
     const dir = tempDir();
-    const code = await runAlertmanager(flags([`--config.file=${join(dir, "missing.yml")}`, `--storage.path=${dir}`, "--web.listen-address=127.0.0.1:0"]), {
+    const code = await runAlertmanager(flags([`--config.file=${join(dir, "missing.yml")}`, `--storage.path=${dir}`, "--web.listen-address=127.0.0.1:0", "--cluster.listen-address="]), {
       logger: nopLogger, handleSignals: false,
     });
     expect(code).toBe(1);
