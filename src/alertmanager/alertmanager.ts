@@ -139,6 +139,8 @@ export class Alertmanager {
   private maintenanceTimer: Timer | undefined;
   /** Per-fingerprint state behind the alertmanager_alerts gauge. */
   private readonly alertStates = new Map<string, "active" | "suppressed">();
+  /** How many alertStates are in each state, kept with it (a 100k-alert POST must not count them per batch). */
+  private readonly stateCounts = { active: 0, suppressed: 0 };
   private lastAlertRecount = -Infinity;
 
   constructor(opts: AlertmanagerOptions) {
@@ -441,12 +443,16 @@ export class Alertmanager {
 
   /** Records one alert's state for the alertmanager_alerts gauge (resolved alerts are not counted). */
   private trackAlertState(alert: Alert, fp: string, now: number): void {
+    const before = this.alertStates.get(fp);
+    if (before !== undefined) this.stateCounts[before]--;
     if (isResolved(alert, now)) {
       this.alertStates.delete(fp);
       return;
     }
     const muted = this.silences.mutes(alert.labels, now).length > 0 || this.running.inhibitor.mutes(alert.labels, now) !== undefined;
-    this.alertStates.set(fp, muted ? "suppressed" : "active");
+    const state = muted ? "suppressed" : "active";
+    this.alertStates.set(fp, state);
+    this.stateCounts[state]++;
   }
 
   /**
@@ -457,19 +463,14 @@ export class Alertmanager {
     const now = this.clock.now();
     this.lastAlertRecount = now;
     this.alertStates.clear();
+    this.stateCounts.active = this.stateCounts.suppressed = 0;
     for (const [fp, a] of this.alerts.list()) this.trackAlertState(a, fp, now);
     this.publishAlertGauges();
   }
 
   private publishAlertGauges(): void {
-    let active = 0;
-    let suppressed = 0;
-    for (const state of this.alertStates.values()) {
-      if (state === "active") active++;
-      else suppressed++;
-    }
-    this.metrics.alerts.get(["active"]).set(active);
-    this.metrics.alerts.get(["suppressed"]).set(suppressed);
+    this.metrics.alerts.get(["active"]).set(this.stateCounts.active);
+    this.metrics.alerts.get(["suppressed"]).set(this.stateCounts.suppressed);
     this.metrics.alerts.get(["unprocessed"]).set(0);
   }
 

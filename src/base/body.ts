@@ -31,7 +31,27 @@ export async function readBoundedBytes(body: ReadableStream<Uint8Array> | null, 
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
-/** {@link readBoundedBytes}, decoded as UTF-8 (invalid sequences become U+FFFD). */
+/**
+ * {@link readBoundedBytes}, decoded as UTF-8 (invalid sequences become
+ * U+FFFD). Each chunk is decoded as it arrives, so a body of many megabytes
+ * is not decoded in one piece of synchronous work.
+ */
 export async function readBoundedText(body: ReadableStream<Uint8Array> | null, limitBytes: number, tooLarge: () => Error): Promise<string> {
-  return new TextDecoder().decode(await readBoundedBytes(body, limitBytes, tooLarge));
+  if (!body) return "";
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limitBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    parts.push(decoder.decode(value, { stream: true }));
+  }
+  parts.push(decoder.decode());
+  return parts.length === 1 ? parts[0]! : parts.join("");
 }

@@ -20,6 +20,8 @@ import { BlockFormatError } from "../../src/tsdb/block/index.ts";
 import { writeBlock } from "../../src/tsdb/index.ts";
 import { CorruptionError, decodeSamples, decodeSeries, encodeSamples, encodeSeries, segmentRecords, WAL } from "../../src/tsdb/wal/index.ts";
 import { ApiError, parseDurationParam, parseMetricSelector, parseTime } from "../../src/web/api/index.ts";
+import { decodeWriteV1, decodeWriteV2, encodeWriteV1, encodeWriteV2, ProtoError, SnappyError, snappyDecode, snappyEncode } from "../../src/remote/index.ts";
+import { APIError, decodePostableAlerts, decodePostableSilence } from "../../src/alertmanager/api/index.ts";
 
 export interface FuzzTarget {
   name: string;
@@ -166,6 +168,11 @@ async function walSegmentSeeds(): Promise<Uint8Array[]> {
   }
 }
 
+const AM_API_SEEDS = text(
+  '[{"labels":{"alertname":"Down","job":"node"},"annotations":{"summary":"down"},"startsAt":"2024-01-01T00:00:00Z","endsAt":"2024-01-01T01:00:00.123+01:00","generatorURL":"http://x/graph"}]',
+  '{"matchers":[{"name":"alertname","value":"Down|Up","isRegex":true,"isEqual":false}],"startsAt":"2024-01-01T00:00:00Z","endsAt":"2024-01-02T00:00:00Z","createdBy":"me","comment":"c","id":"0b9e8c4e-1d0e-4a5a-9a3e-52b2d0c0a001"}',
+);
+
 export const TARGETS: FuzzTarget[] = [
   {
     name: "exposition-text",
@@ -267,7 +274,63 @@ export const TARGETS: FuzzTarget[] = [
     },
     expected: refusal(ApiError, ParseError),
   },
+  {
+    name: "remote-write",
+    seeds: remoteWriteSeeds,
+    dictionary: ["\x0a", "\x12", "\x1a", "\x22", "\x08", "\x10", "\x09", "\xff\xff\xff\xff\x0f", "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", "\x00"],
+    // The same bytes as a 1.0 WriteRequest and as a 2.0 Request; either may accept them.
+    run: (b) => {
+      let refused: unknown;
+      let accepted = false;
+      for (const decode of [decodeWriteV1, decodeWriteV2]) {
+        try {
+          decode(b);
+          accepted = true;
+        } catch (err) {
+          refused = err;
+        }
+      }
+      if (!accepted) throw refused;
+    },
+    expected: refusal(ProtoError),
+  },
+  {
+    name: "snappy",
+    seeds: () => remoteWriteSeeds().map((b) => snappyEncode(b)),
+    dictionary: ["\x00", "\xff\xff\xff\xff\x0f", "\x01", "\x02", "\x03", "\xfc", "\xfd", "\xfe", "\xff"],
+    run: (b) => { snappyDecode(b, 1 << 20); },
+    expected: refusal(SnappyError),
+  },
+  {
+    name: "alertmanager-api",
+    seeds: AM_API_SEEDS,
+    dictionary: ["[", "]", "{", "}", '"labels":', '"matchers":', '"startsAt":', '"isRegex":true', "null", "\\ud800", "\\u0000", "1e400", "T25:", "+99:99", ",", ":"],
+    // A body of either endpoint; the API answers both with its own errors.
+    run: (b) => {
+      const s = dec.decode(b);
+      let refused: unknown;
+      let accepted = false;
+      for (const decode of [decodePostableAlerts, decodePostableSilence] as ((s: string) => unknown)[]) {
+        try {
+          decode(s);
+          accepted = true;
+        } catch (err) {
+          refused = err;
+        }
+      }
+      if (!accepted) throw refused;
+    },
+    expected: refusal(APIError),
+  },
 ];
+
+function remoteWriteSeeds(): Uint8Array[] {
+  const labels = (name: string, i: number) => [{ name: "__name__", value: name }, { name: "instance", value: `h${i}:9100` }, { name: "job", value: "node" }];
+  return [
+    encodeWriteV1([0, 1].map((i) => ({ labels: labels("up", i), t: [1000, 2000], v: [1, 0] })), [{ type: "counter", metricFamilyName: "up", help: "Up.", unit: "" }]),
+    encodeWriteV2([0, 1].map((i) => ({ labels: labels("x_total", i), t: [1000], v: [i], metadata: { type: "counter", help: "X.", unit: "" }, createdTimestamp: 500 }))),
+  ];
+}
 
 function blockIndexSeeds(): Uint8Array[] {
   const dir = mkdtempSync(join(tmpdir(), "promts-fuzz-block-"));

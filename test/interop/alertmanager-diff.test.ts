@@ -386,6 +386,15 @@ describe("promts Alertmanager versus Alertmanager 0.25", () => {
       ["POST", "/api/v2/alerts", '[{"labels":{"a":"b"},"startsAt":"2024-13-01T00:00:00Z"}]'],
       ["POST", "/api/v2/alerts", '[{"labels":{"a":"b"},"startsAt":5}]'],
       ["POST", "/api/v2/alerts", '[{"labels":{"alertname":"Trailing"},"startsAt":"2024-01-01T00:00:00Z","endsAt":"2024-01-01T01:00:00Z"}] x'],
+      // Go's encoding/json stops at 10000 levels of nesting.
+      ["POST", "/api/v2/alerts", "[".repeat(100_000) + "]".repeat(100_000)],
+      ["POST", "/api/v2/alerts", '{"a":'.repeat(100_000) + "1" + "}".repeat(100_000)],
+      ["POST", "/api/v2/alerts", "[".repeat(10_000) + "]".repeat(10_000)],
+      ["POST", "/api/v2/alerts", "[".repeat(10_001) + "]".repeat(10_001)],
+      ["POST", "/api/v2/alerts", '[{"labels":{"a":"b"},"annotations":{"x":' + "[".repeat(9_998) + "]".repeat(9_998) + "}}]"],
+      ["POST", "/api/v2/alerts", '[{"labels":' + '{"a":'.repeat(100_000) + '"x"' + "}".repeat(100_000) + "}]"],
+      // Escaped lone surrogates decode as U+FFFD, as Go's decoder does.
+      ["POST", "/api/v2/alerts", JSON.stringify([alert({ alertname: "Surrogate", team: "none" })]).replace('"none"', '"n\\ud800"')],
     ]));
     expect(diffs).toEqual([]);
     const nullAlert = await call(sides.promts, "POST", "/api/v2/alerts", "[null]");

@@ -19,11 +19,14 @@ import {
   compareAlerts, compareLabelSets, isResolved, matchesAll, SilenceError,
   type Alertmanager, type AlertWithStatus, type Silence,
 } from "../index.ts";
-import { APIError, decodePostableAlerts, decodePostableSilence, pathSilenceID, queryBool, queryMatchers, queryReceiver } from "./decode.ts";
+import { APIError, decodePostableAlertsSliced, decodePostableSilence, Pacer, pathSilenceID, queryBool, queryMatchers, queryReceiver } from "./decode.ts";
 import {
   apiTime, compareSilences, goJSON, toGettableAlert, toGettableSilence,
   type APIAlertGroup, type AlertmanagerStatus, type ClusterStatus, type VersionInfo,
 } from "./json.ts";
+
+/** Alerts stored between checks whether to let the event loop turn. */
+const PUT_BATCH = 128;
 
 /** Largest request body the API reads (alerts batches from busy Prometheus servers fit easily). */
 export const MAX_BODY_BYTES = 32 << 20;
@@ -116,8 +119,14 @@ export function alertmanagerAPIv2(opts: AlertmanagerAPIOptions): Hono {
   }));
 
   app.post("/alerts", handle(async (c, am) => {
-    const posted = decodePostableAlerts(await readBodyText(c.req.raw, MAX_BODY_BYTES));
-    const problems = am.putAlerts(posted);
+    // Decoding and storing many alerts runs in slices, so /-/healthy and other requests are served meanwhile.
+    const pacer = new Pacer();
+    const posted = await decodePostableAlertsSliced(await readBodyText(c.req.raw, MAX_BODY_BYTES), pacer);
+    const problems: string[] = [];
+    for (let i = 0; i < posted.length; i += PUT_BATCH) {
+      problems.push(...am.putAlerts(posted.slice(i, i + PUT_BATCH)));
+      await pacer.maybePause();
+    }
     if (problems.length > 0) {
       logger.error("Failed to validate alerts", { err: problems.join("; ") });
       return respond(400, problems.join("; "));

@@ -14,7 +14,29 @@
  */
 import { compileRE2, labelsFromPairs, newMatcher, translateRE2, type Labels, type Matcher, type MatchType, type RE2Regexp } from "../../model/index.ts";
 import type { PostableAlert, PostableSilence, SilenceMatcher } from "../index.ts";
-import { firstJSONValue, goTimeParseError } from "./gojson.ts";
+import { arrayElements, firstJSONValue, goTimeParseError } from "./gojson.ts";
+
+/** How long the API works synchronously on one request before letting the event loop turn, in ms. */
+const SLICE_MS = 8;
+
+/**
+ * Paces long request work (a 100k-alert POST): {@link maybePause} resolves
+ * at once until SLICE_MS of work were done, then after one turn of the
+ * event loop, so health checks and other requests are served meanwhile.
+ */
+export class Pacer {
+  private start = performance.now();
+
+  due(): boolean {
+    return performance.now() - this.start >= SLICE_MS;
+  }
+
+  async maybePause(): Promise<void> {
+    if (!this.due()) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.start = performance.now();
+  }
+}
 
 /** go-openapi's validation codes (errors.InvalidTypeCode …). */
 export const INVALID_TYPE_CODE = 601;
@@ -85,7 +107,31 @@ function parseJSON(text: string, what: string): unknown {
   if (text.trim() === "") throw validationError(REQUIRED_CODE, `${what} in body is required`);
   const first = firstJSONValue(text);
   if ("error" in first) throw parseError(what, first.error);
-  return JSON.parse(first.text) as unknown;
+  const value = JSON.parse(first.text) as unknown;
+  return ESCAPED_SURROGATE.test(first.text) ? wellFormed(value) : value;
+}
+
+/** A `\uD800`–`\uDFFF` escape: JSON.parse may then give strings with lone surrogates. */
+const ESCAPED_SURROGATE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Replaces lone surrogates in every string and key with U+FFFD, as Go's
+ * encoding/json decodes an escaped surrogate that is not part of a pair
+ * (raw invalid UTF-8 bytes already became U+FFFD when the body was read).
+ */
+function wellFormed(v: unknown): unknown {
+  if (typeof v === "string") return v.replace(LONE_SURROGATE, "\ufffd");
+  if (Array.isArray(v)) return v.map(wellFormed);
+  if (v !== null && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      // defineProperty, so a "__proto__" key stays a plain key as JSON.parse made it.
+      Object.defineProperty(out, k.replace(LONE_SURROGATE, "\ufffd"), { value: wellFormed(x), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return v;
 }
 
 /**
@@ -157,35 +203,75 @@ const SILENCE_ID_STRUCT = 'struct { ID string "json:\\"id,omitempty\\"" }';
  * is the alert validation's job, which answers 400 per alert.
  */
 export function decodePostableAlerts(text: string): PostableAlert[] {
+  const body = parseJSON(text, "alerts");
+  if (!Array.isArray(body)) throw parseError("alerts", `json: cannot unmarshal ${jsonType(body)} into Go value of type models.PostableAlerts`);
+  return checkAlerts(body.map(decodeAlertItem), body.map(hasLabels));
+}
+
+/**
+ * {@link decodePostableAlerts} in slices: an array body is scanned, parsed
+ * and decoded element by element, letting the event loop turn between
+ * slices, so a POST of 100k alerts does not hold other requests up. The
+ * answer (alerts or error) is the same.
+ */
+export async function decodePostableAlertsSliced(text: string, pacer = new Pacer()): Promise<PostableAlert[]> {
+  const scan = arrayElements(text);
+  let step = scan.next();
+  while (!step.done) {
+    await pacer.maybePause();
+    step = scan.next();
+  }
+  const found = step.value;
+  if (found === undefined) return decodePostableAlerts(text);
+  if ("error" in found) throw parseError("alerts", found.error);
+  const decoded: (PostableAlert | undefined)[] = [];
+  const labelled: boolean[] = [];
+  for (const [start, end] of found.elements) {
+    const source = text.slice(start, end);
+    const parsed = JSON.parse(source) as unknown;
+    const item = ESCAPED_SURROGATE.test(source) ? wellFormed(parsed) : parsed;
+    decoded.push(decodeAlertItem(item));
+    labelled.push(hasLabels(item));
+    if ((decoded.length & 63) === 0) await pacer.maybePause();
+  }
+  return checkAlerts(decoded, labelled);
+}
+
+/** Decodes one element of a posted alerts array (undefined for null); throws Go's unmarshal errors. */
+function decodeAlertItem(item: unknown): PostableAlert | undefined {
   const what = "alerts";
-  const body = parseJSON(text, what);
-  if (!Array.isArray(body)) throw parseError(what, `json: cannot unmarshal ${jsonType(body)} into Go value of type models.PostableAlerts`);
-  const decoded = body.map((item): PostableAlert | undefined => {
-    if (item === null) return undefined;
-    if (!isObject(item)) throw parseError(what, `json: cannot unmarshal ${jsonType(item)} into Go value of type ${ALERT_TIMES_STRUCT}`);
-    const alert: PostableAlert = { labels: [] };
-    const first = new StructDecoder(what);
-    const generatorURL = first.string(item.generatorURL, "Alert.generatorURL");
-    const labels = first.labelSet(item.labels, "Alert.labels");
-    first.finish();
-    const second = new StructDecoder(what);
-    const annotations = second.labelSet(item.annotations, ".annotations");
-    const endsAt = second.time(item.endsAt, ".endsAt");
-    const startsAt = second.time(item.startsAt, ".startsAt");
-    second.finish();
-    if (generatorURL !== undefined) alert.generatorURL = generatorURL;
-    if (labels !== undefined) alert.labels = labels;
-    if (annotations !== undefined) alert.annotations = annotations;
-    if (endsAt !== undefined) alert.endsAt = endsAt;
-    if (startsAt !== undefined) alert.startsAt = startsAt;
-    return alert;
-  });
+  if (item === null) return undefined;
+  if (!isObject(item)) throw parseError(what, `json: cannot unmarshal ${jsonType(item)} into Go value of type ${ALERT_TIMES_STRUCT}`);
+  const alert: PostableAlert = { labels: [] };
+  const first = new StructDecoder(what);
+  const generatorURL = first.string(item.generatorURL, "Alert.generatorURL");
+  const labels = first.labelSet(item.labels, "Alert.labels");
+  first.finish();
+  const second = new StructDecoder(what);
+  const annotations = second.labelSet(item.annotations, ".annotations");
+  const endsAt = second.time(item.endsAt, ".endsAt");
+  const startsAt = second.time(item.startsAt, ".startsAt");
+  second.finish();
+  if (generatorURL !== undefined) alert.generatorURL = generatorURL;
+  if (labels !== undefined) alert.labels = labels;
+  if (annotations !== undefined) alert.annotations = annotations;
+  if (endsAt !== undefined) alert.endsAt = endsAt;
+  if (startsAt !== undefined) alert.startsAt = startsAt;
+  return alert;
+}
+
+function hasLabels(item: unknown): boolean {
+  const labels = (item as Record<string, unknown> | null)?.labels;
+  return labels !== undefined && labels !== null;
+}
+
+/** The schema validation after decoding (422s), in the generated validator's order. */
+function checkAlerts(decoded: (PostableAlert | undefined)[], labelled: boolean[]): PostableAlert[] {
   return decoded.map((alert, i) => {
-    const item = body[i] as Record<string, unknown> | null;
     if (alert && alert.generatorURL && /\s/.test(alert.generatorURL)) {
       throw validationError(INVALID_TYPE_CODE, `${i}.generatorURL in body must be of type uri: ${JSON.stringify(alert.generatorURL)}`);
     }
-    if (!alert || item?.labels === undefined || item.labels === null) throw validationError(REQUIRED_CODE, `${i}.labels in body is required`);
+    if (!alert || !labelled[i]) throw validationError(REQUIRED_CODE, `${i}.labels in body is required`);
     return alert;
   });
 }

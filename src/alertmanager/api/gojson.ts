@@ -30,9 +30,13 @@ const isSpace = (c: string | undefined) => c === " " || c === "\t" || c === "\n"
 const isDigit = (c: string | undefined) => c !== undefined && c >= "0" && c <= "9";
 const isHex = (c: string | undefined) => c !== undefined && /^[0-9a-fA-F]$/.test(c);
 
+/** Go's encoding/json maxNestingDepth: one more open `[` or `{` is "exceeded max depth". */
+export const MAX_JSON_DEPTH = 10_000;
+
 /** A recursive-descent twin of Go's JSON scanner, tracking only where the first value ends. */
 class Scanner {
   i = 0;
+  private depth = 0;
   constructor(private readonly text: string) {}
 
   private peek(): string | undefined {
@@ -117,11 +121,18 @@ class Scanner {
     }
   }
 
+  /** Enters an array or object, refusing nesting deeper than Go's scanner allows (and the JS stack could take). */
+  private enter(): void {
+    if (++this.depth > MAX_JSON_DEPTH) this.fail("exceeded max depth");
+  }
+
   private object(): void {
+    this.enter();
     this.i++;
     this.skipSpace();
     if (this.peek() === "}") {
       this.i++;
+      this.depth--;
       return;
     }
     for (;;) {
@@ -135,6 +146,7 @@ class Scanner {
       this.skipSpace();
       if (this.peek() === "}") {
         this.i++;
+        this.depth--;
         return;
       }
       if (this.peek() !== ",") this.fail("after object key:value pair");
@@ -142,11 +154,34 @@ class Scanner {
     }
   }
 
+  *arrayElements(): Generator<void, { elements: [number, number][] } | undefined, undefined> {
+    this.skipSpace();
+    if (this.peek() !== "[") return undefined;
+    this.enter();
+    this.i++;
+    this.skipSpace();
+    const elements: [number, number][] = [];
+    if (this.peek() === "]") return { elements };
+    for (;;) {
+      this.skipSpace();
+      const start = this.i;
+      this.value();
+      elements.push([start, this.i]);
+      if ((elements.length & 255) === 0) yield;
+      this.skipSpace();
+      if (this.peek() === "]") return { elements };
+      if (this.peek() !== ",") this.fail("after array element");
+      this.i++;
+    }
+  }
+
   private array(): void {
+    this.enter();
     this.i++;
     this.skipSpace();
     if (this.peek() === "]") {
       this.i++;
+      this.depth--;
       return;
     }
     for (;;) {
@@ -154,11 +189,29 @@ class Scanner {
       this.skipSpace();
       if (this.peek() === "]") {
         this.i++;
+        this.depth--;
         return;
       }
       if (this.peek() !== ",") this.fail("after array element");
       this.i++;
     }
+  }
+}
+
+/**
+ * When the first JSON value of `text` is an array: the [start, end) of each
+ * of its elements, found as {@link firstJSONValue} scans (Go's syntax
+ * errors, max depth), pausing (a bare `yield`) every few hundred elements
+ * so a caller can let the event loop run. Returns undefined when the first
+ * value is not an array (or there is none).
+ */
+export function* arrayElements(text: string): Generator<void, { elements: [number, number][] } | { error: string } | undefined, undefined> {
+  const scanner = new Scanner(text);
+  try {
+    return yield* scanner.arrayElements();
+  } catch (e) {
+    if (e instanceof SyntaxProblem) return { error: e.message };
+    throw e;
   }
 }
 

@@ -10,7 +10,7 @@
  */
 export { alertmanagerAPIv2, MAX_BODY_BYTES, readBodyText, type AlertmanagerAPIOptions } from "./app.ts";
 export {
-  APIError, decodePostableAlerts, decodePostableSilence, parseDateTime, parseFilterMatcher, pathSilenceID, queryBool, queryMatchers, queryReceiver,
+  APIError, decodePostableAlerts, decodePostableAlertsSliced, decodePostableSilence, parseDateTime, parseFilterMatcher, pathSilenceID, queryBool, queryMatchers, queryReceiver,
   INVALID_TYPE_CODE, MIN_ITEMS_CODE, REQUIRED_CODE,
 } from "./decode.ts";
 export {
