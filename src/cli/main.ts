@@ -54,7 +54,7 @@ export async function main(argv: readonly string[], io: MainIO = processIO): Pro
       return 0;
     case "run": {
       const role = ROLES.find((r) => r.command.name === parsed.path[1]);
-      return role ? role.run(parsed, io) : runServer(parsed.flags as ServerFlags, { flagText: parsed.flagText });
+      return role ? role.run(parsed, io) : runServer(parsed.flags as ServerFlags, { flagText: parsed.flagText, givenFlags: parsed.given });
     }
   }
 }

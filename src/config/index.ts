@@ -10,7 +10,7 @@
  */
 export { ConfigError } from "./error.ts";
 export { formatDuration, formatSize, parseDuration, parseSize } from "../base/index.ts";
-export { configToYAML, expandGlob, loadConfigFile, parseConfig, type LoadedConfig } from "./load.ts";
+export { checkAgentConfig, configToYAML, expandGlob, loadConfigFile, parseConfig, type LoadedConfig } from "./load.ts";
 export { decodeYAMLFile, readConfigText } from "./yaml_file.ts";
 export type { ObjectType, Validation } from "./schema.ts";
 export { parseGoURL, type GoURL } from "./url.ts";

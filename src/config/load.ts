@@ -115,10 +115,23 @@ export function parseConfig(text: string, filename: string): LoadedConfig {
 
 /**
  * Reads and parses a `prometheus.yml`. An unreadable file is a ConfigError
- * without a position.
+ * without a position. With `agent`, the sections an agent cannot use are
+ * refused as Prometheus refuses them (see {@link checkAgentConfig}).
  */
-export function loadConfigFile(path: string): LoadedConfig {
-  return parseConfig(readConfigText(path), path);
+export function loadConfigFile(path: string, opts: { agent?: boolean } = {}): LoadedConfig {
+  const loaded = parseConfig(readConfigText(path), path);
+  if (opts.agent) checkAgentConfig(loaded.config);
+  return loaded;
+}
+
+/**
+ * Refuses what agent mode cannot run, with Prometheus's messages: `alerting`
+ * (Alertmanagers or alert relabeling), `rule_files` and `remote_read`.
+ */
+export function checkAgentConfig(config: PrometheusConfig): void {
+  if (config.alerting.alertmanagers.length > 0 || config.alerting.alert_relabel_configs.length > 0) throw new Error("field alerting is not allowed in agent mode");
+  if (config.rule_files.length > 0) throw new Error("field rule_files is not allowed in agent mode");
+  if (config.remote_read.length > 0) throw new Error("field remote_read is not allowed in agent mode");
 }
 
 /**

@@ -186,6 +186,8 @@ export type ParsedCommandLine =
        * repeatable flag joined by ","; booleans as "true"/"false") or the default.
        */
       readonly flagText: Record<string, string>;
+      /** The flags given on the command line (not defaulted), in the order first given. */
+      readonly given: readonly string[];
       /** Positional arguments by ArgSpec name; variadic ones are string[]. */
       readonly args: Record<string, string | string[]>;
     }
@@ -285,7 +287,7 @@ export function parseCommandLine(root: Command, argv: readonly string[]): Parsed
     values[name] = spec.defaultValue;
     texts[name] = spec.defaultText;
   }
-  return { kind: "run", path, command: cmd, flags: values, flagText: texts, args: bindArgs(cmd, positionals) };
+  return { kind: "run", path, command: cmd, flags: values, flagText: texts, given: [...seen], args: bindArgs(cmd, positionals) };
 }
 
 /** Own properties only: "--constructor" must not find Object.prototype.constructor. */

@@ -105,7 +105,12 @@ export function remoteReadHandler(opts: RemoteReadOptions): (req: Request) => Pr
         w.fork(1);
         const querier = opts.querier(q.startMs, q.endMs);
         try {
-          const series = await querier.select(withoutExternalMatchers(q.matchers, extRec), q.startMs, q.endMs);
+          let series: StoredSeries[];
+          try {
+            series = await querier.select(withoutExternalMatchers(q.matchers, extRec), q.startMs, q.endMs);
+          } catch (err) {
+            return text(500, (err as Error).message);
+          }
           for (const s of series) {
             const b = s.samples();
             if (b.length === 0) continue;
@@ -128,19 +133,36 @@ export function remoteReadHandler(opts: RemoteReadOptions): (req: Request) => Pr
   };
 }
 
-function streamed(opts: RemoteReadOptions, queries: ReadQuery[], extRec: Readonly<Record<string, string>>, ext: readonly Label[]): Response {
+async function streamed(opts: RemoteReadOptions, queries: ReadQuery[], extRec: Readonly<Record<string, string>>, ext: readonly Label[]): Promise<Response> {
+  // The first query's select runs before the response starts, so a storage that cannot be read answers 500 (not a broken stream).
+  let first: { querier: ReturnType<RemoteReadOptions["querier"]>; series: StoredSeries[] } | undefined;
+  if (queries.length > 0) {
+    const q = queries[0]!;
+    const querier = opts.querier(q.startMs, q.endMs);
+    try {
+      first = { querier, series: await querier.select(withoutExternalMatchers(q.matchers, extRec), q.startMs, q.endMs) };
+    } catch (err) {
+      querier.close?.();
+      return text(500, (err as Error).message);
+    }
+  }
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
       try {
         for (let qi = 0; qi < queries.length; qi++) {
           const q = queries[qi]!;
-          const querier = opts.querier(q.startMs, q.endMs);
+          let querier: ReturnType<RemoteReadOptions["querier"]>;
           let series: StoredSeries[];
-          try {
-            series = await querier.select(withoutExternalMatchers(q.matchers, extRec), q.startMs, q.endMs);
-          } catch (err) {
-            querier.close?.();
-            throw err;
+          if (qi === 0 && first) {
+            ({ querier, series } = first);
+          } else {
+            querier = opts.querier(q.startMs, q.endMs);
+            try {
+              series = await querier.select(withoutExternalMatchers(q.matchers, extRec), q.startMs, q.endMs);
+            } catch (err) {
+              querier.close?.();
+              throw err;
+            }
           }
           let w = new ProtoWriter(16 * 1024);
           let inFrame = 0;

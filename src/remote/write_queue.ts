@@ -474,6 +474,11 @@ export class WriteQueue {
     this.opts.metrics.shards.get(this.labelValues).set(n);
   }
 
+  /** The highest sample timestamp (ms) delivered so far (0 before the first delivery). */
+  highestSentTimestamp(): number {
+    return this.highestSent;
+  }
+
   /** Samples read from the WAL and not yet delivered. */
   pendingSamples(): number {
     return this.pending;

@@ -79,6 +79,17 @@ export class RemoteWriteStorage {
     }
   }
 
+  /**
+   * The lowest of the queues' highest delivered timestamps (ms): what every
+   * queue has sent. +Infinity without queues (nothing waits for the WAL), as
+   * Prometheus's LowestSentTimestamp.
+   */
+  lowestSentTimestamp(): number {
+    let lowest = Infinity;
+    for (const q of this.queues.values()) lowest = Math.min(lowest, q.queue.highestSentTimestamp());
+    return lowest;
+  }
+
   /** The running queues by remote_name. */
   queueNames(): string[] {
     return [...this.queues.values()].map((q) => q.name);

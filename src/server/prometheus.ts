@@ -28,7 +28,7 @@ import { loadConfigFile, type PrometheusConfig } from "../config/index.ts";
 import { newLogger, type Logger } from "../log/index.ts";
 import { Registry } from "../model/index.ts";
 import { Engine } from "../promql/index.ts";
-import { fanoutQueryable, openDB, type DB, type Queryable } from "../tsdb/index.ts";
+import { AGENT_MAX_WAL_TIME, AGENT_MIN_WAL_TIME, agentTruncationTime, fanoutQueryable, openAgentDB, openDB, type DB, type Queryable } from "../tsdb/index.ts";
 import { newWebApp, registerBuildInfo, registerProcessMetrics, rulesAPI, targetsAPI } from "../web/index.ts";
 import { apiV1 } from "../web/api/index.ts";
 import { DashboardStore, uiRoutes } from "../ui/index.ts";
@@ -41,7 +41,8 @@ import { RulesService } from "./rules_component.ts";
 import { runRole, type Component } from "./runtime.ts";
 import { globalURLOptions, ScrapeService } from "./scrape_component.ts";
 import { serverAPIContext, type ServerAPISources } from "./server_api.ts";
-import { effectiveRetention, externalURL, KNOWN_FEATURES, routePrefix, type ServerFlags } from "./server_flags.ts";
+import { agentMode, dataDir, effectiveRetention, externalURL, KNOWN_FEATURES, modeFlagConflict, routePrefix, type ServerFlags } from "./server_flags.ts";
+import { agentRefusals } from "./agent.ts";
 import { buildInfo, type BuildInfo } from "./version.ts";
 
 /** Applies a new configuration; throwing fails the reload (the old config stays in effect). */
@@ -97,6 +98,10 @@ export interface ServerOptions {
   onListening?: (url: string) => void;
   /** Flag values as text, shown by /api/v1/status/flags (ParsedCommandLine.flagText). */
   flagText?: Readonly<Record<string, string>>;
+  /** The flags given on the command line (ParsedCommandLine.given): flags of the other mode (server/agent) are refused. */
+  givenFlags?: readonly string[];
+  /** Where a refused command line is reported (default: process.stderr). */
+  stderr?: (text: string) => void;
   /** Aborting it stops the server as SIGTERM does. */
   stop?: AbortSignal;
 }
@@ -111,6 +116,13 @@ interface SharedState {
  * code: 0 after an orderly shutdown, 1 when startup or shutdown failed.
  */
 export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): Promise<number> {
+  const agent = agentMode(flags);
+  const conflict = modeFlagConflict(flags, opts.givenFlags ?? []);
+  if (conflict) {
+    // As Prometheus: the message alone on stderr, exit code 3.
+    (opts.stderr ?? ((t) => process.stderr.write(t)))(`${conflict}\n`);
+    return 3;
+  }
   const startTime = new Date();
   const logger = opts.logger ?? newLogger({ level: flags["log.level"], format: flags["log.format"] });
   const info = buildInfo();
@@ -139,18 +151,27 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
     logger.error("Invalid remote write receiver flags", { err });
     return 1;
   }
-  const builtinAM = builtinAlertmanagerComponent(flags, registry, logger);
+  const builtinAM = agent ? undefined : builtinAlertmanagerComponent(flags, registry, logger);
   const builtinPG = builtinPushgateway(flags, logger);
 
-  const components: Component<PrometheusConfig>[] = [
-    ...(builtinAM ? [builtinAM.component] : []),
-    ...(builtinPG ? [builtinPG.component] : []),
-    storageComponent(flags, engine, registry, logger, opts, state, () => remote.readQueryables()),
-    hookComponent("scrape", scraping.component, state),
-    hookComponent("remote storage", remote.component, state),
-    hookComponent("rules", rules.component, state),
-    ...(opts.components ?? []).map((c, i) => hookComponent(`component ${i + 1}`, c, state)),
-  ];
+  // An agent scrapes and forwards: WAL-only storage, no rules, no queries.
+  const components: Component<PrometheusConfig>[] = agent
+    ? [
+      ...(builtinPG ? [builtinPG.component] : []),
+      agentStorageComponent(flags, engine, registry, logger, state, () => remote.lowestSentTimestamp()),
+      hookComponent("scrape", scraping.component, state),
+      hookComponent("remote storage", remote.component, state),
+      ...(opts.components ?? []).map((c, i) => hookComponent(`component ${i + 1}`, c, state)),
+    ]
+    : [
+      ...(builtinAM ? [builtinAM.component] : []),
+      ...(builtinPG ? [builtinPG.component] : []),
+      storageComponent(flags, engine, registry, logger, opts, state, () => remote.readQueryables()),
+      hookComponent("scrape", scraping.component, state),
+      hookComponent("remote storage", remote.component, state),
+      hookComponent("rules", rules.component, state),
+      ...(opts.components ?? []).map((c, i) => hookComponent(`component ${i + 1}`, c, state)),
+    ];
 
   return runRole<PrometheusConfig>({
     logger,
@@ -160,12 +181,13 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
       idleTimeoutS: flags["web.read-timeout"] / 1000,
       maxConnections: flags["web.max-connections"],
     },
-    config: { file: flags["config.file"], load: loadConfigFile },
+    config: { file: flags["config.file"], load: (file) => loadConfigFile(file, { agent }) },
     components,
     app: (control) => {
       const app = newWebApp({
         registry,
         enableLifecycle: flags["web.enable-lifecycle"],
+        serverName: agent ? "Prometheus Agent" : "Prometheus Server",
         isReady: control.isReady,
         quit: () => control.quit("Received termination request via web service, exiting gracefully..."),
         reload: control.reload,
@@ -175,7 +197,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
         apiV1: apiV1Routes({
           engine, flags, flagText: opts.flagText ?? {}, info, reloader: status, startTime, current,
           metadata: () => scraping.metricMetadata(),
-        }, scraping, rules, remote),
+        }, scraping, rules, remote, agent),
         extraRoutes: remote.rootRoutes(),
         corsOrigin: flags["web.cors.origin"],
         logger: logger.with({ component: "web" }),
@@ -185,7 +207,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
           routePrefix: routePrefix(flags),
           title: flags["web.page-title"],
           version: info.version,
-          dashboards: new DashboardStore(join(flags["storage.tsdb.path"], "dashboards")),
+          dashboards: new DashboardStore(join(dataDir(flags), "dashboards")),
           scrapePools: () => state.base?.config.scrape_configs ?? [],
         }),
       });
@@ -218,8 +240,9 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
  * the admin API (`/write`, `/read`, `/admin/tsdb/*`), and the query and
  * status API of the web room.
  */
-export function apiV1Routes(sources: ServerAPISources, scraping: ScrapeService, rules: RulesService, remote?: RemoteService): Hono {
+export function apiV1Routes(sources: ServerAPISources, scraping: ScrapeService, rules: RulesService, remote?: RemoteService, agent = false): Hono {
   const v1 = new Hono();
+  if (agent) v1.route("/", agentRefusals());
   if (remote) v1.route("/", remote.apiRoutes());
   v1.route("/", rulesAPI(rules));
   v1.route("/", targetsAPI(scraping, { globalURL: globalURLOptions(sources.flags) }));
@@ -294,6 +317,55 @@ function storageComponent(
       } catch (err) {
         logger.error("Error closing storage", { err });
         throw err;
+      } finally {
+        releaseLock?.();
+      }
+    },
+  };
+}
+
+/**
+ * Agent mode's storage: locks --storage.agent.path (unless
+ * --storage.agent.no-lockfile) and opens the WAL-only store, truncated
+ * every --storage.agent.wal-truncate-frequency up to what every
+ * remote_write queue has sent (bounded by the agent retention flags).
+ */
+function agentStorageComponent(
+  flags: ServerFlags,
+  engine: Engine,
+  registry: Registry,
+  logger: Logger,
+  state: SharedState,
+  lowestSent: () => number,
+): Component<PrometheusConfig> {
+  let releaseLock: (() => void) | undefined;
+  let db: DB | undefined;
+  return {
+    name: "storage",
+    start: async (config) => {
+      const dir = flags["storage.agent.path"];
+      logger.info("Starting WAL storage ...", { path: dir });
+      if (!flags["storage.agent.no-lockfile"]) releaseLock = lockDataDir(dir);
+      try {
+        db = await openAgentDB({
+          dir,
+          logger: logger.with({ component: "agent" }),
+          registry,
+          walSegmentSize: flags["storage.agent.wal-segment-size"],
+          truncateFrequencyMs: flags["storage.agent.wal-truncate-frequency"],
+          truncateBefore: () => agentTruncationTime(lowestSent(), Date.now(),
+            flags["storage.agent.retention.min-time"] ?? AGENT_MIN_WAL_TIME, flags["storage.agent.retention.max-time"] ?? AGENT_MAX_WAL_TIME),
+        });
+      } catch (err) {
+        releaseLock?.();
+        throw err;
+      }
+      logger.info("Agent WAL storage started");
+      state.base = { flags, externalURL: externalURL(flags), config, db, queryable: db, engine, registry, logger };
+    },
+    stop: async () => {
+      try {
+        await db?.close();
       } finally {
         releaseLock?.();
       }

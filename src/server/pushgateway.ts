@@ -21,7 +21,7 @@ import { Persistence, PushStore, pushgatewayApp, replicatePushStore } from "../p
 import { join } from "node:path";
 import { registerProcessMetrics } from "../web/index.ts";
 import { runRole, type Component } from "./runtime.ts";
-import { parseListenAddress, type ServerFlags } from "./server_flags.ts";
+import { dataDir, parseListenAddress, type ServerFlags } from "./server_flags.ts";
 import { buildInfo } from "./version.ts";
 
 /** The Pushgateway release whose behaviour the role follows. */
@@ -218,7 +218,7 @@ export const pushgatewayRole: Role = {
 export function builtinPushgateway(flags: ServerFlags, logger: Logger): { component: Component<unknown>; mount(app: Hono, prefix: string): void } | undefined {
   if (!flags["pushgateway.enable"]) return undefined;
   const pgLogger = logger.with({ component: "pushgateway" });
-  const file = flags["pushgateway.persistence.file"] !== "" ? flags["pushgateway.persistence.file"] : join(flags["storage.tsdb.path"], "pushgateway.json");
+  const file = flags["pushgateway.persistence.file"] !== "" ? flags["pushgateway.persistence.file"] : join(dataDir(flags), "pushgateway.json");
   const pg = pushgatewayComponent<unknown>({
     persistenceFile: file, persistenceInterval: flags["pushgateway.persistence.interval"], groupTTL: flags["pushgateway.group-ttl"],
     disableConsistencyCheck: false, logger: pgLogger,

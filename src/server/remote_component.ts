@@ -12,9 +12,9 @@ import { join } from "node:path";
 import { PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, remoteReadHandler, RemoteReadStorage, RemoteWriteStorage, remoteWriteHandler, type RemoteWriteProtoMsg } from "../remote/index.ts";
 import { adminAPI, federate } from "../web/index.ts";
 import type { Logger } from "../log/index.ts";
-import type { Queryable } from "../tsdb/index.ts";
+import { AGENT_UNSUPPORTED, type Queryable } from "../tsdb/index.ts";
 import type { ServerComponent, ServerContext } from "./prometheus.ts";
-import type { ServerFlags } from "./server_flags.ts";
+import { agentMode, dataDir, type ServerFlags } from "./server_flags.ts";
 
 /** The messages --web.remote-write-receiver.accepted-protobuf-messages names (both when not given). */
 export function acceptedWriteMessages(values: readonly string[]): RemoteWriteProtoMsg[] {
@@ -50,6 +50,7 @@ export function localStartTime(ctx: ServerContext): number {
 export class RemoteService {
   private ctx: ServerContext | undefined;
   private readStorage: RemoteReadStorage | undefined;
+  private writeStorage: RemoteWriteStorage | undefined;
   private readonly accepted: RemoteWriteProtoMsg[];
 
   constructor(private readonly flags: ServerFlags, private readonly logger?: Logger) {
@@ -59,16 +60,22 @@ export class RemoteService {
   /** Starts the remote_write queues (tailing the WAL); reloads re-apply `remote_write`, shutdown flushes and stops them. */
   readonly component: ServerComponent = (ctx) => {
     this.ctx = ctx;
-    const dir = ctx.flags["storage.tsdb.path"];
+    const dir = dataDir(ctx.flags);
     const storage = new RemoteWriteStorage({ walDir: join(dir, "wal"), progressDir: join(dir, "remote_write"), registry: ctx.registry, logger: ctx.logger });
     const read = new RemoteReadStorage({ registry: ctx.registry, localStartTime: () => localStartTime(ctx) });
     this.readStorage = read;
+    this.writeStorage = storage;
     ctx.reloadHooks.push(async (config) => {
       read.applyConfig(config);
       await storage.applyConfig(config);
     });
     ctx.closeHooks.push(() => storage.close());
   };
+
+  /** What every remote_write queue has delivered (ms; +Infinity without queues): how far the agent may truncate its WAL. */
+  lowestSentTimestamp(): number {
+    return this.writeStorage?.lowestSentTimestamp() ?? 0;
+  }
 
   /** The remote_read endpoints in effect (none before the component starts). */
   readQueryables(): readonly Queryable[] {
@@ -108,6 +115,13 @@ export class RemoteService {
   /** Routes beside /api/v1 under the route prefix: /federate. */
   rootRoutes(): Hono {
     const app = new Hono();
+    if (agentMode(this.flags)) {
+      // As Prometheus's agent: there is nothing to federate.
+      const refuse = () => new Response(`${AGENT_UNSUPPORTED}\n`, { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+      app.get("/federate", refuse);
+      app.post("/federate", refuse);
+      return app;
+    }
     const handler = (req: Request) =>
       federate(req, {
         querier: (mint, maxt) => this.current().db.querier(mint, maxt),

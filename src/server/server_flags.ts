@@ -73,13 +73,21 @@ export const serverFlags = {
   "web.remote-write-receiver.accepted-protobuf-messages": stringsFlag("List of the remote write protobuf messages to accept when receiving the remote writes. Supported values: prometheus.WriteRequest, io.prometheus.write.v2.Request (default: both)", { placeholder: "<value>", commaSeparated: true }),
   "web.page-title": stringFlag("Document title of Prometheus instance.", DEFAULT_PAGE_TITLE),
   "web.cors.origin": customFlag("Regex for CORS origin. It is fully anchored. Example: 'https?://(domain1|domain2)\\.com'", ".*", anchoredRegexp, { placeholder: "<regex>" }),
-  "storage.tsdb.path": stringFlag("Base path for metrics storage.", "data/"),
+  "agent": boolFlag("Run in agent mode (as Prometheus's --agent, or --enable-feature=agent in 2.42): scraping and remote write on a WAL-only store, no queries, no rules."),
+  "storage.tsdb.path": stringFlag("Base path for metrics storage. Use with server mode only.", "data/"),
   "storage.tsdb.retention": optionalDurationFlag("[DEPRECATED] How long to retain samples in storage. Use \"storage.tsdb.retention.time\" instead.", { hidden: true }),
   "storage.tsdb.retention.time": optionalDurationFlag("How long to retain samples in storage. If neither this flag nor \"storage.tsdb.retention.size\" is set, the retention time defaults to 15d. Units Supported: y, w, d, h, m, s, ms."),
   "storage.tsdb.retention.size": customFlag("Maximum number of bytes that can be stored for blocks. A unit is required, supported units: B, KB, MB, GB, TB, PB, EB. Ex: \"512MB\". Based on powers-of-2, so 1KB is 1024B.", "0", parseSize, { placeholder: "<size>" }),
   "storage.tsdb.min-block-duration": durationFlag("Minimum duration of a data block before being persisted.", "2h", { hidden: true }),
   "storage.tsdb.max-block-duration": optionalDurationFlag("Maximum duration compacted blocks may span. For use in testing. (Defaults to 10% of the retention period.)", { hidden: true }),
   "storage.tsdb.no-lockfile": boolFlag("Do not create lockfile in data directory."),
+  "storage.agent.path": stringFlag("Base path for metrics storage. Use with agent mode only.", "data-agent/"),
+  "storage.agent.wal-compression": boolFlag("Compress the agent WAL (accepted; promts writes it uncompressed). Use with agent mode only."),
+  "storage.agent.wal-segment-size": customFlag("Size at which to split WAL segment files. Example: 100MB. Use with agent mode only.", "128MB", parseSize, { placeholder: "<size>", hidden: true }),
+  "storage.agent.wal-truncate-frequency": durationFlag("The frequency at which to truncate the WAL and remove old data. Use with agent mode only.", "2h", { hidden: true }),
+  "storage.agent.retention.min-time": optionalDurationFlag("Minimum age samples may be before being considered for deletion when the WAL is truncated. Use with agent mode only."),
+  "storage.agent.retention.max-time": optionalDurationFlag("Maximum age samples may be before being forcibly deleted when the WAL is truncated. Use with agent mode only."),
+  "storage.agent.no-lockfile": boolFlag("Do not create lockfile in data directory. Use with agent mode only."),
   "storage.remote.read-sample-limit": intFlag("Maximum overall number of samples to return via the remote read interface, in a single query. 0 means no limit. This limit is ignored for streamed response types.", 5e7),
   "storage.remote.read-concurrent-limit": intFlag("Maximum number of concurrent remote read calls. 0 means no limit.", 10),
   "storage.remote.read-max-bytes-in-frame": intFlag("Maximum number of bytes in a single frame for streaming remote read response types before marshalling. Note that client might have limit on frame size as well. 1MB as recommended by protobuf by default.", 1048576),
@@ -110,7 +118,44 @@ export type ServerFlags = FlagValues<typeof serverFlags>;
  * The --enable-feature names promts acts on. Prometheus's other feature
  * names are accepted and logged as unknown, as Prometheus does.
  */
-export const KNOWN_FEATURES: ReadonlySet<string> = new Set();
+export const KNOWN_FEATURES: ReadonlySet<string> = new Set(["agent"]);
+
+/** Whether the server runs as an agent: --agent, or Prometheus 2.42's --enable-feature=agent. */
+export function agentMode(flags: ServerFlags): boolean {
+  return flags.agent || flags["enable-feature"].includes("agent");
+}
+
+/** The data directory: --storage.agent.path in agent mode, else --storage.tsdb.path. */
+export function dataDir(flags: ServerFlags): string {
+  return agentMode(flags) ? flags["storage.agent.path"] : flags["storage.tsdb.path"];
+}
+
+/** Flags Prometheus allows in server mode only (it refuses them, given explicitly, in agent mode), plus the built-in Alertmanager's. */
+export const SERVER_ONLY_FLAGS: ReadonlySet<string> = new Set([
+  "storage.tsdb.path", "storage.tsdb.retention", "storage.tsdb.retention.time", "storage.tsdb.retention.size", "storage.tsdb.no-lockfile",
+  "storage.tsdb.min-block-duration", "storage.tsdb.max-block-duration",
+  "storage.remote.read-sample-limit", "storage.remote.read-concurrent-limit", "storage.remote.read-max-bytes-in-frame",
+  "rules.alert.for-outage-tolerance", "rules.alert.for-grace-period", "rules.alert.resend-delay",
+  "alertmanager.notification-queue-capacity", "query.lookback-delta", "query.timeout", "query.max-concurrency", "query.max-samples",
+  "alertmanager.config.file",
+]);
+
+/** Flags Prometheus allows in agent mode only. */
+export const AGENT_ONLY_FLAGS: ReadonlySet<string> = new Set([
+  "storage.agent.path", "storage.agent.wal-compression", "storage.agent.wal-segment-size", "storage.agent.wal-truncate-frequency",
+  "storage.agent.retention.min-time", "storage.agent.retention.max-time", "storage.agent.no-lockfile",
+]);
+
+/**
+ * Prometheus's refusal of flags given for the other mode, or undefined:
+ * e.g. `The following flag(s) can not be used in agent mode: ["--storage.tsdb.path"]`.
+ */
+export function modeFlagConflict(flags: ServerFlags, given: readonly string[]): string | undefined {
+  const agent = agentMode(flags);
+  const wrong = given.filter((f) => (agent ? SERVER_ONLY_FLAGS : AGENT_ONLY_FLAGS).has(f)).map((f) => JSON.stringify(`--${f}`));
+  if (wrong.length === 0) return undefined;
+  return `The following flag(s) can not be used in ${agent ? "agent" : "server"} mode: [${wrong.join(" ")}]`;
+}
 
 /** Prometheus's retention default when neither time nor size is limited: 15 days. */
 export const DEFAULT_RETENTION_MS = 15 * 24 * 3600 * 1000;

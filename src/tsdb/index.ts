@@ -31,3 +31,4 @@ export { createBlocksFromOpenMetrics, type BackfillOptions, type BackfillResult 
 export { fanoutQueryable, PartsQuerier, QuerierClosedError } from "./querier.ts";
 export { WORK_SLICE_MS, WorkSlicer, yieldToEventLoop, runSteps, runStepsNow, sortSteps } from "./event_loop.ts";
 export { snapshotDB } from "./snapshot.ts";
+export { AGENT_MAX_WAL_TIME, AGENT_MIN_WAL_TIME, AGENT_UNSUPPORTED, agentTruncationTime, openAgentDB, type AgentDBOptions } from "./agent.ts";

@@ -14,6 +14,8 @@ import { Hono, type MiddlewareHandler } from "hono";
 export interface LifecycleHooks {
   /** --web.enable-lifecycle: whether /-/quit and /-/reload act. */
   enableLifecycle: boolean;
+  /** "Prometheus Server" (default) or, in agent mode, "Prometheus Agent": what /-/healthy and /-/ready name. */
+  serverName?: string;
   isReady(): boolean;
   /** Starts an orderly shutdown; called after the response is built. */
   quit(): void;
@@ -38,9 +40,10 @@ export function readyOnly(isReady: () => boolean): MiddlewareHandler {
 /** The /-/* routes, to mount under the route prefix. */
 export function lifecycleRoutes(hooks: LifecycleHooks): Hono {
   const app = new Hono();
-  app.get("/-/healthy", (c) => c.text("Prometheus Server is Healthy.\n"));
+  const name = hooks.serverName ?? "Prometheus Server";
+  app.get("/-/healthy", (c) => c.text(`${name} is Healthy.\n`));
   app.get("/-/ready", (c) =>
-    hooks.isReady() ? c.text("Prometheus Server is Ready.\n") : c.text("Service Unavailable", 503));
+    hooks.isReady() ? c.text(`${name} is Ready.\n`) : c.text("Service Unavailable", 503));
 
   app.on(["POST", "PUT"], "/-/quit", (c) => {
     if (!hooks.enableLifecycle) return c.text(NOT_ENABLED, 403);
