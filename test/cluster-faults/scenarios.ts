@@ -97,6 +97,8 @@ export function renderTable(impl: string, rows: readonly ScenarioRow[]): string 
   const lines = [
     `### ${impl}: 3 nodes, peer timeout ${PEER_TIMEOUT_MS / 1000} s, gossip ${GOSSIP_INTERVAL}, group_wait ${GROUP_WAIT_MS / 1000} s, group_interval ${GROUP_INTERVAL_MS / 1000} s`,
     "",
+    `Measured ${new Date().toISOString().slice(0, 16)}Z by \`PROMTS_CLUSTER_FAULTS_RESULTS=bench/results bun test test/cluster-faults/\` (docs/cluster-faults.md).`,
+    "",
     "| scenario | duplicates | misses | first notification | bound | notes |",
     "|---|---|---|---|---|---|",
     ...rows.map((r) => `| ${r.scenario} | ${r.duplicates} | ${r.misses} | ${fmtSeconds(r.firstMs)} | ${fmtSeconds(r.boundMs)} | ${r.notes} |`),
