@@ -8,6 +8,7 @@
  *   promts alertmanager [flags]            the Alertmanager
  *   promts pushgateway [flags]             the Pushgateway
  *   promts webhook-logger                  a webhook receiver that logs notifications
+ *   promts playground --nodes 3            a local HA cluster with a demo alert and a webhook logger
  *
  * Exit codes follow Prometheus: 0 success, 1 runtime failure (bad config,
  * storage error), 2 bad command line.
@@ -15,13 +16,14 @@
 import { command, parseCommandLine, renderUsage, UsageError, type MainIO, type Role } from "../flags/index.ts";
 import { alertmanagerRole, pushgatewayRole, runServer, serverFlags, versionText, type ServerFlags } from "../server/index.ts";
 import { toolRole } from "./tool.ts";
+import { playgroundRole } from "./playground.ts";
 import { webhookLoggerRole } from "./webhook_logger.ts";
 
 /** The program name in messages, as kingpin prints it. */
 export const PROGRAM = "promts";
 
 /** The roles named by a first positional argument; the server runs when none is named. */
-export const ROLES: readonly Role[] = [toolRole, alertmanagerRole, pushgatewayRole, webhookLoggerRole];
+export const ROLES: readonly Role[] = [toolRole, alertmanagerRole, pushgatewayRole, webhookLoggerRole, playgroundRole];
 
 /** The whole command tree: the root runs the server; subcommands are the other roles. */
 export const rootCommand = command(PROGRAM, "The Prometheus monitoring server", serverFlags, [], ROLES.map((r) => r.command));
