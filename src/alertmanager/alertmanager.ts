@@ -9,6 +9,12 @@
  * (files `silences` and `nflog`) before the calls that change them
  * return, and read back on construction.
  *
+ * Given a cluster peer (`cluster`), silences, the notification log and
+ * alerts replicate to the other members (see replication.ts), and the
+ * notification pipeline waits for the cluster to settle, staggers by the
+ * peer's position and holds while the node is on the minority side of a
+ * partition (`minorityHold`).
+ *
  * @example
  * const am = new Alertmanager({ config, storagePath: "data", externalURL: "http://am:9093" });
  * am.putAlerts([{ labels: labelsFromRecord({ alertname: "Down" }) }]);
@@ -27,9 +33,10 @@ import { Inhibitor } from "./inhibit.ts";
 import { matchesAll } from "../model/index.ts";
 import { NotificationLog } from "./nflog.ts";
 import {
-  dedupStage, inhibitStage, recordStage, retryStage, runReceiverPipeline, silenceStage, timeIntervalStage, waitStage,
-  type NotifyContext, type ReceiverPipeline, type RetryObserver,
+  dedupStage, inhibitStage, MinorityHold, minorityHoldStage, recordStage, retryStage, runReceiverPipeline, settleStage,
+  silenceStage, timeIntervalStage, waitStage, type NotifyContext, type ReceiverPipeline, type RetryObserver,
 } from "./pipeline.ts";
+import { AlertmanagerReplication } from "./replication.ts";
 import { buildRouteTree, type Route } from "./route.ts";
 import { Silences, silenceState, type PostableSilence, type Silence, type SilenceState } from "./silences.ts";
 import { parseTimeInterval, type TimeInterval } from "../model/index.ts";
@@ -57,20 +64,32 @@ export interface AlertmanagerOptions {
   registry?: Registry;
   /** `--web.external-url`, sent to receivers. */
   externalURL?: string;
-  /** This peer's position in the cluster (0 when alone). */
+  /**
+   * The cluster this Alertmanager is a member of (undefined: alone). The
+   * Alertmanager registers its replicated state on it at construction, so
+   * create it before the peer joins, to take part in the join's push/pull.
+   */
+  cluster?: ClusterPeer;
+  /** This peer's position in the cluster (0 when alone); the cluster's position() by default. */
   peerPosition?: () => number;
   /** `--cluster.peer-timeout`, default 15s. */
   peerTimeout?: number;
-  /**
-   * The gossip cluster this Alertmanager is part of (joined by the role after
-   * construction, so states registered here go out with the first push/pull);
-   * undefined when running alone.
-   */
-  cluster?: ClusterPeer;
+  /** `--cluster.minority-hold`, default 30s: how long a node on a partition's minority side holds notifications. */
+  minorityHold?: number;
   clock?: Clock;
   /** Injectable HTTP client for receivers. */
   fetch?: typeof fetch;
 }
+
+/** `cluster` of `GET /api/v2/status`. */
+export interface AlertmanagerClusterStatus {
+  name?: string;
+  status: "ready" | "settling" | "disabled";
+  peers: { name: string; address: string }[];
+}
+
+/** Default of `--cluster.minority-hold`. */
+export const DEFAULT_MINORITY_HOLD = 30_000;
 
 /** An alert with its state as the API reports it. */
 export interface AlertWithStatus {
@@ -121,6 +140,7 @@ interface Metrics {
   nflogMaintenance: Counter;
   configSuccess: Gauge;
   configSuccessTime: Gauge;
+  gossip: { silencesPropagated: Counter; nflogPropagated: Counter; alertsPropagated: Counter };
 }
 
 /** The Alertmanager core; see the module comment. */
@@ -142,6 +162,8 @@ export class Alertmanager {
   /** How many alertStates are in each state, kept with it (a 100k-alert POST must not count them per batch). */
   private readonly stateCounts = { active: 0, suppressed: 0 };
   private lastAlertRecount = -Infinity;
+  private readonly replication: AlertmanagerReplication | undefined;
+  private readonly minorityHold: MinorityHold | undefined;
 
   constructor(opts: AlertmanagerOptions) {
     this.opts = opts;
@@ -157,6 +179,8 @@ export class Alertmanager {
       if (problem) this.logger.warn("Ignoring unreadable state", { err: problem });
     }
     this.metrics = this.registerMetrics(opts.registry ?? new Registry());
+    // The pipelines built next take the hold's stage.
+    if (opts.cluster) this.minorityHold = new MinorityHold(opts.cluster, opts.minorityHold ?? DEFAULT_MINORITY_HOLD, this.clock);
     this.running = this.build(opts.config);
     this.configText = opts.configText;
     this.metrics.configSuccess.set(1);
@@ -171,6 +195,24 @@ export class Alertmanager {
     });
     this.updateSilenceGauges();
     this.scheduleMaintenance();
+    const peer = opts.cluster;
+    if (peer) {
+      this.replication = new AlertmanagerReplication(peer, {
+        silences: this.silences,
+        nflog: this.nflog,
+        alerts: () => this.alerts.list().map(([, a]) => a),
+        mergeAlerts: (alerts) => this.mergePeerAlerts(alerts),
+        silencesMerged: () => {
+          this.updateSilenceGauges();
+          this.updateAlertGauges();
+        },
+        now: () => this.clock.now(),
+      }, this.metrics.gossip);
+    }
+  }
+
+  private peerPosition(): number {
+    return this.opts.peerPosition?.() ?? this.opts.cluster?.position() ?? 0;
   }
 
   private registerMetrics(r: Registry): Metrics {
@@ -196,7 +238,13 @@ export class Alertmanager {
       nflogMaintenance: r.counter("alertmanager_nflog_maintenance_total", "How many maintenances were executed for the notification log."),
       configSuccess: r.gauge("alertmanager_config_last_reload_successful", "Whether the last configuration reload attempt was successful."),
       configSuccessTime: r.gauge("alertmanager_config_last_reload_success_timestamp_seconds", "Timestamp of the last successful configuration reload."),
+      gossip: {
+        silencesPropagated: r.counter("alertmanager_silences_gossip_messages_propagated_total", "Number of received gossip messages that have been further gossiped."),
+        nflogPropagated: r.counter("alertmanager_nflog_gossip_messages_propagated_total", "Number of received gossip messages that have been further gossiped."),
+        alertsPropagated: r.counter("alertmanager_alerts_gossip_messages_propagated_total", "Number of alerts received from cluster peers that have been further gossiped."),
+      },
     };
+    // alertmanager_peer_position and the alertmanager_cluster_* metrics are the cluster room's (src/cluster/peer.ts).
     // Series for every integration exist from the start, as in Alertmanager, so rates work from zero.
     for (const name of INTEGRATION_NAMES) {
       for (const vec of [metrics.notifications, metrics.requests, metrics.requestsFailed]) vec.get([name]);
@@ -225,12 +273,14 @@ export class Alertmanager {
       externalURL: this.opts.externalURL ?? "", version: ALERTMANAGER_VERSION, fetch: this.opts.fetch,
       logger: this.logger.with({ component: "notifier" }),
     };
+    const peer = this.opts.cluster;
     const shared = [
+      ...(peer ? [settleStage((signal) => peer.settle(signal))] : []),
       inhibitStage(() => this.running.inhibitor, this.clock),
       timeIntervalStage(() => this.running.intervals, this.clock),
       silenceStage(this.silences, this.clock),
     ];
-    const peerPosition = this.opts.peerPosition ?? (() => 0);
+    const peerPosition = () => this.peerPosition();
     const peerTimeout = this.opts.peerTimeout ?? 15_000;
     const pipelines = new Map<string, ReceiverPipeline>();
     for (const rc of config.receivers) {
@@ -238,6 +288,7 @@ export class Alertmanager {
         const key = { groupName: rc.name, integration: integration.name, idx: integration.index };
         return [
           waitStage(peerPosition, peerTimeout, this.clock),
+          ...(this.minorityHold ? [minorityHoldStage(this.minorityHold)] : []),
           dedupStage(this.nflog, key, integration.sendResolved, this.clock),
           retryStage(integration, this.clock, observer, this.logger.with({ component: "dispatcher" })),
           recordStage(this.nflog, key, this.clock),
@@ -254,7 +305,8 @@ export class Alertmanager {
     const opts = group.route.opts;
     const pipeline = this.running.pipelines.get(opts.receiver);
     if (!pipeline) return true;
-    const wait = (this.opts.peerPosition?.() ?? 0) * (this.opts.peerTimeout ?? 15_000);
+    // Alertmanager's flush timeout (group_interval, at least 10s) plus the peer wait, plus what a minority hold may add.
+    const wait = this.peerPosition() * (this.opts.peerTimeout ?? 15_000) + (this.minorityHold?.remaining() ?? 0);
     const deadline = new AbortController();
     const timer = this.clock.setTimer(() => deadline.abort(new Error("notification deadline exceeded")), Math.max(opts.groupInterval, MIN_NOTIFY_TIMEOUT) + wait);
     const ctx: NotifyContext = {
@@ -285,6 +337,7 @@ export class Alertmanager {
     const now = this.clock.now();
     const resolveTimeout = this.running.config.global.resolve_timeout;
     const errors: string[] = [];
+    const accepted: Alert[] = [];
     for (const p of posted) {
       const alert = normalizeAlert(p, now, resolveTimeout);
       this.metrics.received.get([alert.endsAt > now ? "firing" : "resolved"]).inc();
@@ -296,9 +349,36 @@ export class Alertmanager {
       }
       const stored = this.alerts.put(alert, now);
       this.trackAlertState(stored, fingerprint(stored.labels), now);
+      accepted.push(stored);
     }
     this.publishAlertGauges();
+    this.replication?.alertsReceived(accepted);
     return errors;
+  }
+
+  /**
+   * Takes alerts from a cluster peer: all are validated first (an invalid
+   * one rejects the whole message); each is then stored when it is newer
+   * (by updatedAt) than the known alert, or unknown here and not resolved.
+   * Returns the alerts taken.
+   */
+  private mergePeerAlerts(incoming: Alert[]): Alert[] {
+    incoming.forEach((a, i) => {
+      const problem = validateAlert(a);
+      if (problem) throw new Error(`alert ${i} from peer: ${problem}`);
+    });
+    const now = this.clock.now();
+    const taken: Alert[] = [];
+    for (const alert of incoming) {
+      const fp = fingerprint(alert.labels);
+      const known = this.alerts.get(fp);
+      if (known ? known.updatedAt >= alert.updatedAt : isResolved(alert, now)) continue;
+      const stored = this.alerts.put(alert, now);
+      this.trackAlertState(stored, fp, now);
+      taken.push(alert);
+    }
+    if (taken.length > 0) this.publishAlertGauges();
+    return taken;
   }
 
   /** The state of one alert now, as the API reports it. */
@@ -401,6 +481,17 @@ export class Alertmanager {
     return { config: this.running.config, configText: this.configText, uptime: this.startedAt, version: ALERTMANAGER_VERSION };
   }
 
+  /** `cluster` of `GET /api/v2/status`: the members that are not dead or gone, or `disabled` when alone. */
+  clusterStatus(): AlertmanagerClusterStatus {
+    const peer = this.opts.cluster;
+    if (!peer) return { status: "disabled", peers: [] };
+    const peers = peer.members()
+      .filter((m) => m.state === "alive" || m.state === "suspect")
+      .map((m) => ({ name: m.name, address: m.address }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { name: peer.name, status: peer.status(), peers };
+  }
+
   /** Drops resolved alerts, old silences and nflog entries; runs every 15 minutes on its own. */
   maintenance(): void {
     const now = this.clock.now();
@@ -431,6 +522,8 @@ export class Alertmanager {
   /** Stops timers and cancels running notifications, then waits for them to end. */
   async stop(): Promise<void> {
     this.maintenanceTimer?.cancel();
+    this.replication?.close();
+    this.minorityHold?.close();
     for (const snapshot of [this.silences.snapshot, this.nflog.snapshot]) {
       snapshot.flush();
       snapshot.close();

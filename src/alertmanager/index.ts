@@ -12,8 +12,8 @@
  * am.putAlerts([{ labels: labelsFromRecord({ alertname: "InstanceDown", job: "node" }) }]);
  */
 export {
-  Alertmanager, ALERTMANAGER_VERSION,
-  type AlertFilter, type AlertmanagerOptions, type AlertWithStatus, type ReceiverStatus,
+  Alertmanager, ALERTMANAGER_VERSION, DEFAULT_MINORITY_HOLD,
+  type AlertFilter, type AlertmanagerClusterStatus, type AlertmanagerOptions, type AlertWithStatus, type ReceiverStatus,
 } from "./alertmanager.ts";
 export { AlertStore, mergeAlerts, normalizeAlert, validateAlert, type AlertListener, type PostableAlert } from "./alerts.ts";
 export { ManualClock, sleep, systemClock, type Clock, type Timer } from "./clock.ts";
@@ -26,10 +26,14 @@ export { Inhibitor, InhibitRule } from "./inhibit.ts";
 export { compareMatchers, formatMatcher, formatMatchers, matchesAll, parseMatcher, parseMatchers } from "../model/index.ts";
 export { NotificationLog, receiverKeyString, type NflogEntry, type NotificationLogOptions, type ReceiverKey } from "./nflog.ts";
 export {
-  dedupStage, inhibitStage, needsUpdate, recordStage, retryDelay, retryStage, runReceiverPipeline, runStages,
-  silenceStage, timeIntervalStage, waitStage,
-  type Integration, type NotifyContext, type NotifyResult, type ReceiverPipeline, type RetryObserver, type Stage,
+  dedupStage, inhibitStage, MinorityHold, minorityHoldStage, needsUpdate, recordStage, retryDelay, retryStage,
+  runReceiverPipeline, runStages, settleStage, silenceStage, timeIntervalStage, waitStage,
+  type Integration, type MinorityView, type NotifyContext, type NotifyResult, type ReceiverPipeline, type RetryObserver, type Stage,
 } from "./pipeline.ts";
+export {
+  decodeAlerts, decodeNflog, decodeSilences, encodeAlerts, encodeNflog, encodeSilences, GOSSIP_FORMAT_VERSION, MAX_STATE_BYTES,
+} from "./gossip_codec.ts";
+export { AlertmanagerReplication, STATE_KEYS, type ReplicaMetrics, type ReplicaSources } from "./replication.ts";
 export { buildRouteTree, Route, routeMatchers, type RouteOpts } from "./route.ts";
 export {
   SilenceError, Silences, silenceState, toMatcher, validateSilence,

@@ -121,18 +121,24 @@ export class NotificationLog {
   }
 
   /**
-   * Takes an entry from a peer: kept when newer than what is known (by
-   * timestamp). Returns whether it changed the log. Does not call the
-   * change listeners, so merged entries are not gossiped back.
+   * Takes entries from a peer (Alertmanager's merge): each is kept when it
+   * has not expired and is newer, by timestamp, than the known entry for
+   * its group and receiver. The snapshot is written once; the change
+   * listeners are not called, so merged entries are not gossiped as local
+   * ones. Returns the entries taken.
    */
-  merge(entry: NflogEntry, now: number): boolean {
-    if (!isEntry(entry) || entry.expiresAt <= now) return false;
-    const key = stateKey(entry.groupKey, receiverKeyString(entry.receiver));
-    const known = this.entries.get(key);
-    if (known && known.timestamp >= entry.timestamp) return false;
-    this.entries.set(key, entry);
-    this.persist();
-    return true;
+  merge(incoming: readonly NflogEntry[], now: number): NflogEntry[] {
+    const taken: NflogEntry[] = [];
+    for (const entry of incoming) {
+      if (!isEntry(entry) || entry.expiresAt <= now) continue;
+      const key = stateKey(entry.groupKey, receiverKeyString(entry.receiver));
+      const known = this.entries.get(key);
+      if (known && known.timestamp >= entry.timestamp) continue;
+      this.entries.set(key, entry);
+      taken.push(entry);
+    }
+    if (taken.length > 0) this.persist();
+    return taken;
   }
 
   /** Registers a listener for locally logged entries; returns its remover. */

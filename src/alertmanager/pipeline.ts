@@ -2,7 +2,14 @@
  * The notification pipeline a flushed group goes through, one exported
  * stage per step, as in Alertmanager's notify package:
  *
- *   inhibit → time intervals → silence → (per integration:) wait → dedup → retry → record
+ *   settle → inhibit → time intervals → silence →
+ *     (per integration:) wait → minority hold → dedup → retry → record
+ *
+ * In a cluster, settle holds the first notifications until the cluster
+ * has settled (so alerts, silences and the notification log are back from
+ * the peers), wait staggers the peers by position, minority hold keeps a
+ * node on the minority side of a partition quiet for a bounded time, and
+ * the record stage's nflog entry is what the cluster gossips.
  *
  * A stage takes the context and the alerts still to notify and returns
  * the alerts for the next stage; an empty result ends the run. The
@@ -111,6 +118,88 @@ export function waitStage(peerPosition: () => number, peerTimeout: number, clock
   return async (ctx, alerts) => {
     const wait = peerPosition() * peerTimeout;
     if (wait > 0) await sleep(clock, wait, ctx.signal);
+    return alerts;
+  };
+}
+
+/**
+ * Alertmanager's GossipSettleStage: waits (once) until `settle` resolves,
+ * which in a cluster is when the membership has settled or the settle
+ * timeout passed. Throws when the flush's signal aborts first.
+ */
+export function settleStage(settle: (signal: AbortSignal) => Promise<void>): Stage {
+  let settled = false;
+  return async (ctx, alerts) => {
+    if (settled) return alerts;
+    await settle(ctx.signal);
+    ctx.signal.throwIfAborted();
+    settled = true;
+    return alerts;
+  };
+}
+
+/** What {@link MinorityHold} needs of the cluster peer. */
+export interface MinorityView {
+  inMinority(): boolean;
+  onChange(fn: () => void): () => void;
+}
+
+/** How often a held notification re-checks whether the partition healed. */
+const MINORITY_POLL_MS = 250;
+
+/**
+ * The minority hold: while this node sees fewer than half of the last
+ * stable membership it holds notifications, for at most `holdMs` counted
+ * from when it entered the minority. If the partition heals meanwhile,
+ * the notification log merged from the majority dedups what the other
+ * side already sent; if the bound passes, the node sends (at-least-once).
+ *
+ * @example
+ * const hold = new MinorityHold(peer, 30_000, clock);
+ * await hold.wait(signal); // returns at once outside a minority
+ */
+export class MinorityHold {
+  private since: number | undefined;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly view: MinorityView, readonly holdMs: number, private readonly clock: Clock) {
+    this.unsubscribe = view.onChange(() => this.observe());
+    this.observe();
+  }
+
+  /** Re-reads the minority view; returns whether this node is in a minority. */
+  observe(): boolean {
+    const minority = this.view.inMinority();
+    if (!minority) this.since = undefined;
+    else this.since ??= this.clock.now();
+    return minority;
+  }
+
+  /** How much longer notifications are held now (0 outside a minority or once the bound passed). */
+  remaining(): number {
+    if (!this.observe()) return 0;
+    return Math.max(0, this.since! + this.holdMs - this.clock.now());
+  }
+
+  /** Resolves when notifications may go out; rejects when `signal` aborts first. */
+  async wait(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const left = this.remaining();
+      if (left <= 0) return;
+      await sleep(this.clock, Math.min(left, MINORITY_POLL_MS), signal);
+    }
+  }
+
+  /** Stops following membership changes. */
+  close(): void {
+    this.unsubscribe();
+  }
+}
+
+/** Holds each notification while {@link MinorityHold} says so. */
+export function minorityHoldStage(hold: MinorityHold): Stage {
+  return async (ctx, alerts) => {
+    await hold.wait(ctx.signal);
     return alerts;
   };
 }

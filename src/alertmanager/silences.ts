@@ -225,16 +225,22 @@ export class Silences {
   }
 
   /**
-   * Takes a silence from a peer: kept when newer (by updatedAt) than the
-   * known one. Does not call the change listeners.
+   * Takes silences from a peer (Alertmanager's merge): each is kept when it
+   * is not past retention (endsAt + retention) and is newer, by updatedAt,
+   * than the known one. The snapshot is written once; the change listeners
+   * are not called (they gossip local changes). Returns the silences taken.
    */
-  merge(s: Silence): boolean {
-    if (!isSilence(s)) return false;
-    const known = this.silences.get(s.id);
-    if (known && known.updatedAt >= s.updatedAt) return false;
-    this.silences.set(s.id, s);
-    this.changed();
-    return true;
+  merge(incoming: readonly Silence[], now: number): Silence[] {
+    const taken: Silence[] = [];
+    for (const s of incoming) {
+      if (!isSilence(s) || s.endsAt + this.opts.retention <= now) continue;
+      const known = this.silences.get(s.id);
+      if (known && known.updatedAt >= s.updatedAt) continue;
+      this.silences.set(s.id, s);
+      taken.push(s);
+    }
+    if (taken.length > 0) this.changed();
+    return taken;
   }
 
   /** Registers a listener for local changes (gossip); returns its remover. */

@@ -10,3 +10,4 @@ export { expandRegexpTemplate, quoteMeta, type RegexpGroups } from "./regexp_tex
 export { readBoundedBytes, readBoundedText } from "./body.ts";
 export { writeFileAtomic } from "./files.ts";
 export { ownString } from "./strings.ts";
+export { checkCBOR, type CBORLimits } from "./cbor_check.ts";

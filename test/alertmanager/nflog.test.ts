@@ -39,10 +39,10 @@ describe("notification log", () => {
     const seen: string[] = [];
     log.onChange((e) => seen.push(e.groupKey));
     const local = log.log("g", recv, ["a"], [], 100);
-    expect(log.merge({ ...local, timestamp: 50, firingAlerts: ["old"] }, 200)).toBe(false);
-    expect(log.merge({ ...local, timestamp: 150, firingAlerts: ["peer"] }, 200)).toBe(true);
+    expect(log.merge([{ ...local, timestamp: 50, firingAlerts: ["old"] }], 200)).toEqual([]);
+    expect(log.merge([{ ...local, timestamp: 150, firingAlerts: ["peer"] }], 200)).toHaveLength(1);
     expect(log.query("g", "team/webhook/0")!.firingAlerts).toEqual(["peer"]);
-    expect(log.merge({ ...local, groupKey: "expired", expiresAt: 10 }, 200)).toBe(false);
+    expect(log.merge([{ ...local, groupKey: "expired", expiresAt: 10 }], 200)).toEqual([]);
     expect(seen).toEqual(["g"]);
   });
 });

@@ -115,9 +115,18 @@ describe("silences", () => {
     const id = s.set(silence(), T0);
     expect(changes).toBe(1);
     const newer = { ...s.get(id)!, comment: "peer", updatedAt: T0 + 10 };
-    expect(s.merge(newer)).toBe(true);
-    expect(s.merge({ ...newer, comment: "old", updatedAt: T0 + 5 })).toBe(false);
+    expect(s.merge([newer], T0 + 20)).toEqual([newer]);
+    expect(s.merge([{ ...newer, comment: "old", updatedAt: T0 + 5 }], T0 + 20)).toEqual([]);
     expect(s.get(id)!.comment).toBe("peer");
     expect(changes).toBe(1);
+  });
+
+  test("merge drops silences past retention and keeps the rest of the batch", () => {
+    const s = newStore();
+    const old = { id: "old", matchers: silence().matchers, startsAt: T0, endsAt: T0 + HOUR, updatedAt: T0, createdBy: "a", comment: "" };
+    const live = { ...old, id: "live", endsAt: T0 + 200 * HOUR };
+    const now = T0 + HOUR + 120 * HOUR;
+    expect(s.merge([old, live], now).map((x) => x.id)).toEqual(["live"]);
+    expect(s.list().map((x) => x.id)).toEqual(["live"]);
   });
 });

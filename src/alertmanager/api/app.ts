@@ -37,7 +37,7 @@ export interface AlertmanagerAPIOptions {
   alertmanager: () => Alertmanager | undefined;
   /** `versionInfo` of `GET /status`. */
   versionInfo: VersionInfo;
-  /** `cluster` of `GET /status`; `disabled` when absent. */
+  /** `cluster` of `GET /status`; the Alertmanager's own cluster status when absent. */
   cluster?: () => ClusterStatus;
   logger?: Logger;
 }
@@ -94,7 +94,7 @@ export function alertmanagerAPIv2(opts: AlertmanagerAPIOptions): Hono {
   app.get("/status", handle((_c, am) => {
     const s = am.status();
     const status: AlertmanagerStatus = {
-      cluster: opts.cluster?.() ?? { peers: [], status: "disabled" },
+      cluster: opts.cluster?.() ?? am.clusterStatus(),
       config: { original: alertmanagerConfigToYAML(s.config) },
       uptime: apiTime(s.uptime),
       versionInfo: opts.versionInfo,
