@@ -4,13 +4,18 @@
  * load balancing: each Alertmanager gets each alert), as Prometheus's
  * notifier.Manager does.
  *
+ * Besides the configured sets, alerts go to the Alertmanagers of the
+ * cluster this server's built-in Alertmanager is a member of
+ * ({@link Notifier.setClusterAlertmanagers}, fed from membership): each
+ * gets each alert once, even when a configured set lists it too.
+ *
  * `send` adds the external labels (without overriding an alert's own),
  * applies `alert_relabel_configs`, and queues; when the queue is full the
  * oldest alerts are dropped. A batch that reaches no Alertmanager at all
  * counts as dropped. Each set may relabel alerts again with its own
  * `alert_relabel_configs`.
  */
-import type { AlertingConfig, AlertmanagerConfig } from "../config/index.ts";
+import { parseConfig, type AlertingConfig, type AlertmanagerConfig } from "../config/index.ts";
 import { DiscoveryManager, sdConfigsOf, sdRequestInit, type TargetGroup } from "../discovery/index.ts";
 import { nopLogger, type Logger } from "../log/index.ts";
 import { labelsToRecord, Registry, relabel, type Labels, type RelabelRule } from "../model/index.ts";
@@ -64,6 +69,8 @@ export class Notifier {
   private relabelConfigs: readonly RelabelRule[];
   private queue: Alert[] = [];
   private sets = new Map<string, AMSet>();
+  /** Alertmanager URLs learnt from cluster membership (see setClusterAlertmanagers). */
+  private clusterSet: AMSet = { cfg: clusterAlertmanagerConfig(), groups: new Map(), active: [], dropped: [] };
   private discovery: DiscoveryManager | undefined;
   private readonly registry: Registry;
   private stopped = false;
@@ -153,14 +160,33 @@ export class Notifier {
     }
   }
 
+  /**
+   * Sets the Alertmanager base URLs learnt from cluster membership (e.g.
+   * `http://10.0.0.2:9090`); alerts go to `<url>/api/v2/alerts` of each,
+   * unless a configured set already sends there. Replaces the previous list.
+   */
+  setClusterAlertmanagers(baseURLs: readonly string[]): void {
+    const urls = [...new Set(baseURLs.map((u) => `${u.replace(/\/+$/, "")}/api/v2/alerts`))].sort();
+    this.clusterSet = { ...this.clusterSet, active: urls };
+  }
+
+  /** The sets alerts go to: the configured ones, then the cluster's Alertmanagers not already among them. */
+  private allSets(): AMSet[] {
+    const sets = [...this.sets.values()];
+    if (this.clusterSet.active.length === 0) return sets;
+    const configured = new Set(sets.flatMap((s) => s.active));
+    const active = this.clusterSet.active.filter((u) => !configured.has(u));
+    return active.length > 0 ? [...sets, { ...this.clusterSet, active }] : sets;
+  }
+
   /** Every Alertmanager URL alerts go to, across all sets. */
   private activeURLs(): string[] {
-    return [...this.sets.values()].flatMap((s) => s.active);
+    return this.allSets().flatMap((s) => s.active);
   }
 
   /** `/api/v1/alertmanagers` data. */
   alertmanagers(): AlertmanagersData {
-    const sets = [...this.sets.values()];
+    const sets = this.allSets();
     return {
       activeAlertmanagers: sets.flatMap((s) => s.active).map((url) => ({ url })),
       droppedAlertmanagers: sets.flatMap((s) => s.dropped).map((url) => ({ url })),
@@ -218,7 +244,7 @@ export class Notifier {
     if (alerts.length === 0) return true;
     const begin = performance.now();
     const sends: Promise<boolean>[] = [];
-    for (const set of this.sets.values()) {
+    for (const set of this.allSets()) {
       if (set.active.length === 0) continue;
       const setRelabel = (set.cfg.alert_relabel_configs ?? []) as readonly RelabelRule[];
       const own = setRelabel.length > 0 ? relabelAlerts(alerts, setRelabel, {}) : alerts;
@@ -291,4 +317,9 @@ export function relabelAlerts(alerts: readonly Alert[], rules: readonly RelabelR
     out.push({ ...a, labels: kept });
   }
   return out;
+}
+
+/** The settings alerts to cluster members' Alertmanagers are sent with: an `alertmanagers` entry's defaults (API v2, 10s timeout). */
+function clusterAlertmanagerConfig(): AlertmanagerConfig {
+  return parseConfig("alerting:\n  alertmanagers:\n    - static_configs: []\n", "<cluster alertmanagers>").config.alerting.alertmanagers[0]!;
 }

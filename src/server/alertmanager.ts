@@ -15,15 +15,17 @@
  * server, any of --cluster.listen-address / --cluster.peer), the component
  * creates the cluster peer before the Alertmanager, hands it over
  * (`cluster`, `peerPosition`), joins once the Alertmanager is built and
- * leaves the cluster when it stops (docs/cluster.md).
+ * leaves the cluster when it stops (docs/cluster.md). Before joining it
+ * announces this node's HTTP base URL as member metadata `web`, which the
+ * servers' notifiers send alerts to (docs/ha.md).
  */
 import { mkdirSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import type { Hono } from "hono";
-import { Alertmanager, ALERTMANAGER_VERSION } from "../alertmanager/index.ts";
+import { Alertmanager, ALERTMANAGER_VERSION, DEFAULT_MINORITY_HOLD } from "../alertmanager/index.ts";
 import { alertmanagerAPIv2, type VersionInfo } from "../alertmanager/api/index.ts";
-import { clusterOptionsFromFlags, createClusterPeer, type Cluster, type ClusterOptions } from "../cluster/index.ts";
+import { clusterOptionsFromFlags, createClusterPeer, type ClusterOptions, type ClusterPeer } from "../cluster/index.ts";
 import { loadAlertmanagerConfigFile, parseDuration, type LoadedAlertmanagerConfig } from "../config/index.ts";
 import { command, customFlag, enumFlag, intFlag, stringFlag, type Command, type FlagValues, type MainIO, type Role } from "../flags/index.ts";
 import { newLogger, type Logger } from "../log/index.ts";
@@ -31,7 +33,7 @@ import { Registry } from "../model/index.ts";
 import { normalizeRoutePrefix, registerProcessMetrics } from "../web/index.ts";
 import { uiRoutes } from "../ui/index.ts";
 import { alertmanagerWebApp } from "./alertmanager_app.ts";
-import { clusterFlags } from "./cluster_component.ts";
+import { announcedWebURL, clusterFlags, listenerOf, minorityHoldFlag, type JoinableCluster } from "./cluster_component.ts";
 import { runRole, type Component } from "./runtime.ts";
 import { externalURL, parseListenAddress, routePrefix, type ServerFlags } from "./server_flags.ts";
 import { buildInfo } from "./version.ts";
@@ -59,6 +61,7 @@ export const alertmanagerFlags = {
   "web.get-concurrency": intFlag("Maximum number of GET requests processed concurrently. If negative or zero, the limit is GOMAXPROC or 8, whichever is larger.", 0),
   "web.timeout": durationFlag("Timeout for HTTP requests. If negative or zero, no timeout is set.", "0"),
   ...clusterFlags("0.0.0.0:9094"),
+  "cluster.minority-hold": minorityHoldFlag(),
   "log.level": enumFlag("Only log messages with the given severity or above. One of: [debug, info, warn, error]", ["debug", "info", "warn", "error"], "info"),
   "log.format": enumFlag("Output format of log messages. One of: [logfmt, json]", ["logfmt", "json"], "logfmt"),
 };
@@ -89,6 +92,16 @@ export interface AlertmanagerSettings {
   registry: Registry;
   /** The gossip cluster to create and join at start; none runs the Alertmanager alone. */
   cluster?: ClusterOptions;
+  /** Creates the peer from `cluster` (bound, not joined); src/cluster's by default, tests pass an in-process one. */
+  createCluster?: (options: ClusterOptions, logger: Logger, registry: Registry) => Promise<JoinableCluster>;
+  /** `--cluster.minority-hold` (default 30s). */
+  minorityHold?: number;
+  /**
+   * The base URL peers reach this node's HTTP API under, given its
+   * advertised cluster address (host:port); announced as member metadata
+   * `web` before joining. No announcement when absent.
+   */
+  announceURL?: (clusterAddress: string) => string;
 }
 
 /** How long a stopping Alertmanager waits for its leave to be gossiped. */
@@ -100,7 +113,7 @@ export interface AlertmanagerComponent<C> {
   /** The running Alertmanager; undefined before start and after stop. */
   alertmanager(): Alertmanager | undefined;
   /** The cluster peer while running clustered. */
-  cluster(): Cluster | undefined;
+  cluster(): ClusterPeer | undefined;
 }
 
 /**
@@ -117,7 +130,7 @@ export interface AlertmanagerComponent<C> {
  */
 export function alertmanagerComponent<C>(settings: AlertmanagerSettings, configOf: (config: C) => LoadedAlertmanagerConfig): AlertmanagerComponent<C> {
   let running: Alertmanager | undefined;
-  let peer: Cluster | undefined;
+  let peer: JoinableCluster | undefined;
   return {
     alertmanager: () => running,
     cluster: () => peer,
@@ -126,15 +139,19 @@ export function alertmanagerComponent<C>(settings: AlertmanagerSettings, configO
       start: async (config) => {
         const loaded = configOf(config);
         mkdirSync(settings.storagePath, { recursive: true });
-        const cluster = settings.cluster ? await createClusterPeer(settings.cluster, settings.logger, settings.registry) : undefined;
+        const create = settings.createCluster ?? createClusterPeer;
+        const cluster = settings.cluster ? await create(settings.cluster, settings.logger, settings.registry) : undefined;
         try {
+          const self = cluster?.members().find((m) => m.name === cluster.name);
+          if (cluster && self && settings.announceURL) cluster.setMeta("web", settings.announceURL(self.address));
           running = new Alertmanager({
             config: loaded.config, configText: loaded.text, storagePath: settings.storagePath, retention: settings.retention,
             logger: settings.logger, registry: settings.registry, externalURL: settings.externalURL, peerTimeout: settings.peerTimeout,
             cluster, peerPosition: cluster ? () => cluster.position() : undefined,
+            minorityHold: settings.minorityHold ?? DEFAULT_MINORITY_HOLD,
           });
         } catch (err) {
-          await cluster?.stop();
+          await (cluster?.stop ? cluster.stop() : cluster?.leave(0));
           throw err;
         }
         peer = cluster;
@@ -186,6 +203,8 @@ export interface AlertmanagerRunOptions {
   onListening?: (url: string) => void;
   /** Aborting it stops the role as SIGTERM does. */
   stop?: AbortSignal;
+  /** Creates the cluster peer (src/cluster's by default; tests pass an in-process one). */
+  createCluster?: AlertmanagerSettings["createCluster"];
 }
 
 /** Runs the role until stopped; resolves with the exit code (1 when startup failed). */
@@ -197,13 +216,18 @@ export async function runAlertmanager(flags: AlertmanagerFlags, opts: Alertmanag
   const registry = new Registry();
   registerProcessMetrics(registry);
   const external = alertmanagerExternalURL(flags);
+  const prefix = flags["web.route-prefix"] !== "" ? flags["web.route-prefix"] : new URL(external).pathname;
+  let listenURL = "";
   const am = alertmanagerComponent<LoadedAlertmanagerConfig>({
     storagePath: flags["storage.path"], retention: flags["data.retention"],
     externalURL: external, peerTimeout: flags["cluster.peer-timeout"], logger, registry,
     // As Alertmanager: an empty --cluster.listen-address disables HA mode.
     cluster: flags["cluster.listen-address"] !== "" ? clusterOptionsFromFlags(flags) : undefined,
+    createCluster: opts.createCluster, minorityHold: flags["cluster.minority-hold"],
+    announceURL: (addr) => announcedWebURL({
+      externalURL: flags["web.external-url"], routePrefix: normalizeRoutePrefix(prefix), ...listenerOf(listenURL, flags["web.listen-address"].port),
+    }, addr),
   }, (loaded) => loaded);
-  const prefix = flags["web.route-prefix"] !== "" ? flags["web.route-prefix"] : new URL(external).pathname;
   return runRole<LoadedAlertmanagerConfig>({
     logger,
     listen: { ...flags["web.listen-address"], webConfigFile: flags["web.config.file"], idleTimeoutS: 120 },
@@ -215,7 +239,10 @@ export async function runAlertmanager(flags: AlertmanagerFlags, opts: Alertmanag
       ui: uiRoutes({ roles: ["alertmanager"], routePrefix: normalizeRoutePrefix(prefix), title: "Alertmanager", version: alertmanagerVersionInfo().version }),
     }),
     onConfigLoaded: (ok) => { if (!ok) am.alertmanager()?.reloadFailed(); },
-    onListening: opts.onListening,
+    onListening: (url) => {
+      listenURL = url;
+      opts.onListening?.(url);
+    },
     handleSignals: opts.handleSignals,
     stop: opts.stop,
   });
@@ -226,6 +253,14 @@ export const alertmanagerRole: Role = {
   command: alertmanagerCommand,
   run: (parsed, _io: MainIO) => runAlertmanager(parsed.flags as AlertmanagerFlags),
 };
+
+/** How the server's built-in Alertmanager clusters, besides its flags. */
+export interface BuiltinClustering {
+  /** Creates the peer (src/cluster's by default; tests pass an in-process one). */
+  createCluster?: AlertmanagerSettings["createCluster"];
+  /** The server's listening URL once known: the scheme and port announced to the other members. */
+  listenURL?: () => string | undefined;
+}
 
 /** Where the server's built-in Alertmanager keeps silences and the notification log, inside the TSDB directory. */
 export const BUILTIN_STORAGE_DIR = "alertmanager";
@@ -244,14 +279,19 @@ export function builtinAlertmanagerComponent(
   flags: ServerFlags,
   registry: Registry,
   logger: Logger,
-): { component: Component<unknown>; mount(app: Hono): void } | undefined {
+  clustering: BuiltinClustering = {},
+): { component: Component<unknown>; mount(app: Hono): void; cluster(): ClusterPeer | undefined } | undefined {
   const configFile = flags["alertmanager.config.file"];
   if (configFile === "") return undefined;
   const amLogger = logger.with({ component: "alertmanager" });
   const am = alertmanagerComponent<unknown>({
     storagePath: join(flags["storage.tsdb.path"], BUILTIN_STORAGE_DIR), retention: BUILTIN_RETENTION_MS,
     externalURL: externalURL(flags), peerTimeout: flags["cluster.peer-timeout"], logger: amLogger, registry,
-    cluster: builtinClusterOptions(flags),
+    cluster: builtinClusterOptions(flags), createCluster: clustering.createCluster, minorityHold: flags["cluster.minority-hold"],
+    announceURL: (addr) => announcedWebURL({
+      externalURL: flags["web.external-url"], routePrefix: routePrefix(flags),
+      ...listenerOf(clustering.listenURL?.(), flags["web.listen-address"].port),
+    }, addr),
   }, () => {
     amLogger.info("Loading configuration file", { file: configFile });
     try {
@@ -263,6 +303,7 @@ export function builtinAlertmanagerComponent(
   });
   return {
     component: am.component,
+    cluster: am.cluster,
     mount: (app) => {
       const prefix = routePrefix(flags);
       app.route(`${prefix === "/" ? "" : prefix}/api/v2`, alertmanagerAPIv2({

@@ -7,7 +7,7 @@
  * shutdown. No cluster when the listen address is empty.
  */
 import { boolFlag, customFlag, stringFlag, stringsFlag } from "../flags/index.ts";
-import { clusterOptionsFromFlags, createClusterPeer, type Cluster } from "../cluster/index.ts";
+import { clusterOptionsFromFlags, createClusterPeer, type Cluster, type ClusterPeer } from "../cluster/index.ts";
 import { parseDuration } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Registry } from "../model/index.ts";
@@ -94,4 +94,48 @@ export function clusterComponent(flags: ClusterFlagSet, logger: Logger, registry
       },
     },
   };
+}
+
+/** A cluster peer as a role creates it: state is registered on it first, then it joins. */
+export interface JoinableCluster extends ClusterPeer {
+  join(): Promise<unknown>;
+  /** Stops without announcing a leave (after a failed start). */
+  stop?(): Promise<void>;
+}
+
+/**
+ * `--cluster.minority-hold`, on the roles that run an Alertmanager: how
+ * long a node that sees fewer than half of the last stable membership
+ * holds its notifications (docs/ha.md).
+ */
+export function minorityHoldFlag() {
+  return durationFlag("How long a node that sees fewer than half of the cluster's last stable membership (the minority side of a partition) holds its notifications, so that the merged notification log dedups them if the partition heals. After this it sends anyway (at-least-once). 0 disables the hold.", "30s");
+}
+
+/**
+ * The base URL to announce to cluster peers: --web.external-url when it was
+ * given (peers are expected to reach it), else this node's advertised
+ * cluster host with the web listener's port, scheme and route prefix.
+ *
+ * @example announcedWebURL({ externalURL: "", scheme: "http", port: 9090, routePrefix: "/" }, "10.0.0.2:9094") // "http://10.0.0.2:9090"
+ */
+export function announcedWebURL(
+  web: { externalURL: string; scheme: string; port: number; routePrefix: string },
+  clusterAddress: string,
+): string {
+  if (web.externalURL !== "") return web.externalURL.replace(/\/+$/, "");
+  const host = clusterAddress.slice(0, clusterAddress.lastIndexOf(":"));
+  const prefix = web.routePrefix === "/" ? "" : web.routePrefix.replace(/\/+$/, "");
+  return `${web.scheme}://${host}:${web.port}${prefix}`;
+}
+
+/**
+ * The scheme and port peers should use for this node's HTTP listener: from
+ * the URL it listens on once known (a port 0 flag became a real port),
+ * else the flag's port over http.
+ */
+export function listenerOf(listenURL: string | undefined, flagPort: number): { scheme: string; port: number } {
+  if (!listenURL) return { scheme: "http", port: flagPort };
+  const url = new URL(listenURL);
+  return { scheme: url.protocol.replace(/:$/, ""), port: Number(url.port) || flagPort };
 }

@@ -60,7 +60,8 @@ export { ReloadStatus } from "./reloader.ts";
 export { lockDataDir, LOCK_FILE } from "./lockfile.ts";
 export { serverAPIContext, retentionText, type ServerAPISources } from "./server_api.ts";
 export { ScrapeService, globalURLOptions } from "./scrape_component.ts";
-export { RulesService, builtinAlertmanagerConfig } from "./rules_component.ts";
+export { RulesService, builtinAlertmanagerConfig, clusterAlertmanagerURLs } from "./rules_component.ts";
+export { announcedWebURL, listenerOf, minorityHoldFlag, type JoinableCluster } from "./cluster_component.ts";
 export { buildInfo, versionText, type BuildInfo } from "./version.ts";
 export {
   pushgatewayCommand,

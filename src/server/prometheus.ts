@@ -32,7 +32,7 @@ import { AGENT_MAX_WAL_TIME, AGENT_MIN_WAL_TIME, agentTruncationTime, fanoutQuer
 import { newWebApp, registerBuildInfo, registerProcessMetrics, rulesAPI, targetsAPI } from "../web/index.ts";
 import { apiV1 } from "../web/api/index.ts";
 import { DashboardStore, uiRoutes } from "../ui/index.ts";
-import { builtinAlertmanagerComponent } from "./alertmanager.ts";
+import { builtinAlertmanagerComponent, type AlertmanagerSettings } from "./alertmanager.ts";
 import { builtinPushgateway } from "./pushgateway.ts";
 import { lockDataDir } from "./lockfile.ts";
 import { ReloadStatus } from "./reloader.ts";
@@ -104,6 +104,8 @@ export interface ServerOptions {
   stderr?: (text: string) => void;
   /** Aborting it stops the server as SIGTERM does. */
   stop?: AbortSignal;
+  /** Creates the built-in Alertmanager's cluster peer (src/cluster's by default; tests pass an in-process one). */
+  createCluster?: AlertmanagerSettings["createCluster"];
 }
 
 /** The state the server's components share once storage is open. */
@@ -151,7 +153,10 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
     logger.error("Invalid remote write receiver flags", { err });
     return 1;
   }
-  const builtinAM = agent ? undefined : builtinAlertmanagerComponent(flags, registry, logger);
+  let listenURL: string | undefined;
+  const builtinAM = agent ? undefined : builtinAlertmanagerComponent(flags, registry, logger, { createCluster: opts.createCluster, listenURL: () => listenURL });
+  // With a clustered built-in Alertmanager, alerts also go to every other member's Alertmanager.
+  if (builtinAM) rules.sendToClusterAlertmanagers(builtinAM.cluster);
   const builtinPG = builtinPushgateway(flags, logger);
 
   // An agent scrapes and forwards: WAL-only storage, no rules, no queries.
@@ -216,6 +221,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
       return app;
     },
     onListening: (url) => {
+      listenURL = url;
       if (builtinAM) rules.sendToBuiltinAlertmanager(new URL(url), routePrefix(flags), url.startsWith("https:"));
       opts.onListening?.(url);
     },

@@ -11,10 +11,15 @@
  * previous configuration, though — as in Prometheus — the new `alerting`
  * section is already in effect.
  *
+ * When the built-in Alertmanager is clustered, the notifier also sends to
+ * every other member's Alertmanager, learnt from the members' `web`
+ * metadata and kept current on every membership change.
+ *
  * The rules API is built before storage opens (the HTTP server answers at
  * once), so {@link RulesService} is also the API's view of rules: no groups
  * and no Alertmanagers until the component has started.
  */
+import type { ClusterMember, ClusterPeer } from "../cluster/index.ts";
 import { parseConfig, type AlertingConfig, type AlertmanagerConfig, type PrometheusConfig } from "../config/index.ts";
 import { Notifier, type AlertmanagersData } from "../notifier/index.ts";
 import { RuleManager, type GroupStatus } from "../rules/index.ts";
@@ -34,6 +39,7 @@ export class RulesService implements RulesSource {
   private ruleManager: RuleManager | undefined;
   private notifier: Notifier | undefined;
   private builtin: AlertmanagerConfig | undefined;
+  private cluster: (() => ClusterPeer | undefined) | undefined;
 
   /**
    * Sends alerts to the server's built-in Alertmanager too (over HTTP, as to
@@ -41,6 +47,14 @@ export class RulesService implements RulesSource {
    */
   sendToBuiltinAlertmanager(serverURL: URL, routePrefix: string, tls: boolean): void {
     this.builtin = builtinAlertmanagerConfig(serverURL, routePrefix, tls);
+  }
+
+  /**
+   * Sends alerts to the Alertmanagers of the cluster `peer()` is a member of
+   * (read when the component starts, after the built-in Alertmanager joined).
+   */
+  sendToClusterAlertmanagers(peer: () => ClusterPeer | undefined): void {
+    this.cluster = peer;
   }
 
   /** The server component: creates the notifier and rule manager and registers the reload and close hooks. */
@@ -68,6 +82,12 @@ export class RulesService implements RulesSource {
     });
     this.notifier = notifier;
     this.ruleManager = ruleManager;
+    const peer = this.cluster?.();
+    if (peer) {
+      const update = () => notifier.setClusterAlertmanagers(clusterAlertmanagerURLs(peer.name, peer.members()));
+      update();
+      ctx.closeHooks.push(peer.onChange(update));
+    }
     ctx.reloadHooks.push((config) => this.apply(config, ctx));
     ctx.closeHooks.push(async () => {
       ctx.logger.info("Stopping rule manager...");
@@ -126,4 +146,16 @@ export function builtinAlertmanagerConfig(serverURL: URL, routePrefix: string, t
     `      static_configs: [{targets: [${JSON.stringify(`${host}:${serverURL.port}`)}]}]`,
   ].join("\n");
   return parseConfig(yaml, "<built-in alertmanager>").config.alerting.alertmanagers[0]!;
+}
+
+/**
+ * The base URLs of the other members' Alertmanagers: every member that is
+ * alive or suspect, is not `self`, and announces `web`.
+ *
+ * @example clusterAlertmanagerURLs("a", peer.members()) // ["http://10.0.0.2:9090"]
+ */
+export function clusterAlertmanagerURLs(self: string, members: readonly ClusterMember[]): string[] {
+  return members
+    .filter((m) => m.name !== self && (m.state === "alive" || m.state === "suspect") && (m.meta.web ?? "") !== "")
+    .map((m) => m.meta.web!);
 }

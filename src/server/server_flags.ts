@@ -5,7 +5,7 @@
  */
 import { hostname as osHostname } from "node:os";
 import { parseDuration, parseSize } from "../config/index.ts";
-import { clusterFlags } from "./cluster_component.ts";
+import { clusterFlags, minorityHoldFlag } from "./cluster_component.ts";
 import { DEFAULT_PAGE_TITLE, normalizeRoutePrefix } from "../web/index.ts";
 import {
   boolFlag,
@@ -102,6 +102,7 @@ export const serverFlags = {
   "alertmanager.config.file": stringFlag("Alertmanager configuration file path; when set, promts runs its built-in Alertmanager with it."),
   // The built-in Alertmanager's cluster: off unless a cluster flag is given (see builtinClusterOptions).
   ...clusterFlags(""),
+  "cluster.minority-hold": minorityHoldFlag(),
   "pushgateway.enable": boolFlag("Serve the Pushgateway's API from this server: pushes to /metrics/job/…, the groups on /pushgateway/metrics (scrape it with honor_labels: true)."),
   "pushgateway.persistence.file": stringFlag("File the built-in Pushgateway persists its groups to. Defaults to pushgateway.json in --storage.tsdb.path.", "", { placeholder: "<file>" }),
   "pushgateway.persistence.interval": durationFlag("The minimum interval at which the built-in Pushgateway writes its persistence file.", "5m"),

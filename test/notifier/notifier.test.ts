@@ -209,4 +209,28 @@ describe("Alertmanager discovery", () => {
     writeFileSync(sdFile, JSON.stringify([]));
     await until(() => n.alertmanagers().activeAlertmanagers.length === 0, "alertmanager gone");
   });
+
+  test("alerts also go to every cluster member's Alertmanager, once even when a configured set lists it", async () => {
+    const configured = receiver(), member = receiver(), both = receiver();
+    cleanups.push(configured.stop, member.stop, both.stop);
+    const { n, registry } = start(`
+alerting:
+  alertmanagers:
+  - static_configs: [{targets: ["${configured.addr}", "${both.addr}"]}]
+`);
+    n.setClusterAlertmanagers([`http://${member.addr}/`, `http://${both.addr}`, `http://${member.addr}`]);
+    expect(n.alertmanagers().activeAlertmanagers.map((a) => a.url)).toEqual([
+      `http://${configured.addr}/api/v2/alerts`, `http://${both.addr}/api/v2/alerts`, `http://${member.addr}/api/v2/alerts`,
+    ]);
+    n.send([alert("A")]);
+    await until(() => configured.got.length === 1 && member.got.length === 1 && both.got.length === 1, "every Alertmanager");
+    expect(member.got[0]!.path).toBe("/api/v2/alerts");
+    expect(member.got[0]!.body.map((a) => a.labels.alertname)).toEqual(["A"]);
+    n.setClusterAlertmanagers([]);
+    n.send([alert("B")]);
+    await until(() => configured.got.length === 2 && both.got.length === 2, "the configured Alertmanagers");
+    await until(() => registry.render().includes(`prometheus_notifications_sent_total{alertmanager="http://${both.addr}/api/v2/alerts"} 2`), "sent metric");
+    expect(member.got.length).toBe(1);
+    expect(both.got.length).toBe(2);
+  });
 });
