@@ -50,6 +50,8 @@ const HOUR = 3_600_000;
 /** Alertmanager's minimum notification timeout per flush. */
 const MIN_NOTIFY_TIMEOUT = 10_000;
 const MAINTENANCE_INTERVAL = 15 * 60_000;
+/** Alerts from a peer applied per event-loop turn (routing and grouping 250 alerts takes a few ms). */
+const MERGE_SLICE = 250;
 
 /** Construction settings; only `config` is required. */
 export interface AlertmanagerOptions {
@@ -201,7 +203,7 @@ export class Alertmanager {
         silences: this.silences,
         nflog: this.nflog,
         alerts: () => this.alerts.list().map(([, a]) => a),
-        mergeAlerts: (alerts) => this.mergePeerAlerts(alerts),
+        mergeAlerts: (alerts, later) => this.mergePeerAlerts(alerts, later),
         silencesMerged: () => {
           this.updateSilenceGauges();
           this.updateAlertGauges();
@@ -360,13 +362,29 @@ export class Alertmanager {
    * Takes alerts from a cluster peer: all are validated first (an invalid
    * one rejects the whole message); each is then stored when it is newer
    * (by updatedAt) than the known alert, or unknown here and not resolved.
-   * Returns the alerts taken.
+   * A large message (a full state) is applied {@link MERGE_SLICE} alerts
+   * per event-loop turn: the first slice now (returned), the rest later,
+   * each slice's taken alerts handed to `later`.
    */
-  private mergePeerAlerts(incoming: Alert[]): Alert[] {
+  private mergePeerAlerts(incoming: Alert[], later: (taken: Alert[]) => void): Alert[] {
     incoming.forEach((a, i) => {
       const problem = validateAlert(a);
       if (problem) throw new Error(`alert ${i} from peer: ${problem}`);
     });
+    if (incoming.length <= MERGE_SLICE) return this.applyPeerAlerts(incoming);
+    let next = MERGE_SLICE;
+    const step = () => {
+      if (this.stopController.signal.aborted) return;
+      const taken = this.applyPeerAlerts(incoming.slice(next, next + MERGE_SLICE));
+      next += MERGE_SLICE;
+      if (taken.length > 0) later(taken);
+      if (next < incoming.length) setTimeout(step, 0);
+    };
+    setTimeout(step, 0);
+    return this.applyPeerAlerts(incoming.slice(0, MERGE_SLICE));
+  }
+
+  private applyPeerAlerts(incoming: Alert[]): Alert[] {
     const now = this.clock.now();
     const taken: Alert[] = [];
     for (const alert of incoming) {

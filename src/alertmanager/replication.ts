@@ -38,9 +38,10 @@ export interface ReplicaSources {
   /**
    * Takes alerts from a peer: validates them all (throwing on the first
    * invalid one, before taking any), stores the newer ones and returns
-   * what it took.
+   * what it took; a large batch may be applied in slices, those after the
+   * first reported through `later`.
    */
-  mergeAlerts(alerts: Alert[]): Alert[];
+  mergeAlerts(alerts: Alert[], later: (taken: Alert[]) => void): Alert[];
   /** Called after a merge changed silences (gauges, alert states). */
   silencesMerged(): void;
   now(): number;
@@ -63,7 +64,7 @@ class Replica<T> implements ClusterState {
     private readonly all: () => T[],
     private readonly encode: (items: readonly T[]) => Uint8Array,
     private readonly decode: (data: Uint8Array) => T[],
-    private readonly take: (items: T[]) => T[],
+    private readonly take: (items: T[], later: (taken: T[]) => void) => T[],
     private readonly propagated: Counter,
   ) {}
 
@@ -74,7 +75,12 @@ class Replica<T> implements ClusterState {
   merge(data: Uint8Array): void {
     const items = this.decode(data);
     if (this.closed) return;
-    const taken = this.take(items);
+    this.propagate(this.take(items, (taken) => {
+      if (!this.closed) this.propagate(taken);
+    }));
+  }
+
+  private propagate(taken: T[]): void {
     if (taken.length === 0) return;
     this.propagated.inc(taken.length);
     this.channel?.broadcast(this.encode(taken));
@@ -110,7 +116,7 @@ export class AlertmanagerReplication {
       (items) => src.nflog.merge(items, src.now()),
       metrics.nflogPropagated,
     );
-    this.alertsReplica = new Replica(() => src.alerts(), encodeAlerts, decodeAlerts, (items) => src.mergeAlerts(items), metrics.alertsPropagated);
+    this.alertsReplica = new Replica(() => src.alerts(), encodeAlerts, decodeAlerts, (items, later) => src.mergeAlerts(items, later), metrics.alertsPropagated);
     silences.channel = peer.addState(STATE_KEYS.silences, silences);
     nflog.channel = peer.addState(STATE_KEYS.nflog, nflog);
     this.alertsReplica.channel = peer.addState(STATE_KEYS.alerts, this.alertsReplica);

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { Alertmanager, ManualClock, type PostableAlert } from "../../src/alertmanager/index.ts";
 import { labelsFromRecord, Registry } from "../../src/model/index.ts";
 import { ClusterBus, type BusPeer } from "../support/cluster_bus.ts";
+import { pollUntil } from "../support/wait.ts";
 import { config, startReceiver } from "./helpers.ts";
 
 const SECOND = 1000;
@@ -209,6 +210,23 @@ describe("replicated alerts", () => {
     await step(bus, clock, 5 * SECOND);
     await step(bus, clock, PEER_TIMEOUT * 2);
     expect(r.received.map((m) => m.body.groupLabels.alertname)).toEqual(["HostDown"]);
+  });
+
+  test("a large state is applied in slices over several event-loop turns, each slice gossiped on", async () => {
+    const { encodeAlerts } = await import("../../src/alertmanager/index.ts");
+    const r = receiver();
+    const { bus, nodes: [a, b], clock } = await cluster(["a", "b"], amConfig(r.url));
+    const now = clock.now();
+    const alerts = Array.from({ length: 1000 }, (_, i) => ({
+      labels: labelsFromRecord({ alertname: `A${i % 10}`, instance: `h${i}` }), annotations: [], startsAt: now, endsAt: now + 60_000,
+      generatorURL: "", updatedAt: now, timeout: false,
+    }));
+    b!.peer.deliver("alerts", encodeAlerts(alerts));
+    expect(b!.am.alerts.size).toBe(250);
+    await pollUntil("every alert applied", () => b!.am.alerts.size === 1000);
+    await bus.quiesce();
+    expect(b!.registry.render()).toContain("alertmanager_alerts_gossip_messages_propagated_total 1000");
+    expect(a!.am.alerts.size).toBe(1000);
   });
 
   test("an invalid alert from a peer is refused with the whole message", async () => {
