@@ -182,7 +182,14 @@ export class Alertmanager {
     }
     this.metrics = this.registerMetrics(opts.registry ?? new Registry());
     // The pipelines built next take the hold's stage.
-    if (opts.cluster) this.minorityHold = new MinorityHold(opts.cluster, opts.minorityHold ?? DEFAULT_MINORITY_HOLD, this.clock);
+    if (opts.cluster) {
+      const holdMs = opts.minorityHold ?? DEFAULT_MINORITY_HOLD;
+      this.minorityHold = new MinorityHold(opts.cluster, holdMs, this.clock, (minority) => {
+        if (holdMs <= 0) return;
+        if (minority) this.logger.warn("This node sees fewer than half of the cluster's last stable membership; holding notifications", { hold: `${holdMs / 1000}s` });
+        else this.logger.info("This node sees a majority of the cluster again; notifications are no longer held");
+      });
+    }
     this.running = this.build(opts.config);
     this.configText = opts.configText;
     this.metrics.configSuccess.set(1);

@@ -162,7 +162,11 @@ export class MinorityHold {
   private since: number | undefined;
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly view: MinorityView, readonly holdMs: number, private readonly clock: Clock) {
+  /** `transition` is told when this node enters (true) or leaves (false) a minority, for logging. */
+  constructor(
+    private readonly view: MinorityView, readonly holdMs: number, private readonly clock: Clock,
+    private readonly transition?: (minority: boolean) => void,
+  ) {
     this.unsubscribe = view.onChange(() => this.observe());
     this.observe();
   }
@@ -170,8 +174,9 @@ export class MinorityHold {
   /** Re-reads the minority view; returns whether this node is in a minority. */
   observe(): boolean {
     const minority = this.view.inMinority();
-    if (!minority) this.since = undefined;
-    else this.since ??= this.clock.now();
+    if (minority === (this.since !== undefined)) return minority;
+    this.since = minority ? this.clock.now() : undefined;
+    this.transition?.(minority);
     return minority;
   }
 
