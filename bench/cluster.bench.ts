@@ -155,7 +155,7 @@ for (const kind of process.argv.includes("--only-in-process") ? [] : ["promts", 
     form.push(formMs);
     detect.push(detectMs);
   }
-  results[kind] = { command: kind === "promts" ? PROMTS.join(" ") : AM_BINARY, startMs: start.map(Math.round), formMs: form.map(Math.round), detectMs: detect.map(Math.round) };
+  results[kind] = { command: kind === "promts" ? (PROMTS.length === 1 ? "dist/promts" : "bun src/cli/main.ts") : AM_BINARY, startMs: start.map(Math.round), formMs: form.map(Math.round), detectMs: detect.map(Math.round) };
   lines.push(`| ${kind} | ${(median(start) / 1000).toFixed(2)} s | ${(median(form) / 1000).toFixed(2)} s | ${(median(detect) / 1000).toFixed(2)} s | ${RUNS} |`);
 }
 const inproc = await inProcess();
