@@ -106,6 +106,19 @@ describe("cluster refutation, restart and state changes", () => {
     expect(a.peer.failedPeers()).not.toContain("c");
   }, 20_000);
 
+  it("keeps reconnecting to a failed peer until the reconnect timeout, then forgets it", async () => {
+    const a = await startNode({ peerName: "a", reconnectTimeoutMs: 1500 });
+    const c = await startNode({ peerName: "c", peers: [a.peer.address] });
+    await pollUntil("a to see c", () => aliveNames(a).join() === "a,c");
+    await c.peer.stop();
+    await pollUntil("a to see c dead", () => stateOf(a, "c") === "dead", { deadlineMs: 8000 });
+    expect(a.peer.failedPeers()).toEqual(["c"]);
+    await pollUntil("reconnect attempts to fail", () => metric(a, "alertmanager_cluster_reconnections_failed_total") >= 2);
+    await pollUntil("a to forget c", () => stateOf(a, "c") === undefined, { deadlineMs: 8000 });
+    expect(a.peer.failedPeers()).toEqual([]);
+    expect(metric(a, "alertmanager_cluster_failed_peers")).toBe(0);
+  }, 20_000);
+
   it("metadata travels with membership and fires onChange", async () => {
     const a = await startNode({ peerName: "a" });
     const b = await startNode({ peerName: "b", peers: [a.peer.address] });
