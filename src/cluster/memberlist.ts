@@ -716,7 +716,16 @@ export class Memberlist {
   private deadNode(d: { node: string; inc: number; from: string }): void {
     const n = this.nodes.get(d.node);
     if (!n || d.inc < n.inc) return;
-    if (n.state === "dead" || n.state === "left") return;
+    if (n.state === "left") return;
+    if (n.state === "dead") {
+      // A member thought dead that says it left (the leave raced a false suspicion): record the leave.
+      if (d.from !== d.node) return;
+      n.state = "left";
+      n.inc = d.inc;
+      this.queue.queue("m:" + n.name, encodeMessage({ t: "dead", node: n.name, inc: n.inc, from: d.from }));
+      this.delegate.onLeave(this.copy(n));
+      return;
+    }
     if (d.node === this.name) {
       if (!this.leaving) this.refute(d.inc);
       return;

@@ -280,7 +280,8 @@ class ClusterPeerImpl implements Cluster {
         this.membershipChanged();
       },
       onLeave: (n) => {
-        this.metrics.left.inc();
+        // A dead member later heard to have left is reported again, as left; count it once.
+        if (!this.failed.has(n.name) || n.state !== "left") this.metrics.left.inc();
         this.logger.info(n.state === "left" ? "Cluster peer left" : "Cluster peer failed", { peer: n.name, addr: n.addr });
         this.failed.set(n.name, { name: n.name, addr: n.addr, since: Date.now() });
         if (n.state === "left") this.stableSize = Math.max(this.ml.numAlive(), this.stableSize - 1);

@@ -7,15 +7,20 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { DropError } from "./wire.ts";
 
+const INITIAL_FRAME_BUFFER = 1 << 20;
+/** Inbound streams handled at once; more are closed at once (each may hold up to the frame limit). */
+export const MAX_INBOUND_STREAMS = 64;
+
 /**
- * Collects one length-prefixed frame from a byte stream. Once the length is
- * known the payload buffer is allocated once and every chunk is copied in
- * as it arrives (no big copy at the end).
+ * Collects one length-prefixed frame from a byte stream: every chunk is
+ * copied in as it arrives (no big copy at the end), into a buffer that
+ * grows up to the announced length.
  */
 export class FrameReader {
   private head: Uint8Array[] = [];
   private headLen = 0;
   private buf: Uint8Array | undefined;
+  private need = 0;
   private filled = 0;
   constructor(private readonly maxBytes: number) {}
 
@@ -28,14 +33,21 @@ export class FrameReader {
       const first = this.head.length === 1 ? this.head[0]! : concat(this.head, this.headLen);
       const need = new DataView(first.buffer, first.byteOffset, 4).getUint32(0);
       if (need > this.maxBytes) throw new DropError("too_large", `frame of ${need} bytes exceeds ${this.maxBytes}`);
-      this.buf = new Uint8Array(need);
+      this.need = need;
+      // Grown as bytes arrive, so a peer announcing a huge frame and sending little holds little memory.
+      this.buf = new Uint8Array(Math.min(need, INITIAL_FRAME_BUFFER));
       this.head = [];
       chunk = first.subarray(4);
     }
-    const n = Math.min(chunk.length, this.buf.length - this.filled);
+    const n = Math.min(chunk.length, this.need - this.filled);
+    if (this.filled + n > this.buf.length) {
+      const grown = new Uint8Array(Math.min(this.need, Math.max(this.filled + n, this.buf.length * 2)));
+      grown.set(this.buf.subarray(0, this.filled));
+      this.buf = grown;
+    }
     this.buf.set(n === chunk.length ? chunk : chunk.subarray(0, n), this.filled);
     this.filled += n;
-    return this.filled === this.buf.length ? this.buf : undefined;
+    return this.filled === this.need ? this.buf : undefined;
   }
 }
 
@@ -97,11 +109,18 @@ export interface StreamServerOptions {
 
 /** Listens for cluster streams. */
 export function listenStream(opts: StreamServerOptions): TCPSocketListener<ConnState> {
+  let open = 0;
   return Bun.listen<ConnState>({
     hostname: opts.hostname,
     port: opts.port,
     socket: {
       open(socket) {
+        if (++open > MAX_INBOUND_STREAMS) {
+          opts.onError(new Error(`more than ${MAX_INBOUND_STREAMS} cluster streams at once; closing the one from ${socket.remoteAddress}`));
+          socket.data = { reader: new FrameReader(0), pending: undefined, endAfterWrite: false, done: true, timer: undefined };
+          socket.terminate();
+          return;
+        }
         socket.data = { reader: new FrameReader(opts.maxFrameBytes), pending: undefined, endAfterWrite: false, done: false, timer: undefined };
         socket.data.timer = setTimeout(() => {
           if (!socket.data.done) opts.onError(new Error(`stream from ${socket.remoteAddress} timed out after ${opts.timeoutMs}ms`));
@@ -132,6 +151,7 @@ export function listenStream(opts: StreamServerOptions): TCPSocketListener<ConnS
       },
       drain,
       close(socket) {
+        open--;
         clearTimeout(socket.data?.timer);
       },
       error(socket) {

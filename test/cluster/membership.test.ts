@@ -73,6 +73,25 @@ describe("cluster refutation, restart and state changes", () => {
     }
   });
 
+  it("a leave that races a false death is still recorded as left", async () => {
+    const { buildPacket, encodeMessage, splitHostPort } = await import("../../src/cluster/wire.ts");
+    const a = await startNode({ peerName: "a" });
+    const b = await startNode({ peerName: "b", peers: [a.peer.address] });
+    await pollUntil("both to see both", () => aliveNames(a).length === 2 && aliveNames(b).length === 2);
+    const sock = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const { host, port } = splitHostPort(a.peer.address);
+      // a wrongly believes b dead, and b leaves before it could refute.
+      sock.send(buildPacket({ label: "", from: "x", messages: [encodeMessage({ t: "dead", node: "b", inc: 0, from: "x" })] }, undefined), port, host);
+      await pollUntil("a to believe b dead", () => stateOf(a, "b") === "dead");
+      await b.peer.leave(500);
+      await pollUntil("a to record b's leave", () => stateOf(a, "b") === "left");
+      expect(metric(a, "alertmanager_cluster_peers_left_total")).toBe(1);
+    } finally {
+      sock.close();
+    }
+  });
+
   it("a restarted node (same name and port) rejoins through its peers' reconnect loop", async () => {
     const a = await startNode({ peerName: "a" });
     let c = await startNode({ peerName: "c", peers: [a.peer.address] });
@@ -85,6 +104,19 @@ describe("cluster refutation, restart and state changes", () => {
     await pollUntil("a to see c alive again", () => stateOf(a, "c") === "alive" && aliveNames(c).join() === "a,c", { deadlineMs: 8000 });
     expect(metric(a, "alertmanager_cluster_reconnections_total")).toBeGreaterThanOrEqual(1);
     expect(a.peer.failedPeers()).not.toContain("c");
+  }, 20_000);
+
+  it("keeps reconnecting to a failed peer until the reconnect timeout, then forgets it", async () => {
+    const a = await startNode({ peerName: "a", reconnectTimeoutMs: 1500 });
+    const c = await startNode({ peerName: "c", peers: [a.peer.address] });
+    await pollUntil("a to see c", () => aliveNames(a).join() === "a,c");
+    await c.peer.stop();
+    await pollUntil("a to see c dead", () => stateOf(a, "c") === "dead", { deadlineMs: 8000 });
+    expect(a.peer.failedPeers()).toEqual(["c"]);
+    await pollUntil("reconnect attempts to fail", () => metric(a, "alertmanager_cluster_reconnections_failed_total") >= 2);
+    await pollUntil("a to forget c", () => stateOf(a, "c") === undefined, { deadlineMs: 8000 });
+    expect(a.peer.failedPeers()).toEqual([]);
+    expect(metric(a, "alertmanager_cluster_failed_peers")).toBe(0);
   }, 20_000);
 
   it("metadata travels with membership and fires onChange", async () => {
