@@ -23,6 +23,14 @@ export const GROUP_WAIT_MS = 2000;
 export const GROUP_INTERVAL_MS = 5000;
 /** How often a node retries peers it lost (Alertmanager's default is 10 s; short so a healed partition rejoins quickly). */
 export const RECONNECT_INTERVAL = "2s";
+/**
+ * Bounds the wait for the peer count to settle before the first
+ * notification (default 1 m; Alertmanager's settle otherwise takes 10 s,
+ * three stable polls 10 × gossip interval apart). The join's push/pull,
+ * which brings a restarted node the others' notification log, comes before
+ * it either way; the bound only keeps the suite within its time budget.
+ */
+export const SETTLE_TIMEOUT = "3s";
 export const WEB_PORT = 9093;
 export const CLUSTER_PORT = 9094;
 
@@ -183,6 +191,7 @@ export class FaultCluster {
       `--cluster.peer-timeout=${PEER_TIMEOUT_MS / 1000}s`,
       `--cluster.gossip-interval=${GOSSIP_INTERVAL}`,
       `--cluster.reconnect-interval=${RECONNECT_INTERVAL}`,
+      `--cluster.settle-timeout=${SETTLE_TIMEOUT}`,
     ];
   }
 

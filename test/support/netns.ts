@@ -27,7 +27,7 @@
  * lab.partition(0, "cluster"); … lab.heal(0, "cluster");
  * await lab.destroy();
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { peerAvailable } from "./peers.ts";
 import { spawnChild, type Child } from "./processes.ts";
 import { pollUntil } from "./wait.ts";
@@ -74,12 +74,19 @@ function ipQuiet(...args: string[]): string | undefined {
   }
 }
 
+/** Whether `pid` runs (a zombie, dead but not yet reaped, does not). */
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S …"; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
   }
 }
 
@@ -197,18 +204,18 @@ export class NetnsLab {
       const br = this.bridge(n);
       ip("link", "add", br, "type", "bridge");
       ip("addr", "add", `10.77.${octet}.1/24`, "dev", br);
-      ip("link", "set", br, "up");
+      ip("link", "set", "dev", br, "up");
     });
     this.namespaces.forEach((ns, i) => {
       ip("netns", "add", ns);
-      ip("-n", ns, "link", "set", "lo", "up");
+      ip("-n", ns, "link", "set", "dev", "lo", "up");
       this.networks.forEach((network, n) => {
         const host = this.veth(i, network);
         ip("link", "add", host, "type", "veth", "peer", "name", network, "netns", ns);
-        ip("link", "set", host, "master", this.bridge(n));
-        ip("link", "set", host, "up");
+        ip("link", "set", "dev", host, "master", this.bridge(n));
+        ip("link", "set", "dev", host, "up");
         ip("-n", ns, "addr", "add", `${this.nodeAddress(i, network)}/24`, "dev", network);
-        ip("-n", ns, "link", "set", network, "up");
+        ip("-n", ns, "link", "set", "dev", network, "up");
       });
     });
   }
@@ -257,14 +264,14 @@ export class NetnsLab {
   /** Cuts node `node` off `network` (its bridge port goes down: nothing in or out there). */
   partition(node: number, network: string): void {
     this.checkNode(node);
-    ip("link", "set", this.veth(node, network), "down");
+    ip("link", "set", "dev", this.veth(node, network), "down");
     this.down.add(`${node}/${network}`);
   }
 
   /** Undoes {@link partition}. */
   heal(node: number, network: string): void {
     this.checkNode(node);
-    ip("link", "set", this.veth(node, network), "up");
+    ip("link", "set", "dev", this.veth(node, network), "up");
     this.down.delete(`${node}/${network}`);
   }
 
