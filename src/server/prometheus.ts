@@ -34,6 +34,8 @@ import { apiV1 } from "../web/api/index.ts";
 import { DashboardStore, uiRoutes } from "../ui/index.ts";
 import { builtinAlertmanagerComponent } from "./alertmanager.ts";
 import { builtinPushgateway } from "./pushgateway.ts";
+import { clusterComponent } from "./cluster_component.ts";
+import { HAService } from "./ha_component.ts";
 import { lockDataDir } from "./lockfile.ts";
 import { ReloadStatus } from "./reloader.ts";
 import { RemoteService } from "./remote_component.ts";
@@ -132,9 +134,12 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
   };
   const scraping = new ScrapeService();
   const rules = new RulesService();
+  // HA pair (src/server/ha_component.ts): gap-free queries and one remote writer per endpoint.
+  const ha = new HAService(flags, logger, registry);
+  const cluster = clusterComponent(flags, logger, registry, (peer) => ha.attach(peer));
   let remote: RemoteService;
   try {
-    remote = new RemoteService(flags, logger);
+    remote = new RemoteService(flags, logger, (cfg, name) => ha.writeGate(cfg, name));
   } catch (err) {
     logger.error("Invalid remote write receiver flags", { err });
     return 1;
@@ -145,7 +150,9 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
   const components: Component<PrometheusConfig>[] = [
     ...(builtinAM ? [builtinAM.component] : []),
     ...(builtinPG ? [builtinPG.component] : []),
-    storageComponent(flags, engine, registry, logger, opts, state, () => remote.readQueryables()),
+    storageComponent(flags, engine, registry, logger, opts, state, () => [...remote.readQueryables(), ...ha.readQueryables()]),
+    hookComponent("ha", ha.component, state),
+    { ...cluster.component, name: "cluster" },
     hookComponent("scrape", scraping.component, state),
     hookComponent("remote storage", remote.component, state),
     hookComponent("rules", rules.component, state),
@@ -194,6 +201,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
       return app;
     },
     onListening: (url) => {
+      ha.setListenURL(url);
       if (builtinAM) rules.sendToBuiltinAlertmanager(new URL(url), routePrefix(flags), url.startsWith("https:"));
       opts.onListening?.(url);
     },
