@@ -107,6 +107,8 @@ export class WriterElection {
   /** Per endpoint: since when this node is the writer (undefined when standby). */
   private readonly writerSince = new Map<string, number | undefined>();
   private readonly labels = new Map<string, [string, string]>();
+  /** The role last logged and exported per endpoint. */
+  private readonly reported = new Map<string, boolean>();
   private readonly gossipTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly lastGossip = new Map<string, number>();
   private readonly logger: Logger;
@@ -174,15 +176,16 @@ export class WriterElection {
     if (!peer) return;
     for (const [key, since] of this.writerSince) {
       const mine = this.writerOf(key) === peer.name;
-      if (mine && since === undefined) {
-        this.writerSince.set(key, this.now());
-        this.logger.info("Elected the remote writer for this endpoint; sending after the takeover grace", { url: this.labels.get(key)?.[1], remote_name: this.labels.get(key)?.[0], peer: peer.name });
-      } else if (!mine && since !== undefined) {
-        this.writerSince.set(key, undefined);
-        this.logger.info("Another node is the remote writer for this endpoint; standing by", { url: this.labels.get(key)?.[1], remote_name: this.labels.get(key)?.[0], writer: this.writerOf(key) });
-      }
+      if (mine && since === undefined) this.writerSince.set(key, this.now());
+      else if (!mine && since !== undefined) this.writerSince.set(key, undefined);
       const l = this.labels.get(key);
-      if (l) this.elected?.get(l).set(mine ? 1 : 0);
+      if (!l) continue;
+      if (this.reported.get(key) !== mine) {
+        this.reported.set(key, mine);
+        if (mine) this.logger.info("Elected the remote writer for this endpoint; sending after the takeover grace", { url: l[1], remote_name: l[0], peer: peer.name });
+        else this.logger.info("Another node is the remote writer for this endpoint; standing by", { url: l[1], remote_name: l[0], writer: this.writerOf(key) ?? "" });
+      }
+      this.elected?.get(l).set(mine ? 1 : 0);
     }
   }
 
