@@ -101,6 +101,7 @@ export class HAService {
    * external labels and remote_write endpoints.
    */
   readonly component: ServerComponent = (ctx) => {
+    if (ctx.flags["cluster.listen-address"] === "") return; // not clustered: nothing to fill from, nobody to elect
     const store = new GapStore(join(ctx.flags["storage.tsdb.path"], "gaps.json"), this.log);
     this.gapStore = store;
     const head = ctx.db.head().maxTime();
