@@ -7,6 +7,13 @@
  *                  re-read its own file)
  *   pushgateway    with --pushgateway.enable, the Pushgateway on the same port
  *   storage        locks the data directory, opens the TSDB (WAL replay)
+ *   ha             with --cluster.listen-address: remembers the interval this
+ *                  node was down (before scraping starts), announces the
+ *                  remote_write endpoints (src/server/ha_component.ts)
+ *   cluster        with --cluster.listen-address: the gossip peer; the HA
+ *                  state (remote-writer progress) is registered before it
+ *                  joins. Queries over a remembered gap also read a live peer
+ *                  (fan-out); remote_write queues send only when elected
  *   scrape         scrape + discovery managers (src/server/scrape_component.ts)
  *   remote storage remote_write queues and remote_read endpoints
  *                  (src/server/remote_component.ts); queries and rules read
