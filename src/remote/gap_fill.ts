@@ -18,7 +18,7 @@
  * const all = fanoutQueryable(db, [fill]);
  */
 import type { RemoteReadConfig } from "../config/index.ts";
-import { labelsKey, type Labels, type Matcher, type Registry } from "../model/index.ts";
+import { compareLabels, labelsKey, type Labels, type Matcher, type Registry } from "../model/index.ts";
 import { encodeChunks, type ChunkMeta, type Querier, type Queryable, type SampleBatch, type SelectHints, type StoredSeries } from "../tsdb/index.ts";
 import { RemoteReadQueryable } from "./read_client.ts";
 
@@ -77,14 +77,21 @@ const emptyQuerier: Querier = {
   close: () => {},
 };
 
-/** The gaps overlapping [mint, maxt], clipped to it. */
+/** The gaps overlapping [mint, maxt], clipped to it, sorted, overlapping ones joined. */
 export function gapsWithin(gaps: readonly Gap[], mint: number, maxt: number): Gap[] {
-  const out: Gap[] = [];
+  const clipped: Gap[] = [];
   for (const g of gaps) {
     if (g.end < mint || g.start > maxt) continue;
-    out.push({ start: Math.max(g.start, mint), end: Math.min(g.end, maxt) });
+    clipped.push({ start: Math.max(g.start, mint), end: Math.min(g.end, maxt) });
   }
-  return out.sort((a, b) => a.start - b.start);
+  clipped.sort((a, b) => a.start - b.start);
+  const out: Gap[] = [];
+  for (const g of clipped) {
+    const last = out[out.length - 1];
+    if (last && g.start <= last.end) last.end = Math.max(last.end, g.end);
+    else out.push(g);
+  }
+  return out;
 }
 
 /** The median spacing of a batch's samples (0 with fewer than two). */
@@ -129,6 +136,19 @@ export function missingSamples(remote: SampleBatch, local: SampleBatch | undefin
   return { t, v, length: keepI.length };
 }
 
+/** Joins batches that follow one another in time. */
+function concatBatches(parts: readonly SampleBatch[]): SampleBatch {
+  const n = parts.reduce((k, p) => k + p.length, 0);
+  const t = new Float64Array(n), v = new Float64Array(n);
+  let at = 0;
+  for (const p of parts) {
+    t.set(p.t.subarray(0, p.length), at);
+    v.set(p.v.subarray(0, p.length), at); // a typed-array copy keeps NaN payloads
+    at += p.length;
+  }
+  return { t, v, length: n };
+}
+
 /** See the module comment. */
 export class GapFillQueryable implements Queryable {
   private readonly metrics: GapFillMetrics | undefined;
@@ -167,9 +187,26 @@ export class GapFillQueryable implements Queryable {
     return new RemoteReadQueryable({ config, name: `ha-peer-${peer.name}`, externalLabels: this.opts.externalLabels(), localStartTime: () => Infinity });
   }
 
+  /** Each window is read on its own (gaps can be days apart), then each series' pieces are joined in time order. */
   private async select(matchers: readonly Matcher[], windows: readonly Gap[], hints?: SelectHints): Promise<StoredSeries[]> {
-    const from = windows[0]!.start;
-    const to = windows[windows.length - 1]!.end;
+    const bySeries = new Map<string, { labels: Labels; parts: SampleBatch[] }>();
+    for (const w of windows) {
+      for (const s of await this.selectWindow(matchers, w, hints)) {
+        const key = labelsKey(s.labels);
+        let e = bySeries.get(key);
+        if (!e) bySeries.set(key, (e = { labels: s.labels, parts: [] }));
+        e.parts.push(s.samples());
+      }
+    }
+    const out: StoredSeries[] = [];
+    for (const { labels, parts } of bySeries.values()) out.push(new FilledSeries(labels, parts.length === 1 ? parts[0]! : concatBatches(parts)));
+    return out.sort((a, b) => compareLabels(a.labels, b.labels));
+  }
+
+  private async selectWindow(matchers: readonly Matcher[], window: Gap, hints?: SelectHints): Promise<StoredSeries[]> {
+    const from = window.start;
+    const to = window.end;
+    const windows = [window];
     const peers = this.opts.peers();
     if (peers.length === 0) {
       this.metrics?.reads.get(["no_peer"]).inc();

@@ -44,6 +44,8 @@ test("equal timestamps count as present even with an unknown step", () => {
 test("gaps are clipped to the query range; a query not touching one does not reach the peer", async () => {
   expect(gapsWithin([{ start: 10, end: 20 }, { start: 40, end: 50 }], 15, 45)).toEqual([{ start: 15, end: 20 }, { start: 40, end: 45 }]);
   expect(gapsWithin([{ start: 10, end: 20 }], 21, 30)).toEqual([]);
+  // Overlapping gaps (two quick restarts) are read as one window.
+  expect(gapsWithin([{ start: 40, end: 60 }, { start: 10, end: 20 }, { start: 15, end: 30 }], 0, 100)).toEqual([{ start: 10, end: 30 }, { start: 40, end: 60 }]);
   let peerAsked = 0;
   const q = new GapFillQueryable({
     local: { querier: () => { throw new Error("local read"); } },
