@@ -28,6 +28,7 @@ import { nopLogger, type Logger } from "../log/index.ts";
 import { type Counter, type Gauge, type Histogram, type Label, type Labels, relabel, type Registry, type RelabelRule } from "../model/index.ts";
 import type { SamplesRecord } from "../tsdb/wal/index.ts";
 import { snappyEncode } from "./snappy.ts";
+import type { WriteGate } from "./election.ts";
 import { comparePositions, WALWatcher, type WALPosition } from "./wal_watcher.ts";
 import { encodeWriteV1, encodeWriteV2, type EncodeSeries } from "./write_messages.ts";
 
@@ -84,6 +85,12 @@ export interface WriteQueueOptions {
   flushDeadlineMs?: number;
   /** How often the WAL is read (default 100ms). */
   readIntervalMs?: number;
+  /**
+   * In a cluster, the writer election (src/remote/election.ts): while it
+   * says another node writes, the queue reads on but does not send, and
+   * drops the samples the writer has covered.
+   */
+  gate?: WriteGate;
 }
 
 /** Persisted delivery progress. */
@@ -125,6 +132,35 @@ class ShardBuffer {
     this.v = v;
     this.vWords = vWords;
     const c = new Float64Array(cap); c.set(this.rec); this.rec = c;
+  }
+
+  /** Removes the samples at or before `floor`; calls `gone` with each one's record. */
+  dropUpTo(floor: number, gone: (rec: number) => void): number {
+    let n = 0;
+    for (let i = 0; i < this.n; i++) {
+      if (this.t[i]! <= floor) {
+        gone(this.rec[i]!);
+        continue;
+      }
+      if (n !== i) {
+        this.refs[n] = this.refs[i]!;
+        this.t[n] = this.t[i]!;
+        this.vWords[2 * n] = this.vWords[2 * i]!;
+        this.vWords[2 * n + 1] = this.vWords[2 * i + 1]!;
+        this.rec[n] = this.rec[i]!;
+      }
+      n++;
+    }
+    const removed = this.n - n;
+    this.n = n;
+    return removed;
+  }
+
+  /** The oldest timestamp buffered (Infinity when empty). */
+  minT(): number {
+    let m = Infinity;
+    for (let i = 0; i < this.n; i++) if (this.t[i]! < m) m = this.t[i]!;
+    return m;
   }
 
   /** Removes and returns the first `k` samples. */
@@ -186,6 +222,9 @@ export class WriteQueue {
   private desiredShards: number;
   private highestSent = 0;
   private abort = new AbortController();
+  /** Oldest timestamp of each batch in flight (for the acknowledged watermark gossiped to a cluster). */
+  private readonly inFlightMin = new Set<{ t: number }>();
+  private readonly batchOldest = new WeakMap<Batch, { t: number }>();
 
   constructor(private readonly opts: WriteQueueOptions) {
     this.cfg = opts.config;
@@ -253,6 +292,7 @@ export class WriteQueue {
 
   private tick(): void {
     try {
+      if (this.opts.gate && !this.opts.gate.canSend()) this.dropCovered(this.opts.gate.floor());
       if (!this.stopping) this.readWAL();
       this.dispatch(this.stopping);
       this.maybeReshard();
@@ -289,7 +329,20 @@ export class WriteQueue {
     this.watcher.read(room, (rec: SamplesRecord, after: WALPosition) => this.enqueue(rec, after, ageLimit, now, m), this.committed.highestSent);
   }
 
+  /** Standby in a cluster: forgets the buffered samples the elected writer covered (up to `floor`). */
+  private dropCovered(floor: number): void {
+    if (!Number.isFinite(floor)) return;
+    let removed = 0;
+    const gone = (rec: number) => this.recPending.set(rec, (this.recPending.get(rec) ?? 1) - 1);
+    for (const shard of this.shards) removed += shard.dropUpTo(floor, gone);
+    if (removed === 0) return;
+    this.pending -= removed;
+    this.opts.metrics.samplesPending.get(this.labelValues).set(this.pending);
+    this.advanceCommitted();
+  }
+
   private enqueue(rec: SamplesRecord, after: WALPosition, ageLimit: number, now: number, m: RemoteWriteMetrics): void {
+    const floor = this.opts.gate ? this.opts.gate.floor() : -Infinity;
     const seq = this.recSeq++;
     this.recPos.set(seq, after);
     let kept = 0;
@@ -305,6 +358,7 @@ export class WriteQueue {
         dropped++;
         continue;
       }
+      if (t <= floor) continue; // the cluster's elected writer sent it
       this.shards[ref % this.shards.length]!.push(ref, t, vWords, i, seq, now);
       kept++;
     }
@@ -334,11 +388,27 @@ export class WriteQueue {
     const max = this.cfg.queue_config.max_samples_per_send;
     const deadline = this.cfg.queue_config.batch_send_deadline;
     const now = Date.now();
+    const gate = this.opts.gate;
+    if (gate && !gate.canSend()) return;
     this.shards.forEach((shard, i) => {
       if (this.inFlight[i] || shard.n === 0) return;
       if (shard.n < max && now - shard.firstAt < deadline && !flushAll) return;
       const batch = shard.take(Math.min(max, shard.n), now);
+      let oldest: { t: number } | undefined;
+      if (gate) {
+        let lo = Infinity, hi = -Infinity;
+        for (let k = 0; k < batch.n; k++) {
+          const t = batch.t[k]!;
+          if (t < lo) lo = t;
+          if (t > hi) hi = t;
+        }
+        oldest = { t: lo };
+        this.inFlightMin.add(oldest);
+        this.batchOldest.set(batch, oldest);
+        gate.claim(hi);
+      }
       this.inFlight[i] = this.sendWithRetries(batch).finally(() => {
+        if (oldest) this.inFlightMin.delete(oldest);
         this.inFlight[i] = undefined;
         // Keep a full shard moving without waiting for the next tick.
         if (!this.stopped && shard.n >= max) this.dispatch(false);
@@ -440,6 +510,17 @@ export class WriteQueue {
     m.samplesPending.get(this.labelValues).set(this.pending);
     m.highestSent.get(this.labelValues).set(this.highestSent / 1000);
     this.advanceCommitted();
+    const oldest = this.batchOldest.get(batch);
+    if (oldest) this.inFlightMin.delete(oldest);
+    if (this.opts.gate) this.opts.gate.acked(this.ackedWatermark());
+  }
+
+  /** The newest timestamp up to which every sample read has been delivered. */
+  private ackedWatermark(): number {
+    let oldest = Infinity;
+    for (const s of this.shards) oldest = Math.min(oldest, s.minT());
+    for (const f of this.inFlightMin) oldest = Math.min(oldest, f.t);
+    return oldest === Infinity ? this.highestSent : Math.min(this.highestSent, oldest - 1);
   }
 
   /** Every 10s: shards = samples in per second x send seconds per sample, with 30% headroom, clamped. */

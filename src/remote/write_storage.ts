@@ -16,6 +16,7 @@ import { join } from "node:path";
 import type { PrometheusConfig, RemoteWriteConfig } from "../config/index.ts";
 import { nopLogger, type Logger } from "../log/index.ts";
 import type { Registry } from "../model/index.ts";
+import type { WriteGate } from "./election.ts";
 import { RemoteWriteMetrics, WriteQueue } from "./write_queue.ts";
 
 export interface RemoteWriteStorageOptions {
@@ -25,6 +26,8 @@ export interface RemoteWriteStorageOptions {
   registry: Registry;
   logger?: Logger;
   flushDeadlineMs?: number;
+  /** In a cluster: the writer election's gate for a queue (see WriteQueueOptions.gate). */
+  gate?: (cfg: RemoteWriteConfig, name: string) => WriteGate | undefined;
 }
 
 /** Prometheus's remote_name default: the first 6 hex digits of a hash of the config. */
@@ -73,6 +76,7 @@ export class RemoteWriteStorage {
         metrics: this.metrics,
         logger: this.logger,
         flushDeadlineMs: this.opts.flushDeadlineMs,
+        gate: this.opts.gate?.(cfg, name),
       });
       queue.start();
       this.queues.set(hash, { queue, name });

@@ -1,13 +1,13 @@
 /**
  * The gossip cluster as a component of a role: the `--cluster.*` flags
  * (Alertmanager's names, defaults and help, plus promts's
- * `--cluster.key-file`), and a component that creates the peer, lets the
- * role register its replicated states (before the first exchange, so a
- * joining node gets the peers' state at once), joins, and leaves on
- * shutdown. No cluster when the listen address is empty.
+ * `--cluster.key-file`), and the one peer a process shares: created first,
+ * every replicated state registered on it (before the first exchange, so a
+ * joining node gets the peers' state at once), joined once all registered,
+ * left on shutdown.
  */
 import { boolFlag, customFlag, stringFlag, stringsFlag } from "../flags/index.ts";
-import { clusterOptionsFromFlags, createClusterPeer, type Cluster, type ClusterPeer } from "../cluster/index.ts";
+import { createClusterPeer, type ClusterOptions, type ClusterPeer } from "../cluster/index.ts";
 import { parseDuration } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Registry } from "../model/index.ts";
@@ -44,57 +44,97 @@ export function clusterFlags(defaultListen: string) {
   };
 }
 
-/** The flag values {@link clusterComponent} reads. */
-export interface ClusterFlagSet {
-  "cluster.listen-address": string;
-  "cluster.advertise-address": string;
-  "cluster.peer": string[];
-  "cluster.peer-name": string;
-  "cluster.gossip-interval": number;
-  "cluster.pushpull-interval": number;
-  "cluster.tcp-timeout": number;
-  "cluster.probe-timeout": number;
-  "cluster.probe-interval": number;
-  "cluster.settle-timeout": number;
-  "cluster.reconnect-interval": number;
-  "cluster.reconnect-timeout": number;
-  "cluster.label": string;
-  "cluster.key-file": string;
-}
-
-export interface ClusterComponent {
+/**
+ * The one cluster peer of a process, shared by everything that replicates
+ * (the Alertmanager, the Pushgateway, dashboards, the HA pair).
+ */
+export interface SharedCluster {
+  /** Creates the peer (when clustering is on) and runs every {@link onPeer} registration; put it before the components that register. */
   component: Component<unknown>;
-  /** The peer once started; undefined before, or when clustering is off. */
-  peer(): Cluster | undefined;
+  /** Joins once every registration ran; its stop leaves. Put it after the components that register at their start. */
+  joinComponent: Component<unknown>;
+  /** The peer once created; undefined before, or when clustering is off. */
+  peer(): JoinableCluster | undefined;
+  /** Runs `fn` with the peer when it is created (before the join), so state registered there goes out with the first exchange. */
+  onPeer(fn: (peer: JoinableCluster) => void): void;
+  /**
+   * The shared peer for a component written to create its own (the
+   * Alertmanager's): its `join`, `leave` and `stop` do nothing, since this
+   * component joins and leaves for everyone. Rejects when clustering is off.
+   */
+  lend(): Promise<JoinableCluster>;
 }
 
 /**
- * Creates the peer at start (when `--cluster.listen-address` is set), calls
- * `register` so the role adds its states and metadata, then joins (a peer
- * that does not answer is logged and retried by the cluster, not fatal);
- * stop leaves gracefully.
+ * The cluster of a role: `options` undefined runs without one. The peer is
+ * created at the start of {@link SharedCluster.component}; a peer that does
+ * not answer the join is logged and retried by the cluster, not fatal.
  */
-export function clusterComponent(flags: ClusterFlagSet, logger: Logger, registry: Registry, register: (peer: Cluster) => void): ClusterComponent {
-  let peer: Cluster | undefined;
+export function clusterComponent(
+  options: ClusterOptions | undefined,
+  logger: Logger,
+  registry: Registry,
+  create: (options: ClusterOptions, logger: Logger, registry: Registry) => Promise<JoinableCluster> = createClusterPeer,
+): SharedCluster {
+  let peer: JoinableCluster | undefined;
+  const registrations: ((peer: JoinableCluster) => void)[] = [];
   const log = logger.with({ component: "cluster" });
   return {
     peer: () => peer,
+    onPeer: (fn) => {
+      registrations.push(fn);
+      if (peer) fn(peer);
+    },
+    lend: async () => {
+      const p = peer;
+      if (!p) throw new Error("the cluster peer is not created yet");
+      return {
+        get name() { return p.name; },
+        addState: (key, state) => p.addState(key, state),
+        position: () => p.position(),
+        members: () => p.members(),
+        setMeta: (key, value) => p.setMeta(key, value),
+        settle: (signal) => p.settle(signal),
+        status: () => p.status(),
+        inMinority: () => p.inMinority(),
+        onChange: (fn) => p.onChange(fn),
+        leave: async () => {},
+        join: async () => 0,
+        stop: async () => {},
+      };
+    },
     component: {
       name: "cluster",
       start: async () => {
-        if (flags["cluster.listen-address"] === "") return;
-        peer = await createClusterPeer(clusterOptionsFromFlags(flags), log, registry);
-        register(peer);
-        const joined = await peer.join();
-        log.info("joined the cluster", { peer: peer.name, address: peer.address, answered: joined });
+        if (!options) return;
+        peer = await create(options, log, registry);
+        for (const fn of registrations) fn(peer);
       },
       stop: async () => {
-        await peer?.leave(Math.min(flags["cluster.tcp-timeout"], 5000));
+        // Normally the join component has left already; after a failed start, stop without a leave.
+        const p = peer;
         peer = undefined;
+        await (p?.stop ? p.stop() : p?.leave(0));
+      },
+    },
+    joinComponent: {
+      name: "cluster join",
+      start: async () => {
+        if (!peer) return;
+        const joined = await peer.join();
+        log.info("joined the cluster", { peer: peer.name, answered: joined });
+      },
+      stop: async () => {
+        const p = peer;
+        peer = undefined;
+        await p?.leave(CLUSTER_LEAVE_TIMEOUT_MS);
       },
     },
   };
 }
+
+/** How long a stopping node waits for its leave to be gossiped. */
+const CLUSTER_LEAVE_TIMEOUT_MS = 5_000;
 
 /** A cluster peer as a role creates it: state is registered on it first, then it joins. */
 export interface JoinableCluster extends ClusterPeer {

@@ -31,9 +31,12 @@ import { Engine } from "../promql/index.ts";
 import { AGENT_MAX_WAL_TIME, AGENT_MIN_WAL_TIME, agentTruncationTime, fanoutQueryable, openAgentDB, openDB, type DB, type Queryable } from "../tsdb/index.ts";
 import { newWebApp, registerBuildInfo, registerProcessMetrics, rulesAPI, targetsAPI } from "../web/index.ts";
 import { apiV1 } from "../web/api/index.ts";
-import { DashboardStore, uiRoutes } from "../ui/index.ts";
-import { builtinAlertmanagerComponent, type AlertmanagerSettings } from "./alertmanager.ts";
+import { DashboardStore, replicateDashboards, uiRoutes } from "../ui/index.ts";
+import { replicatePushStore } from "../pushgateway/index.ts";
+import { builtinAlertmanagerComponent, builtinClusterOptions, type AlertmanagerSettings } from "./alertmanager.ts";
 import { builtinPushgateway } from "./pushgateway.ts";
+import { clusterComponent } from "./cluster_component.ts";
+import { HAService } from "./ha_component.ts";
 import { lockDataDir } from "./lockfile.ts";
 import { ReloadStatus } from "./reloader.ts";
 import { RemoteService } from "./remote_component.ts";
@@ -146,18 +149,27 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
   };
   const scraping = new ScrapeService();
   const rules = new RulesService();
+  // One cluster peer for the whole server (off unless a cluster flag is given; not in agent mode):
+  // the built-in Alertmanager, the Pushgateway, dashboards and the HA pair all replicate through it.
+  const cluster = clusterComponent(agent ? undefined : builtinClusterOptions(flags), logger, registry, opts.createCluster);
+  // HA pair (src/server/ha_component.ts): gap-free queries and one remote writer per endpoint.
+  const ha = new HAService(flags, logger, registry);
+  cluster.onPeer((peer) => ha.attach(peer));
   let remote: RemoteService;
   try {
-    remote = new RemoteService(flags, logger);
+    remote = new RemoteService(flags, logger, (cfg, name) => ha.writeGate(cfg, name));
   } catch (err) {
     logger.error("Invalid remote write receiver flags", { err });
     return 1;
   }
   let listenURL: string | undefined;
-  const builtinAM = agent ? undefined : builtinAlertmanagerComponent(flags, registry, logger, { createCluster: opts.createCluster, listenURL: () => listenURL });
+  const builtinAM = agent ? undefined : builtinAlertmanagerComponent(flags, registry, logger, { createCluster: cluster.lend, listenURL: () => listenURL });
   // With a clustered built-in Alertmanager, alerts also go to every other member's Alertmanager.
   if (builtinAM) rules.sendToClusterAlertmanagers(builtinAM.cluster);
   const builtinPG = builtinPushgateway(flags, logger);
+  if (builtinPG) cluster.onPeer((peer) => replicatePushStore(builtinPG.store, peer));
+  const dashboards = new DashboardStore(join(dataDir(flags), "dashboards"));
+  cluster.onPeer((peer) => replicateDashboards(dashboards, peer));
 
   // An agent scrapes and forwards: WAL-only storage, no rules, no queries.
   const components: Component<PrometheusConfig>[] = agent
@@ -169,9 +181,12 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
       ...(opts.components ?? []).map((c, i) => hookComponent(`component ${i + 1}`, c, state)),
     ]
     : [
+      cluster.component,
       ...(builtinAM ? [builtinAM.component] : []),
       ...(builtinPG ? [builtinPG.component] : []),
-      storageComponent(flags, engine, registry, logger, opts, state, () => remote.readQueryables()),
+      storageComponent(flags, engine, registry, logger, opts, state, () => [...remote.readQueryables(), ...ha.readQueryables()]),
+      hookComponent("ha", ha.component, state),
+      cluster.joinComponent,
       hookComponent("scrape", scraping.component, state),
       hookComponent("remote storage", remote.component, state),
       hookComponent("rules", rules.component, state),
@@ -212,7 +227,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
           routePrefix: routePrefix(flags),
           title: flags["web.page-title"],
           version: info.version,
-          dashboards: new DashboardStore(join(dataDir(flags), "dashboards")),
+          dashboards,
           scrapePools: () => state.base?.config.scrape_configs ?? [],
         }),
       });
@@ -222,6 +237,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
     },
     onListening: (url) => {
       listenURL = url;
+      ha.setListenURL(url);
       if (builtinAM) rules.sendToBuiltinAlertmanager(new URL(url), routePrefix(flags), url.startsWith("https:"));
       opts.onListening?.(url);
     },

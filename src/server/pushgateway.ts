@@ -11,6 +11,7 @@
  * server mounts with --pushgateway.enable.
  */
 import { clusterComponent, clusterFlags } from "./cluster_component.ts";
+import { clusterOptionsFromFlags } from "../cluster/index.ts";
 import { uiRoutes } from "../ui/index.ts";
 import { Hono } from "hono";
 import { parseDuration } from "../base/index.ts";
@@ -167,11 +168,12 @@ export async function runPushgateway(flags: PushgatewayFlags, opts: PushgatewayR
   const external = flags["web.external-url"];
   const prefix = (flags["web.route-prefix"] !== "" ? flags["web.route-prefix"] : external !== "" ? new URL(external).pathname : "/").replace(/\/+$/, "");
   const startTime = new Date().toISOString();
-  const cluster = clusterComponent(flags, logger, registry, (peer) => replicatePushStore(pg.store, peer));
+  const cluster = clusterComponent(flags["cluster.listen-address"] !== "" ? clusterOptionsFromFlags(flags) : undefined, logger, registry);
+  cluster.onPeer((peer) => replicatePushStore(pg.store, peer));
   return runRole<undefined>({
     logger,
     listen: { ...flags["web.listen-address"], webConfigFile: flags["web.config.file"], idleTimeoutS: 120 },
-    components: [pg.component, cluster.component],
+    components: [cluster.component, pg.component, cluster.joinComponent],
     app: (control) => {
       const app = pushgatewayApp({
         store: pg.store, registry, telemetryPath: flags["web.telemetry-path"], routePrefix: prefix,
@@ -215,7 +217,7 @@ export const pushgatewayRole: Role = {
  * `/pushgateway/metrics/job/…`, so a client given `host:9090/pushgateway`
  * as its gateway works too). Undefined when the flag is off.
  */
-export function builtinPushgateway(flags: ServerFlags, logger: Logger): { component: Component<unknown>; mount(app: Hono, prefix: string): void } | undefined {
+export function builtinPushgateway(flags: ServerFlags, logger: Logger): { component: Component<unknown>; store: PushStore; mount(app: Hono, prefix: string): void } | undefined {
   if (!flags["pushgateway.enable"]) return undefined;
   const pgLogger = logger.with({ component: "pushgateway" });
   const file = flags["pushgateway.persistence.file"] !== "" ? flags["pushgateway.persistence.file"] : join(dataDir(flags), "pushgateway.json");
@@ -227,6 +229,7 @@ export function builtinPushgateway(flags: ServerFlags, logger: Logger): { compon
   const status = (): Record<string, unknown> => ({ flags: { "pushgateway.persistence.file": file } });
   return {
     component: pg.component,
+    store: pg.store,
     mount(app: Hono, prefix: string): void {
       const base = prefix === "/" ? "" : prefix.replace(/\/+$/, "");
       const common = {

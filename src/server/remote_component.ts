@@ -9,7 +9,8 @@
  */
 import { Hono } from "hono";
 import { join } from "node:path";
-import { PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, remoteReadHandler, RemoteReadStorage, RemoteWriteStorage, remoteWriteHandler, type RemoteWriteProtoMsg } from "../remote/index.ts";
+import { PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, remoteReadHandler, RemoteReadStorage, RemoteWriteStorage, remoteWriteHandler, type RemoteWriteProtoMsg, type WriteGate } from "../remote/index.ts";
+import type { RemoteWriteConfig } from "../config/index.ts";
 import { adminAPI, federate } from "../web/index.ts";
 import type { Logger } from "../log/index.ts";
 import { AGENT_UNSUPPORTED, type Queryable } from "../tsdb/index.ts";
@@ -53,7 +54,12 @@ export class RemoteService {
   private writeStorage: RemoteWriteStorage | undefined;
   private readonly accepted: RemoteWriteProtoMsg[];
 
-  constructor(private readonly flags: ServerFlags, private readonly logger?: Logger) {
+  constructor(
+    private readonly flags: ServerFlags,
+    private readonly logger?: Logger,
+    /** In a cluster: whether each remote_write queue sends (the HA writer election). */
+    private readonly writeGate?: (cfg: RemoteWriteConfig, name: string) => WriteGate | undefined,
+  ) {
     this.accepted = acceptedWriteMessages(flags["web.remote-write-receiver.accepted-protobuf-messages"]);
   }
 
@@ -61,7 +67,7 @@ export class RemoteService {
   readonly component: ServerComponent = (ctx) => {
     this.ctx = ctx;
     const dir = dataDir(ctx.flags);
-    const storage = new RemoteWriteStorage({ walDir: join(dir, "wal"), progressDir: join(dir, "remote_write"), registry: ctx.registry, logger: ctx.logger });
+    const storage = new RemoteWriteStorage({ walDir: join(dir, "wal"), progressDir: join(dir, "remote_write"), registry: ctx.registry, logger: ctx.logger, gate: this.writeGate });
     const read = new RemoteReadStorage({ registry: ctx.registry, localStartTime: () => localStartTime(ctx) });
     this.readStorage = read;
     this.writeStorage = storage;

@@ -1,0 +1,246 @@
+/**
+ * One remote writer per HA pair: the cluster elects, for each remote_write
+ * endpoint, the node that sends to it; the others tail the WAL without
+ * sending.
+ *
+ * - **Who.** Every node announces the endpoints it writes to in its member
+ *   metadata (`rw` = comma-separated 8-hex-digit hashes of the URLs). The
+ *   writer of an endpoint is the member with the lowest name among those
+ *   alive or suspect that announce it — deterministic, so every node agrees
+ *   without a vote, and re-evaluated on every membership change. A suspect
+ *   member keeps the role until it is declared dead, so a slow probe does
+ *   not make two writers.
+ * - **From where.** The writer gossips, per endpoint, the newest timestamp
+ *   the receiver acknowledged (`acked`: every sample up to it delivered)
+ *   and the newest timestamp it has put on the wire (`claimed`). Both only
+ *   grow; merges keep the maximum. A standby drops the samples it reads at
+ *   or before max(acked, claimed): they are the writer's. So its WAL
+ *   position follows the writer's.
+ * - **Takeover.** A node that becomes the writer waits {@link TAKEOVER_GRACE_MS}
+ *   (for the previous writer's last gossip), then sends every sample after
+ *   max(acked, claimed) as last gossiped. Taking `claimed` rather than
+ *   `acked` means a batch in flight when the writer died is not sent
+ *   again: Prometheus rejects the whole request on an out-of-order sample
+ *   (its series already have the newer samples), and a second copy at the
+ *   other node's scrape phase would count that interval twice.
+ *
+ * @example
+ * const election = new WriterElection({ registry, logger });
+ * peer.addState(election.stateKey, election.state);
+ * election.attach(peer);
+ * const gate = election.gate(cfg.url, "out");   // WriteQueue option `gate`
+ */
+import { createHash } from "node:crypto";
+import { nopLogger, type Logger } from "../log/index.ts";
+import type { Registry } from "../model/index.ts";
+import type { ClusterChannel, ClusterPeer, ClusterState } from "../cluster/index.ts";
+
+/** How long a new writer waits before sending. */
+export const TAKEOVER_GRACE_MS = 1000;
+/** At most one gossip per endpoint per this many ms (the latest values go out). */
+const GOSSIP_EVERY_MS = 100;
+/** Member metadata key listing the endpoints a node writes to. */
+export const ENDPOINTS_META = "rw";
+
+/** What a WriteQueue asks before sending and tells after delivering. */
+export interface WriteGate {
+  /** Whether this node sends now. */
+  canSend(): boolean;
+  /** Samples at or before this timestamp are another writer's: skipped (−Infinity when none). */
+  floor(): number;
+  /** A batch whose newest sample is `t` is about to be sent. */
+  claim(t: number): void;
+  /** Every sample up to `t` was delivered. */
+  acked(t: number): void;
+}
+
+/** The endpoint key announced and gossiped: 8 hex digits of the URL's SHA-256. */
+export function endpointKey(url: string): string {
+  return createHash("sha256").update(url).digest("hex").slice(0, 8);
+}
+
+interface Progress {
+  acked: number;
+  claimed: number;
+}
+
+/** Decodes a gossiped progress map, throwing on anything else. */
+export function decodeProgress(data: Uint8Array): Map<string, Progress> {
+  if (data.length > 1 << 20) throw new Error("remote write progress: too large");
+  const obj = JSON.parse(new TextDecoder().decode(data)) as unknown;
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw new Error("remote write progress: not an object");
+  const out = new Map<string, Progress>();
+  for (const [k, v] of Object.entries(obj)) {
+    if (!/^[0-9a-f]{8}$/.test(k)) throw new Error(`remote write progress: bad endpoint key ${JSON.stringify(k).slice(0, 40)}`);
+    const p = v as { a?: number | null; c?: number | null };
+    if (typeof p !== "object" || p === null || !timestampOrNull(p.a) || !timestampOrNull(p.c)) throw new Error(`remote write progress: bad entry for ${k}`);
+    out.set(k, { acked: p.a ?? -Infinity, claimed: p.c ?? -Infinity });
+  }
+  return out;
+}
+
+function timestampOrNull(x: unknown): x is number | null {
+  return x === null || (typeof x === "number" && Number.isFinite(x));
+}
+
+function encodeProgress(entries: Iterable<[string, Progress]>): Uint8Array {
+  const obj: Record<string, { a: number | null; c: number | null }> = {};
+  const finite = (x: number) => (Number.isFinite(x) ? x : null);
+  for (const [k, p] of entries) obj[k] = { a: finite(p.acked), c: finite(p.claimed) };
+  return new TextEncoder().encode(JSON.stringify(obj));
+}
+
+export interface WriterElectionOptions {
+  registry?: Registry;
+  logger?: Logger;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+/** See the module comment. */
+export class WriterElection {
+  readonly stateKey = "rw";
+  private peer: ClusterPeer | undefined;
+  private channel: ClusterChannel | undefined;
+  private readonly progress = new Map<string, Progress>();
+  private readonly announced = new Set<string>();
+  /** Per endpoint: since when this node is the writer (undefined when standby). */
+  private readonly writerSince = new Map<string, number | undefined>();
+  private readonly labels = new Map<string, [string, string]>();
+  /** The role last logged and exported per endpoint. */
+  private readonly reported = new Map<string, boolean>();
+  private readonly gossipTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly lastGossip = new Map<string, number>();
+  private readonly logger: Logger;
+  private readonly elected;
+  private readonly now: () => number;
+
+  constructor(opts: WriterElectionOptions = {}) {
+    this.logger = (opts.logger ?? nopLogger).with({ component: "remote" });
+    this.now = opts.now ?? Date.now;
+    this.elected = opts.registry?.gaugeVec("promts_remote_write_elected", "1 when this node is the cluster's elected writer for the remote_write endpoint, 0 when another node writes to it.", ["remote_name", "url"]);
+  }
+
+  /** The replicated state: every endpoint's acked/claimed timestamps, merged by maximum. */
+  readonly state: ClusterState = {
+    marshal: () => encodeProgress(this.progress),
+    merge: (data) => {
+      for (const [k, p] of decodeProgress(data)) this.raise(k, p);
+    },
+  };
+
+  private raise(key: string, p: Progress): boolean {
+    const cur = this.progress.get(key);
+    if (cur && cur.acked >= p.acked && cur.claimed >= p.claimed) return false;
+    this.progress.set(key, { acked: Math.max(cur?.acked ?? -Infinity, p.acked), claimed: Math.max(cur?.claimed ?? -Infinity, p.claimed) });
+    return true;
+  }
+
+  /** Registers the state on the peer (before it joins) and follows its membership. */
+  attach(peer: ClusterPeer): void {
+    this.peer = peer;
+    this.channel = peer.addState(this.stateKey, this.state);
+    peer.onChange(() => this.evaluate());
+    this.announce();
+  }
+
+  /** The endpoints this node writes to (after every configuration load). */
+  setEndpoints(urls: readonly string[]): void {
+    this.announced.clear();
+    for (const u of urls) this.announced.add(endpointKey(u));
+    this.announce();
+  }
+
+  private announce(): void {
+    if (!this.peer) return;
+    this.peer.setMeta(ENDPOINTS_META, [...this.announced].sort().join(","));
+    this.evaluate();
+  }
+
+  /** The elected writer of an endpoint key: the lowest-named live member announcing it (this node when alone). */
+  writerOf(key: string): string | undefined {
+    const peer = this.peer;
+    if (!peer) return undefined;
+    let best: string | undefined;
+    for (const m of peer.members()) {
+      if (m.state !== "alive" && m.state !== "suspect") continue;
+      const keys = m.name === peer.name ? [...this.announced] : (m.meta[ENDPOINTS_META] ?? "").split(",");
+      if (!keys.includes(key)) continue;
+      if (best === undefined || m.name < best) best = m.name;
+    }
+    return best;
+  }
+
+  private evaluate(): void {
+    const peer = this.peer;
+    if (!peer) return;
+    for (const [key, since] of this.writerSince) {
+      const mine = this.writerOf(key) === peer.name;
+      if (mine && since === undefined) this.writerSince.set(key, this.now());
+      else if (!mine && since !== undefined) this.writerSince.set(key, undefined);
+      const l = this.labels.get(key);
+      if (!l) continue;
+      if (this.reported.get(key) !== mine) {
+        this.reported.set(key, mine);
+        if (mine) this.logger.info("Elected the remote writer for this endpoint; sending after the takeover grace", { url: l[1], remote_name: l[0], peer: peer.name });
+        else this.logger.info("Another node is the remote writer for this endpoint; standing by", { url: l[1], remote_name: l[0], writer: this.writerOf(key) ?? "" });
+      }
+      this.elected?.get(l).set(mine ? 1 : 0);
+    }
+  }
+
+  /** max(acked, claimed) last known for an endpoint key. */
+  private known(key: string): number {
+    const p = this.progress.get(key);
+    return p ? Math.max(p.acked, p.claimed) : -Infinity;
+  }
+
+  private gossip(key: string): void {
+    if (!this.channel || this.gossipTimers.has(key)) return;
+    const wait = Math.max(0, (this.lastGossip.get(key) ?? -Infinity) + GOSSIP_EVERY_MS - this.now());
+    const send = () => {
+      this.gossipTimers.delete(key);
+      this.lastGossip.set(key, this.now());
+      const p = this.progress.get(key);
+      if (p) this.channel?.broadcast(encodeProgress([[key, p]]));
+    };
+    if (wait === 0) return send();
+    const t = setTimeout(send, wait);
+    (t as { unref?: () => void }).unref?.();
+    this.gossipTimers.set(key, t);
+  }
+
+  /** The gate of one queue (see {@link WriteGate}); without a cluster peer it always sends. */
+  gate(url: string, remoteName: string): WriteGate {
+    const key = endpointKey(url);
+    this.labels.set(key, [remoteName, url]);
+    if (!this.writerSince.has(key)) this.writerSince.set(key, undefined);
+    this.evaluate();
+    let frozen: number | undefined;
+    return {
+      canSend: () => {
+        if (!this.peer) return true;
+        const since = this.writerSince.get(key);
+        if (since === undefined || this.now() - since < TAKEOVER_GRACE_MS) {
+          frozen = undefined;
+          return false;
+        }
+        if (frozen === undefined) {
+          frozen = this.known(key);
+          this.logger.info("Remote writer takes over", { url, remote_name: remoteName, from: Number.isFinite(frozen) ? new Date(frozen).toISOString() : "its own WAL position" });
+        }
+        return true;
+      },
+      floor: () => {
+        if (!this.peer) return -Infinity;
+        return frozen ?? this.known(key);
+      },
+      claim: (t) => {
+        if (this.peer && this.raise(key, { acked: -Infinity, claimed: t })) this.gossip(key);
+      },
+      acked: (t) => {
+        if (this.peer && this.raise(key, { acked: t, claimed: -Infinity })) this.gossip(key);
+      },
+    };
+  }
+}

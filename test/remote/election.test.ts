@@ -1,0 +1,132 @@
+/**
+ * The remote-writer election on in-process fake peers: the lowest-named
+ * live member announcing an endpoint writes; the others stand by with a
+ * floor following the writer's gossiped progress; a takeover waits the
+ * grace and freezes the floor at the last gossiped max(acked, claimed);
+ * bad gossip is refused.
+ */
+import { expect, test } from "bun:test";
+import type { ClusterChannel, ClusterMember, ClusterPeer, ClusterState, MemberState } from "../../src/cluster/index.ts";
+import { Registry } from "../../src/model/index.ts";
+import { pollUntil } from "../support/wait.ts";
+import { decodeProgress, endpointKey, TAKEOVER_GRACE_MS, WriterElection } from "../../src/remote/index.ts";
+
+interface Fake extends ClusterPeer {
+  state: MemberState;
+  meta: Record<string, string>;
+  changed(): void;
+}
+
+/** Nodes that see each other's state and metadata directly; broadcasts reach every live node. */
+function fakeCluster(names: string[]): Fake[] {
+  const nodes: Fake[] = [];
+  const states = new Map<string, Map<string, ClusterState>>();
+  for (const name of names) {
+    const listeners: (() => void)[] = [];
+    const own = new Map<string, ClusterState>();
+    states.set(name, own);
+    const node: Fake = {
+      name,
+      state: "alive",
+      meta: {},
+      addState(key: string, st: ClusterState): ClusterChannel {
+        own.set(key, st);
+        return { broadcast: (d) => { for (const o of nodes) if (o !== node && o.state === "alive") states.get(o.name)!.get(key)?.merge(d); } };
+      },
+      position: () => 0,
+      members: (): ClusterMember[] => nodes.map((n) => ({ name: n.name, address: "127.0.0.1:1", state: n.state, meta: { ...n.meta } })),
+      setMeta(k, v) {
+        node.meta[k] = v;
+        for (const o of nodes) o.changed();
+      },
+      settle: async () => {},
+      status: () => "ready",
+      inMinority: () => false,
+      onChange(fn) {
+        listeners.push(fn);
+        return () => {};
+      },
+      leave: async () => {},
+      changed: () => { for (const l of listeners) l(); },
+    };
+    nodes.push(node);
+  }
+  return nodes;
+}
+
+const URL_A = "http://receiver:9090/api/v1/write";
+
+test("the lowest-named live member announcing the endpoint writes; the other follows its progress and takes over from it", async () => {
+  let now = 1_000_000;
+  const [pa, pb] = fakeCluster(["a", "b"]) as [Fake, Fake];
+  const reg = new Registry();
+  const ea = new WriterElection({ now: () => now, registry: new Registry() });
+  const eb = new WriterElection({ now: () => now, registry: reg });
+  ea.attach(pa);
+  eb.attach(pb);
+  ea.setEndpoints([URL_A]);
+  eb.setEndpoints([URL_A]);
+  const ga = ea.gate(URL_A, "out");
+  const gb = eb.gate(URL_A, "out");
+  expect(ea.writerOf(endpointKey(URL_A))).toBe("a");
+  expect(eb.writerOf(endpointKey(URL_A))).toBe("a");
+  // The writer waits for the grace before its first send.
+  expect(ga.canSend()).toBe(false);
+  now += TAKEOVER_GRACE_MS;
+  expect(ga.canSend()).toBe(true);
+  expect(gb.canSend()).toBe(false);
+  expect(reg.render()).toContain('promts_remote_write_elected{remote_name="out",url="http://receiver:9090/api/v1/write"} 0');
+
+  // Progress gossips to the standby, whose floor follows max(acked, claimed).
+  ga.claim(5000);
+  expect(gb.floor()).toBe(5000);
+  ga.acked(5000);
+  ga.claim(6000);
+  now += 200;
+  ga.acked(6000); // throttled: goes out on the gossip timer
+  await pollUntil("the throttled gossip to reach b", () => gb.floor() >= 6000, { deadlineMs: 5000, intervalMs: 10 });
+  expect(ga.floor()).toBe(-Infinity); // the writer's own floor is what it took over from
+
+  // a dies: b is elected, waits the grace, and starts after the last gossiped timestamp.
+  pa.state = "dead";
+  pb.changed();
+  expect(eb.writerOf(endpointKey(URL_A))).toBe("b");
+  expect(gb.canSend()).toBe(false);
+  now += TAKEOVER_GRACE_MS;
+  expect(gb.canSend()).toBe(true);
+  expect(gb.floor()).toBe(6000);
+  expect(reg.render()).toContain('promts_remote_write_elected{remote_name="out",url="http://receiver:9090/api/v1/write"} 1');
+});
+
+test("a member that does not announce the endpoint is not elected for it", () => {
+  const [pa, pb] = fakeCluster(["a", "b"]) as [Fake, Fake];
+  const ea = new WriterElection();
+  const eb = new WriterElection();
+  ea.attach(pa);
+  eb.attach(pb);
+  ea.setEndpoints(["http://other/api/v1/write"]);
+  eb.setEndpoints([URL_A]);
+  expect(eb.writerOf(endpointKey(URL_A))).toBe("b");
+  expect(ea.writerOf(endpointKey("http://other/api/v1/write"))).toBe("a");
+});
+
+test("without a cluster peer a gate always sends and skips nothing", () => {
+  const g = new WriterElection().gate(URL_A, "out");
+  expect(g.canSend()).toBe(true);
+  expect(g.floor()).toBe(-Infinity);
+});
+
+test("gossiped progress is validated: wrong shapes are refused, nulls are 'none'", () => {
+  const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
+  expect(decodeProgress(enc({ "0123abcd": { a: 5, c: null } })).get("0123abcd")).toEqual({ acked: 5, claimed: -Infinity });
+  for (const bad of [[], null, { "0123abcd": { a: "5", c: 1 } }, { "zz": { a: 1, c: 1 } }, { "0123abcd": 3 }]) {
+    expect(() => decodeProgress(enc(bad))).toThrow(/remote write progress/);
+  }
+  expect(() => decodeProgress(new Uint8Array([0xff, 0x00]))).toThrow();
+  const e = new WriterElection();
+  // merge keeps maxima and is idempotent
+  e.state.merge(enc({ "0123abcd": { a: 5, c: 7 } }));
+  e.state.merge(enc({ "0123abcd": { a: 3, c: 9 } }));
+  e.state.merge(enc({ "0123abcd": { a: 3, c: 9 } }));
+  expect(JSON.parse(new TextDecoder().decode(e.state.marshal()))).toEqual({ "0123abcd": { a: 5, c: 9 } });
+});
