@@ -122,7 +122,8 @@ describe("the server's built-in Alertmanager in a cluster", () => {
     let self: BusPeer | undefined;
     const stop = new AbortController();
     let url = "";
-    const db = { close: async () => undefined } as unknown as DB;
+    // Storage as the HA component sees it at start: empty (nothing stored yet, so no gap to remember).
+    const db = { close: async () => undefined, head: () => ({ maxTime: () => Number.MIN_SAFE_INTEGER }), blocks: () => [] } as unknown as DB;
     const exit = runServer(flags, {
       handleSignals: false, logger: nopLogger, stop: stop.signal, onListening: (u) => { url = u; },
       openStorage: async () => db,
