@@ -253,7 +253,8 @@ export class Alertmanager {
         alertsPropagated: r.counter("alertmanager_alerts_gossip_messages_propagated_total", "Number of alerts received from cluster peers that have been further gossiped."),
       },
     };
-    // alertmanager_peer_position and the alertmanager_cluster_* metrics are the cluster room's (src/cluster/peer.ts).
+    // alertmanager_peer_position and the other alertmanager_cluster_* metrics are the cluster room's (src/cluster/peer.ts).
+    r.gaugeFunc("alertmanager_cluster_enabled", "Indicates whether the clustering is enabled or not.", () => (this.opts.cluster ? 1 : 0));
     // Series for every integration exist from the start, as in Alertmanager, so rates work from zero.
     for (const name of INTEGRATION_NAMES) {
       for (const vec of [metrics.notifications, metrics.requests, metrics.requestsFailed]) vec.get([name]);
