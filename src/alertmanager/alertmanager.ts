@@ -33,7 +33,7 @@ import { Inhibitor } from "./inhibit.ts";
 import { matchesAll } from "../model/index.ts";
 import { NotificationLog } from "./nflog.ts";
 import {
-  dedupStage, inhibitStage, MinorityHold, minorityHoldStage, recordStage, retryStage, runReceiverPipeline, settleStage,
+  dedupStage, inhibitStage, MinorityHold, minorityHoldStage, recordStage, refreshStage, retryStage, runReceiverPipeline, settleStage,
   silenceStage, timeIntervalStage, waitStage, type NotifyContext, type ReceiverPipeline, type RetryObserver,
 } from "./pipeline.ts";
 import { AlertmanagerReplication } from "./replication.ts";
@@ -299,6 +299,7 @@ export class Alertmanager {
         return [
           waitStage(peerPosition, peerTimeout, this.clock),
           ...(this.minorityHold ? [minorityHoldStage(this.minorityHold)] : []),
+          refreshStage((fp) => this.alerts.get(fp), this.clock),
           dedupStage(this.nflog, key, integration.sendResolved, this.clock),
           retryStage(integration, this.clock, observer, this.logger.with({ component: "dispatcher" })),
           recordStage(this.nflog, key, this.clock),
