@@ -307,7 +307,7 @@ export class Alertmanager {
       });
       pipelines.set(rc.name, { shared, perIntegration });
     }
-    const dispatcher = new Dispatcher(route, this.clock, (g, alerts) => this.flush(g, alerts), this.logger.with({ component: "dispatcher" }));
+    const dispatcher = new Dispatcher(route, this.clock, (g, alerts) => this.flush(g, alerts), this.logger.with({ component: "dispatcher" }), peer !== undefined);
     return { config, route, inhibitor, intervals, pipelines, dispatcher };
   }
 
