@@ -33,7 +33,7 @@ import { Inhibitor } from "./inhibit.ts";
 import { matchesAll } from "../model/index.ts";
 import { NotificationLog } from "./nflog.ts";
 import {
-  dedupStage, inhibitStage, MinorityHold, minorityHoldStage, recordStage, retryStage, runReceiverPipeline, settleStage,
+  dedupStage, inhibitStage, MinorityHold, minorityHoldStage, recordStage, refreshStage, retryStage, runReceiverPipeline, settleStage,
   silenceStage, timeIntervalStage, waitStage, type NotifyContext, type ReceiverPipeline, type RetryObserver,
 } from "./pipeline.ts";
 import { AlertmanagerReplication } from "./replication.ts";
@@ -253,7 +253,8 @@ export class Alertmanager {
         alertsPropagated: r.counter("alertmanager_alerts_gossip_messages_propagated_total", "Number of alerts received from cluster peers that have been further gossiped."),
       },
     };
-    // alertmanager_peer_position and the alertmanager_cluster_* metrics are the cluster room's (src/cluster/peer.ts).
+    // alertmanager_peer_position and the other alertmanager_cluster_* metrics are the cluster room's (src/cluster/peer.ts).
+    r.gaugeFunc("alertmanager_cluster_enabled", "Indicates whether the clustering is enabled or not.", () => (this.opts.cluster ? 1 : 0));
     // Series for every integration exist from the start, as in Alertmanager, so rates work from zero.
     for (const name of INTEGRATION_NAMES) {
       for (const vec of [metrics.notifications, metrics.requests, metrics.requestsFailed]) vec.get([name]);
@@ -298,6 +299,7 @@ export class Alertmanager {
         return [
           waitStage(peerPosition, peerTimeout, this.clock),
           ...(this.minorityHold ? [minorityHoldStage(this.minorityHold)] : []),
+          refreshStage((fp) => this.alerts.get(fp), this.clock),
           dedupStage(this.nflog, key, integration.sendResolved, this.clock),
           retryStage(integration, this.clock, observer, this.logger.with({ component: "dispatcher" })),
           recordStage(this.nflog, key, this.clock),
@@ -305,7 +307,7 @@ export class Alertmanager {
       });
       pipelines.set(rc.name, { shared, perIntegration });
     }
-    const dispatcher = new Dispatcher(route, this.clock, (g, alerts) => this.flush(g, alerts), this.logger.with({ component: "dispatcher" }));
+    const dispatcher = new Dispatcher(route, this.clock, (g, alerts) => this.flush(g, alerts), this.logger.with({ component: "dispatcher" }), peer !== undefined);
     return { config, route, inhibitor, intervals, pipelines, dispatcher };
   }
 

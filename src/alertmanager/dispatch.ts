@@ -8,6 +8,15 @@
  * alerts that did not change meanwhile leave the group; an empty group is
  * removed.
  *
+ * In a cluster (`alignTicks`), the group_interval ticks after the first
+ * flush fall on a grid shared by every node — multiples of group_interval
+ * since the Unix epoch, shifted by a phase derived from the group key — so
+ * a node whose groups were created at another time (a restarted node)
+ * still ticks together with its peers, and the position wait orders their
+ * flushes as Alertmanager's design assumes. Only the interval after the
+ * first flush is shortened to reach the grid; later ones are
+ * group_interval apart, as in Alertmanager.
+ *
  * The group key receivers see is Alertmanager's:
  * `<route key>:<group labels>`, e.g. `{}/{team="db"}:{alertname="DiskFull"}`.
  *
@@ -16,10 +25,10 @@
  * d.process(alert, fingerprint(alert.labels));
  */
 import type { Logger } from "../log/index.ts";
-import { keepLabels, type Labels } from "../model/index.ts";
+import { keepLabels, labelsFromPairs, type Labels } from "../model/index.ts";
 import type { Clock, Timer } from "./clock.ts";
 import type { Route } from "./route.ts";
-import { fingerprint, isResolved, type Alert } from "./types.ts";
+import { fingerprint, fingerprintOf, isResolved, type Alert } from "./types.ts";
 
 /** What a flush hands to the notification pipeline about its group. */
 export interface GroupInfo {
@@ -124,7 +133,7 @@ class AggregationGroup {
   }
 
   private onTimer(): void {
-    this.schedule(this.info.route.opts.groupInterval);
+    this.schedule(this.dispatcher.nextTickIn(this.info));
     if (this.flushing) return;
     this.hasFlushed = true;
     this.dispatcher.track(this.flush());
@@ -163,7 +172,19 @@ export class Dispatcher {
     readonly clock: Clock,
     readonly flushFn: FlushFn,
     readonly logger: Logger,
+    /** Put group_interval ticks on the cluster-wide grid (see the module comment). */
+    readonly alignTicks = false,
   ) {}
+
+  /** How long until `group`'s next group_interval tick from now. */
+  nextTickIn(group: GroupInfo): number {
+    const interval = group.route.opts.groupInterval;
+    if (!this.alignTicks || interval <= 0) return interval;
+    const now = this.clock.now();
+    const phase = Number(fingerprintOf(labelsFromPairs([["groupKey", group.groupKey]])) % BigInt(interval));
+    const next = phase + Math.floor((now - phase) / interval + 1) * interval;
+    return next - now;
+  }
 
   /** Puts an alert into the group of every route it matches. */
   process(alert: Alert, fp: string = fingerprint(alert.labels)): void {

@@ -26,7 +26,7 @@ export { Inhibitor, InhibitRule } from "./inhibit.ts";
 export { compareMatchers, formatMatcher, formatMatchers, matchesAll, parseMatcher, parseMatchers } from "../model/index.ts";
 export { NotificationLog, receiverKeyString, type NflogEntry, type NotificationLogOptions, type ReceiverKey } from "./nflog.ts";
 export {
-  dedupStage, inhibitStage, MinorityHold, minorityHoldStage, needsUpdate, recordStage, retryDelay, retryStage,
+  dedupStage, inhibitStage, MinorityHold, minorityHoldStage, needsUpdate, recordStage, refreshStage, retryDelay, retryStage,
   runReceiverPipeline, runStages, settleStage, silenceStage, timeIntervalStage, waitStage,
   type Integration, type MinorityView, type NotifyContext, type NotifyResult, type ReceiverPipeline, type RetryObserver, type Stage,
 } from "./pipeline.ts";

@@ -3,13 +3,16 @@
  * stage per step, as in Alertmanager's notify package:
  *
  *   settle → inhibit → time intervals → silence →
- *     (per integration:) wait → minority hold → dedup → retry → record
+ *     (per integration:) wait → minority hold → refresh → dedup → retry → record
  *
  * In a cluster, settle holds the first notifications until the cluster
  * has settled (so alerts, silences and the notification log are back from
  * the peers), wait staggers the peers by position, minority hold keeps a
  * node on the minority side of a partition quiet for a bounded time, and
- * the record stage's nflog entry is what the cluster gossips.
+ * the record stage's nflog entry is what the cluster gossips. Refresh
+ * takes, after those waits, the resolutions that arrived meanwhile, so a
+ * peer that waited never re-announces as firing what another node already
+ * notified as resolved.
  *
  * A stage takes the context and the alerts still to notify and returns
  * the alerts for the next stage; an empty result ends the run. The
@@ -206,6 +209,24 @@ export function minorityHoldStage(hold: MinorityHold): Stage {
   return async (ctx, alerts) => {
     await hold.wait(ctx.signal);
     return alerts;
+  };
+}
+
+/**
+ * Replaces each firing alert of the flush that has resolved since the
+ * flush began (per `current`, the alert store) by its resolved version.
+ * The flush's alerts are a snapshot taken when it started; after a peer
+ * wait or a minority hold, a resolution that came in meanwhile (and that
+ * another node may already have notified) must not go out as firing.
+ */
+export function refreshStage(current: (fingerprint: string) => Alert | undefined, clock: Clock): Stage {
+  return (_ctx, alerts) => {
+    const now = clock.now();
+    return alerts.map((a) => {
+      if (isResolved(a, now)) return a;
+      const latest = current(fingerprint(a.labels));
+      return latest && latest.updatedAt > a.updatedAt && isResolved(latest, now) ? latest : a;
+    });
   };
 }
 

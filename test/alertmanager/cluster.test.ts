@@ -252,6 +252,7 @@ describe("the clustered notification pipeline", () => {
     expect(r.received.length).toBe(2);
     await step(bus, clock, PEER_TIMEOUT + SECOND);
     expect(r.received.map((m) => m.body.groupLabels.alertname).sort()).toEqual(["Down", "Slow"]);
+    expect(a!.registry.render()).toContain("alertmanager_cluster_enabled 1");
   });
 
   test("after the position-0 node dies, the other notifies alone", async () => {

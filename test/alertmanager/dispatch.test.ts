@@ -23,6 +23,32 @@ function alert(clock: ManualClock, labels: Record<string, string>, startsAgo = 0
 }
 
 describe("dispatcher", () => {
+  test("in a cluster, group_interval ticks fall on a grid shared by nodes whose groups were created at different times", async () => {
+    const route = buildRouteTree(config(`route: {receiver: r, group_by: [alertname], group_wait: 30s, group_interval: 1m}\nreceivers: [{name: r}]`).route);
+    const clock = new ManualClock(Date.UTC(2024, 0, 1, 0, 0, 7));
+    const ticks: Record<string, number[]> = { early: [], late: [] };
+    const node = (name: string) => new Dispatcher(route, clock, async () => {
+      ticks[name]!.push(clock.now());
+      return true;
+    }, nopLogger, true);
+    const early = node("early");
+    const late = node("late");
+    early.process(alert(clock, { alertname: "A" }));
+    clock.advance(17 * SECOND); // the other node's group is created 17 s later (a restart)
+    late.process(alert(clock, { alertname: "A" }));
+    for (let i = 0; i < 50; i++) {
+      clock.advance(6 * SECOND);
+      await Promise.all([early.settled(), late.settled()]);
+    }
+    // First flushes at group_wait after each creation, then both on the same instants, a minute apart.
+    expect(ticks.early![0]! + 17 * SECOND).toBe(ticks.late![0]!);
+    expect(ticks.early!.slice(1, 4)).toEqual(ticks.late!.slice(1, 4));
+    expect(ticks.early![2]! - ticks.early![1]!).toBe(60 * SECOND);
+    expect(ticks.early![1]! - ticks.early![0]!).toBeLessThanOrEqual(60 * SECOND);
+    early.stop();
+    late.stop();
+  });
+
   test("groups by the route's labels and flushes after group_wait, then every group_interval", async () => {
     const { clock, d, flushes } = setup("[alertname]");
     d.process(alert(clock, { alertname: "A", i: "1" }));

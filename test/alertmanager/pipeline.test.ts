@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import {
-  dedupStage, fingerprint, Inhibitor, ManualClock, needsUpdate, NotificationLog, parseTimeInterval, recordStage,
+  dedupStage, fingerprint, Inhibitor, ManualClock, needsUpdate, NotificationLog, parseTimeInterval, recordStage, refreshStage,
   retryStage, runStages, Silences, silenceStage, timeIntervalStage, waitStage, inhibitStage,
   type Alert, type Integration, type NflogEntry, type NotifyContext, type NotifyResult, type RetryObserver,
 } from "../../src/alertmanager/index.ts";
@@ -124,6 +124,26 @@ async function settle(clock: ManualClock, p: Promise<unknown>): Promise<void> {
     clock.advance(100);
   }
 }
+
+describe("refresh stage", () => {
+  test("a firing alert that resolved since the flush began goes on resolved; nothing else changes", async () => {
+    const clock = new ManualClock(T0 + 10_000);
+    const firing = alert({ a: "1" });
+    const stillFiring = alert({ a: "2" });
+    const store = new Map<string, Alert>([
+      [fingerprint(firing.labels), { ...firing, endsAt: T0 + 5_000, updatedAt: T0 + 5_000 }],
+      [fingerprint(stillFiring.labels), { ...stillFiring, endsAt: T0 + 60_000, updatedAt: T0 + 6_000 }],
+    ]);
+    const out = await runStages([refreshStage((fp) => store.get(fp), clock)], ctx(), [firing, stillFiring]);
+    expect(out.map((a) => [a.labels[0]!.value, a.endsAt])).toEqual([["1", T0 + 5_000], ["2", 0]]);
+    // With the resolution taken, dedup against an entry that already notified it resolved sends nothing.
+    const nflog = new NotificationLog({ retention: HOUR });
+    nflog.log("{}:{}", { groupName: "r", integration: "webhook", idx: 0 }, [], [fingerprint(firing.labels)], T0 + 6_000);
+    const dedup = dedupStage(nflog, { groupName: "r", integration: "webhook", idx: 0 }, true, clock);
+    expect(await runStages([refreshStage((fp) => store.get(fp), clock), dedup], ctx(), [firing])).toEqual([]);
+    expect(await runStages([dedup], ctx(), [firing])).toHaveLength(1);
+  });
+});
 
 describe("retry stage", () => {
   test("retries retryable failures with backoff until success", async () => {

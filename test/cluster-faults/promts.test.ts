@@ -20,7 +20,7 @@ import { requireBinary } from "../e2e/promts_process.ts";
 import { defineFaultSuite } from "./scenarios.ts";
 
 /** The switch: true once promts has its cluster (then a `disabled` cluster fails the file). */
-const REQUIRE_PROMTS_CLUSTER = false;
+const REQUIRE_PROMTS_CLUSTER = true;
 
 /** `cluster.status` that dist/promts alertmanager reports when started with a cluster listen address. */
 async function promtsClusterStatus(): Promise<string> {
