@@ -7,9 +7,9 @@
  *
  * Enabled when the build has a cluster: a probe starts dist/promts
  * alertmanager with a cluster listen address and reads `cluster.status`
- * of /api/v2/status (`disabled` until src/cluster is wired in). Once the
- * cluster is in main, set REQUIRE_PROMTS_CLUSTER to true, so that a build
- * whose cluster reports `disabled` fails here instead of skipping.
+ * of /api/v2/status (`disabled` before src/cluster was wired in). The
+ * cluster is in main, so REQUIRE_PROMTS_CLUSTER is true: a build whose
+ * cluster reports `disabled` fails here instead of skipping.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
