@@ -18,7 +18,7 @@
  *
  * @example
  * const q = new WriteQueue({ config, name: "a1b2c3", walDir: "data/wal", progressFile: "data/remote_write/a1b2c3.json", metrics, externalLabels: {} });
- * q.start();
+ * await q.start();
  * await q.stop();
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -238,6 +238,8 @@ export class WriteQueue {
   private readonly batchOldest = new WeakMap<Batch, { t: number }>();
   private metadataTimer: ReturnType<typeof setInterval> | undefined;
   private metadataSending = false;
+  /** Set once start() loaded the WAL position: a queue stopped before then persists nothing. */
+  private started = false;
 
   constructor(private readonly opts: WriteQueueOptions) {
     this.cfg = opts.config;
@@ -250,10 +252,16 @@ export class WriteQueue {
     this.committed = { segment: 0, offset: 0, highestSent: -Infinity };
   }
 
-  /** Loads series and the persisted position (or the WAL's end for a new queue), then starts sending. */
-  start(): void {
+  /**
+   * Loads series (in slices: a large WAL does not hold the event loop) and
+   * the persisted position (or the WAL's end for a new queue), then starts
+   * sending.
+   */
+  async start(): Promise<void> {
     const saved = this.loadProgress();
-    this.watcher.start(saved ? { segment: saved.segment, offset: saved.offset } : undefined);
+    await this.watcher.startAsync(saved ? { segment: saved.segment, offset: saved.offset } : undefined);
+    if (this.stopped || this.stopping) return;
+    this.started = true;
     this.committed = saved ?? { ...this.watcher.position(), highestSent: -Infinity };
     this.highestSent = Number.isFinite(this.committed.highestSent) ? this.committed.highestSent : 0;
     this.reshard(this.desiredShards);
@@ -655,7 +663,7 @@ export class WriteQueue {
     this.abort.abort();
     this.stopped = true;
     await Promise.all(this.inFlight.filter((p): p is Promise<void> => p !== undefined));
-    this.saveProgress(true);
+    if (this.started) this.saveProgress(true);
     for (const vec of [this.opts.metrics.samplesPending, this.opts.metrics.shards]) vec.get(this.labelValues).set(0);
   }
 }

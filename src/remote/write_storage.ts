@@ -82,8 +82,8 @@ export class RemoteWriteStorage {
         gate: this.opts.gate?.(cfg, name),
         metadata: this.opts.metadata,
       });
-      queue.start();
       this.queues.set(hash, { queue, name });
+      await queue.start();
     }
   }
 
