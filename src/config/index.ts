@@ -70,3 +70,8 @@ export {
   type SlackConfig, type SNSConfig, type TelegramConfig, type VictorOpsConfig, type WebexConfig, type WechatConfig,
 } from "./alertmanager_receivers.ts";
 export { authorizationHeader, httpRequestInit, readSecretFile, tlsFetchOptions, type HTTPClientSettings, type HTTPRequestInit } from "./http_client.ts";
+export {
+  awsURIEncode, canonicalQueryString, computeSignature, deriveSigningKey, FORM_CONTENT_TYPE, formatAmzDate, sha256Hex, signRequest, SIGV4_ALGORITHM,
+  type AWSCredentials, type SignableRequest, type SignatureParts, type SigningScope,
+} from "./sigv4.ts";
+export { oauth2Authorization } from "./oauth2.ts";

@@ -25,7 +25,7 @@ import { checkHTTPClientConfig, readBodyLimited, sdRequestInit } from "./httpcli
 import { IMDSClient, imdsEndpointFromEnv } from "./imds.ts";
 import { refreshMetrics, type RefreshMetrics } from "./metrics.ts";
 import { runRefreshLoop } from "./refresh.ts";
-import { awsURIEncode, FORM_CONTENT_TYPE, signRequest, type AWSCredentials, type SigningScope } from "./sigv4.ts";
+import { awsURIEncode, FORM_CONTENT_TYPE, signRequest, type AWSCredentials, type SigningScope } from "../config/index.ts";
 import type { Discoverer, DiscovererOptions, TargetGroup } from "./types.ts";
 
 /** The EC2 API version whose XML shapes this module reads. */

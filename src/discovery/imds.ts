@@ -13,7 +13,7 @@
  * await imds.region(signal);              // "eu-west-1"
  * await imds.roleCredentials(signal);     // { accessKeyId, secretAccessKey, sessionToken, expiresAt }
  */
-import type { AWSCredentials } from "./sigv4.ts";
+import type { AWSCredentials } from "../config/index.ts";
 
 /** The link-local address every EC2 instance reaches its metadata service at. */
 export const DEFAULT_IMDS_ENDPOINT = "http://169.254.169.254";

@@ -3,10 +3,12 @@
  * snappy codecs), the /api/v1/write receiver, /federate, and the admin API.
  */
 export { ProtoError, ProtoReader, ProtoWriter, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
-export { SnappyError, snappyDecode, snappyDecodedLength, snappyEncode } from "./snappy.ts";
+export { SnappyError, snappyDecode, snappyDecodedLength, snappyDecodeSteps, snappyEncode } from "./snappy.ts";
 export {
   decodeWriteV1,
+  decodeWriteV1Steps,
   decodeWriteV2,
+  decodeWriteV2Steps,
   encodeWriteV1,
   encodeWriteV2,
   METRIC_TYPES,
@@ -27,6 +29,7 @@ export {
   remoteWriteHandler,
   SAMPLES_WRITTEN_HEADER,
   storeDecodedWrite,
+  storeDecodedWriteSteps,
   type RemoteWriteOptions,
   type RemoteWriteProtoMsg,
   type WriteStats,

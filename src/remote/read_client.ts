@@ -181,7 +181,7 @@ export class RemoteReadQueryable implements Queryable {
       let res: Response;
       let bytes: Uint8Array;
       try {
-        const init = await authorizedRequestInit(cfg, { method: "POST", body, headers, signal: aborted }, body);
+        const init = await authorizedRequestInit(cfg, { method: "POST", body, headers, signal: aborted }, body, cfg.url);
         res = await fetch(cfg.url, init);
         code = String(res.status);
         bytes = await readLimited(res, MAX_READ_RESPONSE_BYTES);

@@ -22,10 +22,10 @@
  */
 import type { Logger } from "../log/index.ts";
 import { labelsKey, type Label, type Labels } from "../model/index.ts";
-import type { Appender } from "../tsdb/index.ts";
+import { runSteps, runStepsNow, type Appender } from "../tsdb/index.ts";
 import { ProtoError } from "./protobuf.ts";
-import { SnappyError, snappyDecode } from "./snappy.ts";
-import { decodeWriteV1, decodeWriteV2, type DecodedWrite } from "./write_messages.ts";
+import { SnappyError, snappyDecodeSteps } from "./snappy.ts";
+import { decodeWriteV1Steps, decodeWriteV2Steps, type DecodedWrite } from "./write_messages.ts";
 
 export const PROTO_V1 = "prometheus.WriteRequest";
 export const PROTO_V2 = "io.prometheus.write.v2.Request";
@@ -42,7 +42,7 @@ export const DEFAULT_MAX_BODY_BYTES = 32 << 20;
 export const DEFAULT_MAX_DECODED_BYTES = 64 << 20;
 
 /** Samples appended per call to the head: large requests are stored in slices so the event loop breathes. */
-const APPEND_SLICE = 8192;
+const APPEND_SLICE = 2048;
 /** At most this many refusals are spelled out in a 400 body. */
 const MAX_LISTED_ERRORS = 10;
 
@@ -174,38 +174,91 @@ class Refusals {
  * refusals.
  */
 export function storeDecodedWrite(req: DecodedWrite, appender: Appender): { stats: WriteStats; refusals: Refusals } {
-  const refusals = new Refusals();
-  let perSeries: Uint32Array | undefined;
-  const seriesRefs = new Int32Array(req.series.length).fill(-1);
-  const labelsOf: Labels[] = new Array(req.series.length);
-  for (let i = 0; i < req.series.length; i++) {
-    const ls = sortedLabels(req.series[i]!);
-    labelsOf[i] = ls;
-    const why = invalidLabels(ls);
-    if (why !== "") {
-      perSeries ??= samplesPerSeries(req);
-      const n = perSeries[i]!;
-      if (n > 0 || req.histogramsBySeries.has(i)) refusals.add(`invalid labels (${why}) for series ${labelsKey(ls)}: ${n} samples refused`);
-      continue;
-    }
-    seriesRefs[i] = appender.ref(ls);
+  return runStepsNow(storeDecodedWriteSteps(req, appender));
+}
+
+/** Series resolved (looked up or created) between two pauses of {@link storeDecodedWriteSteps}. */
+const SERIES_PER_STEP = 128;
+
+/**
+ * {@link storeDecodedWrite} as steps: it pauses every 128 series resolved
+ * and after every appended batch (drive it with runSteps), so storing a
+ * large request lets the event loop turn. Samples are appended in request
+ * order, so a request's samples of one series stay in order.
+ */
+export function* storeDecodedWriteSteps(req: DecodedWrite, appender: Appender): Generator<void, { stats: WriteStats; refusals: Refusals }, undefined> {
+  const st = new StoreState(req, appender);
+  // The loops are plain methods: a generator's body runs far slower than one.
+  for (let from = 0; from < req.series.length; from += SERIES_PER_STEP) {
+    if (from > 0) yield;
+    st.resolveSeries(from, Math.min(req.series.length, from + SERIES_PER_STEP));
   }
-  const refs = new Uint32Array(Math.min(req.samples, APPEND_SLICE));
-  const t = new Float64Array(refs.length);
-  const v = new Float64Array(refs.length);
-  // Values are copied as words: a NaN read into a JS number may lose its payload (the staleness marker).
-  const vWords = new Uint32Array(v.buffer);
-  const inWords = new Uint32Array(req.v.buffer, req.v.byteOffset, req.v.length * 2);
-  const status = new Uint8Array(refs.length);
-  const batchSeries = new Uint32Array(refs.length);
-  const batchT = new Float64Array(refs.length);
-  let written = 0;
-  let i = 0;
-  while (i < req.samples) {
+  while (st.appendNext()) yield;
+  if (req.histograms > 0) {
+    for (const [s, n] of req.histogramsBySeries) {
+      st.refusals.add(`native histograms are not supported by promts yet: ${n} histogram samples refused for series ${labelsKey(st.labelsOf[s]!)}`);
+    }
+  }
+  return { stats: { samples: st.written, histograms: 0, exemplars: 0 }, refusals: st.refusals };
+}
+
+/** What storing one request keeps between its steps. */
+class StoreState {
+  readonly refusals = new Refusals();
+  readonly labelsOf: Labels[];
+  written = 0;
+  private perSeries: Uint32Array | undefined;
+  private readonly seriesRefs: Int32Array;
+  private readonly refs: Uint32Array;
+  private readonly t: Float64Array;
+  private readonly v: Float64Array;
+  private readonly vWords: Uint32Array;
+  private readonly inWords: Uint32Array;
+  private readonly status: Uint8Array;
+  private readonly batchSeries: Uint32Array;
+  private readonly batchT: Float64Array;
+  private next = 0;
+
+  constructor(private readonly req: DecodedWrite, private readonly appender: Appender) {
+    this.seriesRefs = new Int32Array(req.series.length).fill(-1);
+    this.labelsOf = new Array(req.series.length);
+    this.refs = new Uint32Array(Math.min(req.samples, APPEND_SLICE));
+    this.t = new Float64Array(this.refs.length);
+    this.v = new Float64Array(this.refs.length);
+    // Values are copied as words: a NaN read into a JS number may lose its payload (the staleness marker).
+    this.vWords = new Uint32Array(this.v.buffer);
+    this.inWords = new Uint32Array(req.v.buffer, req.v.byteOffset, req.v.length * 2);
+    this.status = new Uint8Array(this.refs.length);
+    this.batchSeries = new Uint32Array(this.refs.length);
+    this.batchT = new Float64Array(this.refs.length);
+  }
+
+  /** Validates series [from, to) and resolves their refs (creating series as needed). */
+  resolveSeries(from: number, to: number): void {
+    const req = this.req;
+    for (let i = from; i < to; i++) {
+      const ls = sortedLabels(req.series[i]!);
+      this.labelsOf[i] = ls;
+      const why = invalidLabels(ls);
+      if (why !== "") {
+        this.perSeries ??= samplesPerSeries(req);
+        const n = this.perSeries[i]!;
+        if (n > 0 || req.histogramsBySeries.has(i)) this.refusals.add(`invalid labels (${why}) for series ${labelsKey(ls)}: ${n} samples refused`);
+        continue;
+      }
+      this.seriesRefs[i] = this.appender.ref(ls);
+    }
+  }
+
+  /** Appends the next batch of samples (request order); false once every sample was appended. */
+  appendNext(): boolean {
+    const req = this.req;
+    const { refs, t, vWords, inWords, batchSeries, batchT, status } = this;
+    let i = this.next;
     let n = 0;
     for (; i < req.samples && n < refs.length; i++) {
       const s = req.sampleSeries[i]!;
-      const ref = seriesRefs[s]!;
+      const ref = this.seriesRefs[s]!;
       if (ref < 0) continue;
       refs[n] = ref;
       t[n] = req.t[i]!;
@@ -215,25 +268,22 @@ export function storeDecodedWrite(req: DecodedWrite, appender: Appender): { stat
       batchT[n] = req.t[i]!;
       n++;
     }
-    if (n === 0) continue;
-    const res = appender.appendBatch(refs, t, v, n, status);
-    // An exact duplicate of a series' last sample is accepted (not stored twice), as Prometheus does: it counts as written.
-    const ok = countOk(status, n);
-    written += ok;
-    if (ok !== n || res.outOfOrder + res.duplicate + res.outOfBounds + res.unknownRef > 0) {
-      for (let j = 0; j < n; j++) {
-        const st = status[j]!;
-        if (st === 0) continue;
-        refusals.add(`${APPEND_ERROR_TEXT[st] ?? `append error ${st}`} for series ${labelsKey(labelsOf[batchSeries[j]!]!)} at timestamp ${batchT[j]}`);
+    this.next = i;
+    if (n > 0) {
+      const res = this.appender.appendBatch(refs, t, this.v, n, status);
+      // An exact duplicate of a series' last sample is accepted (not stored twice), as Prometheus does: it counts as written.
+      const ok = countOk(status, n);
+      this.written += ok;
+      if (ok !== n || res.outOfOrder + res.duplicate + res.outOfBounds + res.unknownRef > 0) {
+        for (let j = 0; j < n; j++) {
+          const st = status[j]!;
+          if (st === 0) continue;
+          this.refusals.add(`${APPEND_ERROR_TEXT[st] ?? `append error ${st}`} for series ${labelsKey(this.labelsOf[batchSeries[j]!]!)} at timestamp ${batchT[j]}`);
+        }
       }
     }
+    return i < req.samples;
   }
-  if (req.histograms > 0) {
-    for (const [s, n] of req.histogramsBySeries) {
-      refusals.add(`native histograms are not supported by promts yet: ${n} histogram samples refused for series ${labelsKey(labelsOf[s]!)}`);
-    }
-  }
-  return { stats: { samples: written, histograms: 0, exemplars: 0 }, refusals };
 }
 
 function countOk(status: Uint8Array, n: number): number {
@@ -264,8 +314,9 @@ export function remoteWriteHandler(opts: RemoteWriteOptions): (req: Request) => 
       const enc = (req.headers.get("Content-Encoding") ?? "").trim().toLowerCase();
       if (enc !== "" && enc !== "snappy") throw new RequestError(415, `unsupported Content-Encoding ${JSON.stringify(enc)}; only snappy is supported`);
       const body = await readBody(req, maxBody);
-      const raw = snappyDecode(body, maxDecoded);
-      decoded = msg === PROTO_V1 ? decodeWriteV1(raw) : decodeWriteV2(raw);
+      // Decompressing, decoding and storing run in ~10 ms slices: a large request does not hold the event loop.
+      const raw = await runSteps(snappyDecodeSteps(body, maxDecoded));
+      decoded = await runSteps(msg === PROTO_V1 ? decodeWriteV1Steps(raw) : decodeWriteV2Steps(raw));
     } catch (err) {
       if (err instanceof RequestError) {
         opts.logger?.error("Error decoding remote write request", { err: err.message });
@@ -281,7 +332,7 @@ export function remoteWriteHandler(opts: RemoteWriteOptions): (req: Request) => 
     let stats: WriteStats;
     let refusals: Refusals;
     try {
-      ({ stats, refusals } = storeDecodedWrite(decoded, opts.appender()));
+      ({ stats, refusals } = await runSteps(storeDecodedWriteSteps(decoded, opts.appender())));
     } catch (err) {
       // Storage failed (e.g. the WAL could not be written): a retry may succeed.
       opts.logger?.error("Error appending remote write", { err });

@@ -50,11 +50,54 @@ export function snappyDecode(src: Uint8Array, maxDecodedBytes: number): Uint8Arr
   if (n > maxDecodedBytes) {
     throw new SnappyError(`decompressed size ${n} bytes exceeds the limit of ${maxDecodedBytes} bytes`);
   }
-  const dst = new Uint8Array(n);
-  let s = headerSize(src);
-  let d = 0;
+  const st: DecodeState = { src, dst: new Uint8Array(n), s: headerSize(src), d: 0 };
+  decodeSome(st, Infinity);
+  if (st.d !== n) throw new SnappyError(`decoded ${st.d} bytes but the header declares ${n}`);
+  return st.dst;
+}
+
+/** Output bytes decoded between two pauses of {@link snappyDecodeSteps}. */
+const DECODE_STEP_BYTES = 128 << 10;
+
+/**
+ * {@link snappyDecode} as steps: it pauses (yields) after every 128 KiB of
+ * output, so a caller driving it with runSteps lets the event loop turn
+ * while a large body is decompressed.
+ */
+export function* snappyDecodeSteps(src: Uint8Array, maxDecodedBytes: number): Generator<void, Uint8Array<ArrayBuffer>, undefined> {
+  const n = snappyDecodedLength(src);
+  if (n > maxDecodedBytes) {
+    throw new SnappyError(`decompressed size ${n} bytes exceeds the limit of ${maxDecodedBytes} bytes`);
+  }
+  const st: DecodeState = { src, dst: new Uint8Array(n), s: headerSize(src), d: 0 };
+  // The loop itself is a plain function: a generator's body runs far slower than one.
+  while (!decodeSome(st, st.d + DECODE_STEP_BYTES)) yield;
+  if (st.d !== n) throw new SnappyError(`decoded ${st.d} bytes but the header declares ${n}`);
+  return st.dst;
+}
+
+interface DecodeState {
+  readonly src: Uint8Array;
+  readonly dst: Uint8Array<ArrayBuffer>;
+  /** Next input byte. */
+  s: number;
+  /** Next output byte. */
+  d: number;
+}
+
+/** Decodes elements until the output reaches `pauseAt` bytes or the input ends; true when the input ended. */
+function decodeSome(st: DecodeState, pauseAt: number): boolean {
+  const { src, dst } = st;
+  const n = dst.length;
+  let s = st.s;
+  let d = st.d;
   const srcLen = src.length;
   while (s < srcLen) {
+    if (d >= pauseAt) {
+      st.s = s;
+      st.d = d;
+      return false;
+    }
     const tag = src[s]!;
     const kind = tag & 3;
     if (kind === 0) {
@@ -110,9 +153,11 @@ export function snappyDecode(src: Uint8Array, maxDecodedBytes: number): Uint8Arr
       for (let i = 0; i < len; i++, d++) dst[d] = dst[d - offset]!;
     }
   }
-  if (d !== n) throw new SnappyError(`decoded ${d} bytes but the header declares ${n}`);
-  return dst;
+  st.s = s;
+  st.d = d;
+  return true;
 }
+
 
 const MAX_BLOCK = 65536;
 const HASH_BITS = 14;

@@ -19,6 +19,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { nopLogger, type Logger } from "../log/index.ts";
 import type { Labels } from "../model/index.ts";
+import { WorkSlicer } from "../tsdb/index.ts";
 import {
   CorruptionError,
   decodeSamples,
@@ -43,7 +44,10 @@ export function comparePositions(a: WALPosition, b: WALPosition): number {
   return a.segment !== b.segment ? a.segment - b.segment : a.offset - b.offset;
 }
 
-const MAX_READ = 16 << 20;
+/** Bytes read from a segment at a time; doubled for a record that does not fit. */
+const MAX_READ = 1 << 20;
+/** Bytes read at a time while loading series at startup. */
+const STARTUP_READ = 4 << 20;
 
 export class WALWatcher {
   /** Labels of every series seen, by head ref. */
@@ -76,6 +80,45 @@ export class WALWatcher {
       end = { segment: seg, offset: size };
     }
     this.pos = from ?? end;
+  }
+
+  /**
+   * {@link start} in ~10 ms slices: a large WAL (a long outage's backlog,
+   * segments of 128 MB) is read in 4 MiB pieces, yielding to the event loop
+   * between slices, so the server keeps answering while a queue starts.
+   */
+  async startAsync(from?: WALPosition, slicer = new WorkSlicer()): Promise<void> {
+    const cp = lastCheckpoint(this.dir);
+    if (cp) for (const seg of listSegments(cp.dir)) await this.loadSeries(cp.dir, seg, slicer);
+    let end: WALPosition = { segment: cp ? cp.index + 1 : 0, offset: 0 };
+    for (const seg of listSegments(this.dir)) {
+      if (cp && seg <= cp.index) continue;
+      end = { segment: seg, offset: await this.loadSeries(this.dir, seg, slicer) };
+    }
+    this.pos = from ?? end;
+  }
+
+  /** Reads the series records of one segment in slices; returns the offset after its last complete record. */
+  private async loadSeries(dir: string, seg: number, slicer: WorkSlicer): Promise<number> {
+    const size = segmentSize(dir, seg);
+    let offset = 0;
+    let chunk = STARTUP_READ;
+    while (offset < size) {
+      const end = scanRecordsIn(dir, seg, offset, (rec) => {
+        this.onSeries(rec);
+        return !slicer.due();
+      }, chunk);
+      if (end === offset) {
+        // A record larger than the piece read (or a torn tail): read more, up to the rest of the segment.
+        if (chunk >= size - offset) break;
+        chunk *= 2;
+        continue;
+      }
+      offset = end;
+      chunk = STARTUP_READ;
+      if (slicer.due()) await slicer.yield();
+    }
+    return offset;
   }
 
   private onSeries(rec: Uint8Array): void {
@@ -157,26 +200,31 @@ export class WALWatcher {
 
   /** Like scan, but with exact record ends: records are re-framed one at a time. */
   private scanRecords(seg: number, offset: number, onRecord: (rec: Uint8Array, after: number) => boolean, maxBytes = this.readSize): number {
-    const file = join(this.dir, segmentName(seg));
-    if (!existsSync(file)) return offset;
-    const fd = openSync(file, "r");
-    let data: Uint8Array;
-    try {
-      const size = fstatSync(fd).size;
-      const n = Math.max(0, Math.min(size - offset, maxBytes));
-      data = new Uint8Array(n);
-      let got = 0;
-      while (got < n) {
-        const r = readSync(fd, data, got, n - got, offset + got);
-        if (r <= 0) break;
-        got += r;
-      }
-      data = data.subarray(0, got);
-    } finally {
-      closeSync(fd);
-    }
-    return forEachRecordWithEnd(data, this.dir, seg, offset, onRecord);
+    return scanRecordsIn(this.dir, seg, offset, onRecord, maxBytes);
   }
+}
+
+/** Reads up to `maxBytes` of segment `seg` of `dir` from `offset` and walks its complete records (see forEachRecordWithEnd). */
+function scanRecordsIn(dir: string, seg: number, offset: number, onRecord: (rec: Uint8Array, after: number) => boolean, maxBytes: number): number {
+  const file = join(dir, segmentName(seg));
+  if (!existsSync(file)) return offset;
+  const fd = openSync(file, "r");
+  let data: Uint8Array;
+  try {
+    const size = fstatSync(fd).size;
+    const n = Math.max(0, Math.min(size - offset, maxBytes));
+    data = new Uint8Array(n);
+    let got = 0;
+    while (got < n) {
+      const r = readSync(fd, data, got, n - got, offset + got);
+      if (r <= 0) break;
+      got += r;
+    }
+    data = data.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+  return forEachRecordWithEnd(data, dir, seg, offset, onRecord);
 }
 
 function copyBits(v: Float64Array, from: number, to: number): void {

@@ -167,15 +167,39 @@ function inSeries(err: unknown, idx: number): never {
   throw err;
 }
 
+/** Series decoded between two pauses of the stepwise decoders. */
+const SERIES_PER_STEP = 256;
+
+function runAll<T>(steps: Generator<void, T, undefined>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
 /**
  * Decodes a `prometheus.WriteRequest` (Remote-Write 1.0). Throws
  * {@link ProtoError} on malformed input, naming the series, field and byte offset.
  */
 export function decodeWriteV1(buf: Uint8Array): DecodedWrite {
+  return runAll(decodeWriteV1Steps(buf));
+}
+
+/** {@link decodeWriteV1} as steps: it pauses every 256 series (drive it with runSteps). */
+export function* decodeWriteV1Steps(buf: Uint8Array): Generator<void, DecodedWrite, undefined> {
   const cols = new Columns(capacityFor(buf.length));
   const out = emptyDecoded(cols);
   const r = new ProtoReader(buf, 0, buf.length);
+  // The decoding loop is a plain function: a generator's body runs far slower than one.
+  while (decodeV1Entries(r, cols, out, SERIES_PER_STEP)) yield;
+  return finish(out, cols);
+}
+
+/** Decodes top-level WriteRequest entries until `maxSeries` series were read; true when input remains. */
+function decodeV1Entries(r: ProtoReader, cols: Columns, out: DecodedWrite, maxSeries: number): boolean {
+  const stopAt = out.series.length + maxSeries;
   while (r.more()) {
+    if (out.series.length >= stopAt) return true;
     const tag = r.tag();
     if (tag === ((1 << 3) | WIRE_LEN)) {
       const idx = out.series.length;
@@ -226,7 +250,7 @@ export function decodeWriteV1(buf: Uint8Array): DecodedWrite {
       r.skip(tag & 7, "WriteRequest");
     }
   }
-  return finish(out, cols);
+  return false;
 }
 
 function symbol(symbols: readonly string[], ref: number, what: string): string {
@@ -251,13 +275,31 @@ function readRefs(r: ProtoReader, wire: number, into: number[]): void {
  * may come anywhere in the request; symbol 0 must be "" as the spec requires.
  */
 export function decodeWriteV2(buf: Uint8Array): DecodedWrite {
+  return runAll(decodeWriteV2Steps(buf));
+}
+
+/** {@link decodeWriteV2} as steps: it pauses every 256 series or symbols (drive it with runSteps). */
+export function* decodeWriteV2Steps(buf: Uint8Array): Generator<void, DecodedWrite, undefined> {
   const cols = new Columns(capacityFor(buf.length));
   const out = emptyDecoded(cols);
   const symbols: string[] = [];
   // Series bodies are read after the whole request so symbols may come in any order.
   const seriesAt: number[] = [];
   const r = new ProtoReader(buf, 0, buf.length);
-  while (r.more()) {
+  // The loops are plain functions: a generator's body runs far slower than one.
+  while (scanV2Entries(r, symbols, seriesAt, SERIES_PER_STEP)) yield;
+  if (symbols.length > 0 && symbols[0] !== "") throw new ProtoError("Request.symbols[0]", -1, `must be the empty string, got ${JSON.stringify(symbols[0])}`);
+  for (let from = 0; from < seriesAt.length; from += SERIES_PER_STEP) {
+    if (from > 0) yield;
+    decodeV2Series(r, buf, cols, out, symbols, seriesAt, from, Math.min(seriesAt.length, from + SERIES_PER_STEP));
+  }
+  return finish(out, cols);
+}
+
+/** Reads up to `max` top-level entries: symbols, and where each series starts; true when input remains. */
+function scanV2Entries(r: ProtoReader, symbols: string[], seriesAt: number[], max: number): boolean {
+  for (let k = 0; k < max; k++) {
+    if (!r.more()) return false;
     const tag = r.tag();
     if (tag === ((4 << 3) | WIRE_LEN)) symbols.push(r.string("Request.symbols"));
     else if (tag === ((5 << 3) | WIRE_LEN)) {
@@ -265,9 +307,13 @@ export function decodeWriteV2(buf: Uint8Array): DecodedWrite {
       r.skip(WIRE_LEN, "Request.timeseries");
     } else r.skip(tag & 7, "Request");
   }
-  if (symbols.length > 0 && symbols[0] !== "") throw new ProtoError("Request.symbols[0]", -1, `must be the empty string, got ${JSON.stringify(symbols[0])}`);
+  return r.more();
+}
+
+/** Decodes the series seriesAt[from, to). */
+function decodeV2Series(r: ProtoReader, buf: Uint8Array, cols: Columns, out: DecodedWrite, symbols: readonly string[], seriesAt: readonly number[], from: number, to: number): void {
   const refs: number[] = [];
-  for (let idx = 0; idx < seriesAt.length; idx++) {
+  for (let idx = from; idx < to; idx++) {
     r.pos = seriesAt[idx]!;
     r.end = buf.length;
     const labels: Label[] = [];
@@ -326,7 +372,6 @@ export function decodeWriteV2(buf: Uint8Array): DecodedWrite {
       inSeries(err, idx);
     }
   }
-  return finish(out, cols);
 }
 
 /** One series to encode: labels plus samples (parallel arrays). */

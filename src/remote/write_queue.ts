@@ -18,19 +18,20 @@
  *
  * @example
  * const q = new WriteQueue({ config, name: "a1b2c3", walDir: "data/wal", progressFile: "data/remote_write/a1b2c3.json", metrics, externalLabels: {} });
- * q.start();
+ * await q.start();
  * await q.stop();
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { httpRequestInit, type RemoteWriteConfig } from "../config/index.ts";
+import type { RemoteWriteConfig } from "../config/index.ts";
+import { authorizedRequestInit } from "./http_auth.ts";
 import { nopLogger, type Logger } from "../log/index.ts";
 import { type Counter, type Gauge, type Histogram, type Label, type Labels, relabel, type Registry, type RelabelRule } from "../model/index.ts";
 import type { SamplesRecord } from "../tsdb/wal/index.ts";
 import { snappyEncode } from "./snappy.ts";
 import type { WriteGate } from "./election.ts";
 import { comparePositions, WALWatcher, type WALPosition } from "./wal_watcher.ts";
-import { encodeWriteV1, encodeWriteV2, type EncodeSeries } from "./write_messages.ts";
+import { encodeWriteV1, encodeWriteV2, type EncodeSeries, type WriteMetadata } from "./write_messages.ts";
 
 /** The metrics of every queue, under Prometheus's names; one set per registry. */
 export class RemoteWriteMetrics {
@@ -49,6 +50,10 @@ export class RemoteWriteMetrics {
   readonly batchDuration;
   readonly samplesIn: Counter;
   readonly highestIn: Gauge;
+  readonly metadataTotal;
+  readonly metadataFailed;
+  readonly metadataRetried;
+  readonly metadataBytes;
 
   constructor(reg: Registry) {
     const l = ["remote_name", "url"];
@@ -66,6 +71,10 @@ export class RemoteWriteMetrics {
     this.bytesTotal = reg.counterVec("prometheus_remote_storage_bytes_total", "The total number of bytes of data (not metadata) sent by the queue after compression.", l);
     this.batchDuration = reg.histogramVec("prometheus_remote_storage_sent_batch_duration_seconds", "Duration of send calls to the remote storage.", l,
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 120, 300]);
+    this.metadataTotal = reg.counterVec("prometheus_remote_storage_metadata_total", "Total number of metadata entries sent to remote storage.", l);
+    this.metadataFailed = reg.counterVec("prometheus_remote_storage_metadata_failed_total", "Total number of metadata entries which failed on send to remote storage, non-recoverable errors.", l);
+    this.metadataRetried = reg.counterVec("prometheus_remote_storage_metadata_retried_total", "Total number of metadata entries which failed on send to remote storage but were retried because the send error was recoverable.", l);
+    this.metadataBytes = reg.counterVec("prometheus_remote_storage_metadata_bytes_total", "The total number of bytes of metadata sent by the queue after compression.", l);
     this.samplesIn = reg.counter("prometheus_remote_storage_samples_in_total", "Samples in to remote storage, compare to samples out for queue managers.");
     this.highestIn = reg.gauge("prometheus_remote_storage_highest_timestamp_in_seconds", "Highest timestamp that has come into the remote storage via the Appender interface, in seconds since epoch.");
   }
@@ -91,6 +100,8 @@ export interface WriteQueueOptions {
    * drops the samples the writer has covered.
    */
   gate?: WriteGate;
+  /** The scraped metrics' metadata, sent per metadata_config (Remote-Write 1.0 only). */
+  metadata?: () => WriteMetadata[];
 }
 
 /** Persisted delivery progress. */
@@ -225,6 +236,10 @@ export class WriteQueue {
   /** Oldest timestamp of each batch in flight (for the acknowledged watermark gossiped to a cluster). */
   private readonly inFlightMin = new Set<{ t: number }>();
   private readonly batchOldest = new WeakMap<Batch, { t: number }>();
+  private metadataTimer: ReturnType<typeof setInterval> | undefined;
+  private metadataSending = false;
+  /** Set once start() loaded the WAL position: a queue stopped before then persists nothing. */
+  private started = false;
 
   constructor(private readonly opts: WriteQueueOptions) {
     this.cfg = opts.config;
@@ -237,10 +252,16 @@ export class WriteQueue {
     this.committed = { segment: 0, offset: 0, highestSent: -Infinity };
   }
 
-  /** Loads series and the persisted position (or the WAL's end for a new queue), then starts sending. */
-  start(): void {
+  /**
+   * Loads series (in slices: a large WAL does not hold the event loop) and
+   * the persisted position (or the WAL's end for a new queue), then starts
+   * sending.
+   */
+  async start(): Promise<void> {
     const saved = this.loadProgress();
-    this.watcher.start(saved ? { segment: saved.segment, offset: saved.offset } : undefined);
+    await this.watcher.startAsync(saved ? { segment: saved.segment, offset: saved.offset } : undefined);
+    if (this.stopped || this.stopping) return;
+    this.started = true;
     this.committed = saved ?? { ...this.watcher.position(), highestSent: -Infinity };
     this.highestSent = Number.isFinite(this.committed.highestSent) ? this.committed.highestSent : 0;
     this.reshard(this.desiredShards);
@@ -252,6 +273,12 @@ export class WriteQueue {
     m.shardsMin.get(this.labelValues).set(this.cfg.queue_config.min_shards);
     m.shardsMax.get(this.labelValues).set(this.cfg.queue_config.max_shards);
     m.shardCapacity.get(this.labelValues).set(this.cfg.queue_config.capacity);
+    for (const vec of [m.metadataTotal, m.metadataFailed, m.metadataRetried, m.metadataBytes]) vec.get(this.labelValues);
+    const md = this.cfg.metadata_config;
+    if (this.opts.metadata && md.send && md.send_interval > 0 && this.cfg.protobuf_message !== "io.prometheus.write.v2.Request") {
+      this.metadataTimer = setInterval(() => void this.sendMetadata(), md.send_interval);
+      (this.metadataTimer as { unref?: () => void }).unref?.();
+    }
     this.logger.info("Starting WAL watcher", { queue: this.opts.name, from: `${this.committed.segment}:${this.committed.offset}`, resumed: saved !== undefined });
     this.schedule(0);
   }
@@ -440,6 +467,43 @@ export class WriteQueue {
     return snappyEncode(raw);
   }
 
+  /** One POST of a snappy-compressed write request; status 0 means the request itself failed (network, timeout). */
+  private async post(body: Uint8Array<ArrayBuffer>, v2: boolean): Promise<{ status: number; retryAfter?: number; errText: string }> {
+    let status = 0;
+    let retryAfter: number | undefined;
+    let errText = "";
+    try {
+      const headers: Record<string, string> = {
+        ...(this.cfg.headers ?? {}),
+        "Content-Encoding": "snappy",
+        "Content-Type": v2 ? "application/x-protobuf;proto=io.prometheus.write.v2.Request" : "application/x-protobuf",
+        "User-Agent": USER_AGENT,
+        "X-Prometheus-Remote-Write-Version": v2 ? "2.0.0" : "0.1.0",
+      };
+      const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.cfg.remote_timeout)]);
+      const res = await fetch(this.cfg.url, await authorizedRequestInit(this.cfg, { method: "POST", body, headers, signal }, body, this.cfg.url));
+      status = res.status;
+      retryAfter = retryAfterMs(res.headers.get("Retry-After"));
+      errText = status >= 300 ? (await res.text()).slice(0, 512) : "";
+      if (status < 300) await res.arrayBuffer().catch(() => undefined);
+    } catch (err) {
+      errText = (err as Error).message;
+    }
+    return { status, retryAfter, errText };
+  }
+
+  /** Waits `ms` or until the queue is aborted; true when aborted. */
+  private async backoffWait(ms: number): Promise<boolean> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.abort.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+    return this.abort.signal.aborted;
+  }
+
   private async sendWithRetries(batch: Batch): Promise<void> {
     const m = this.opts.metrics;
     const body = this.encode(batch);
@@ -447,26 +511,7 @@ export class WriteQueue {
     let backoff = this.cfg.queue_config.min_backoff;
     for (let attempt = 0; ; attempt++) {
       const started = performance.now();
-      let status = 0;
-      let retryAfter: number | undefined;
-      let errText = "";
-      try {
-        const headers: Record<string, string> = {
-          ...(this.cfg.headers ?? {}),
-          "Content-Encoding": "snappy",
-          "Content-Type": v2 ? "application/x-protobuf;proto=io.prometheus.write.v2.Request" : "application/x-protobuf",
-          "User-Agent": USER_AGENT,
-          "X-Prometheus-Remote-Write-Version": v2 ? "2.0.0" : "0.1.0",
-        };
-        const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.cfg.remote_timeout)]);
-        const res = await fetch(this.cfg.url, httpRequestInit(this.cfg, { method: "POST", body, headers, signal }));
-        status = res.status;
-        retryAfter = retryAfterMs(res.headers.get("Retry-After"));
-        errText = status >= 300 ? (await res.text()).slice(0, 512) : "";
-        if (status < 300) await res.arrayBuffer().catch(() => undefined);
-      } catch (err) {
-        errText = (err as Error).message;
-      }
+      const { status, retryAfter, errText } = await this.post(body, v2);
       const seconds = (performance.now() - started) / 1000;
       m.batchDuration.get(this.labelValues).observe(seconds);
       if (status >= 200 && status < 300) {
@@ -486,16 +531,50 @@ export class WriteQueue {
       m.samplesRetried.get(this.labelValues).inc(batch.n);
       if (attempt === 0 || attempt % 10 === 0) this.logger.warn("Failed to send batch, retrying", { status, err: errText });
       const jitter = backoff * (0.5 + Math.random() * 0.5);
-      const wait = Math.max(retryAfter ?? 0, jitter);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        this.abort.signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
-      });
-      if (this.abort.signal.aborted) return;
+      if (await this.backoffWait(Math.max(retryAfter ?? 0, jitter))) return;
       backoff = Math.min(backoff * 2, this.cfg.queue_config.max_backoff);
+    }
+  }
+
+  /**
+   * Sends the scraped metrics' metadata (metadata_config), as Prometheus
+   * 2.42 does for Remote-Write 1.0: every send_interval, in WriteRequests
+   * holding only metadata, at most metadata_config.max_samples_per_send
+   * each, retried like samples. 2.0 carries metadata with each series.
+   */
+  private async sendMetadata(): Promise<void> {
+    const source = this.opts.metadata;
+    if (!source || this.metadataSending) return;
+    this.metadataSending = true;
+    const m = this.opts.metrics;
+    try {
+      const all = source();
+      const per = Math.max(1, this.cfg.metadata_config.max_samples_per_send);
+      for (let i = 0; i < all.length && !this.stopping; i += per) {
+        const chunk = all.slice(i, i + per);
+        const body = snappyEncode(encodeWriteV1([], chunk));
+        let backoff = this.cfg.queue_config.min_backoff;
+        for (;;) {
+          const { status, retryAfter, errText } = await this.post(body, false);
+          if (status >= 200 && status < 300) {
+            m.metadataTotal.get(this.labelValues).inc(chunk.length);
+            m.metadataBytes.get(this.labelValues).inc(body.length);
+            break;
+          }
+          if ((status !== 0 && !retryableStatus(status, this.cfg.queue_config.retry_on_http_429)) || this.stopping) {
+            this.logger.error("non-recoverable error while sending metadata", { count: chunk.length, status, err: errText });
+            m.metadataFailed.get(this.labelValues).inc(chunk.length);
+            break;
+          }
+          m.metadataRetried.get(this.labelValues).inc(chunk.length);
+          if (await this.backoffWait(Math.max(retryAfter ?? 0, backoff * (0.5 + Math.random() * 0.5)))) return;
+          backoff = Math.min(backoff * 2, this.cfg.queue_config.max_backoff);
+        }
+      }
+    } catch (err) {
+      this.logger.error("Sending metadata failed", { err });
+    } finally {
+      this.metadataSending = false;
     }
   }
 
@@ -573,6 +652,7 @@ export class WriteQueue {
     if (this.stopped) return;
     this.stopping = true;
     clearTimeout(this.timer);
+    clearInterval(this.metadataTimer);
     const deadline = Date.now() + (this.opts.flushDeadlineMs ?? 5000);
     while (Date.now() < deadline && (this.pending > 0 || this.inFlight.some((p) => p))) {
       this.dispatch(true);
@@ -583,7 +663,7 @@ export class WriteQueue {
     this.abort.abort();
     this.stopped = true;
     await Promise.all(this.inFlight.filter((p): p is Promise<void> => p !== undefined));
-    this.saveProgress(true);
+    if (this.started) this.saveProgress(true);
     for (const vec of [this.opts.metrics.samplesPending, this.opts.metrics.shards]) vec.get(this.labelValues).set(0);
   }
 }

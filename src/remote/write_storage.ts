@@ -18,6 +18,7 @@ import { nopLogger, type Logger } from "../log/index.ts";
 import type { Registry } from "../model/index.ts";
 import type { WriteGate } from "./election.ts";
 import { RemoteWriteMetrics, WriteQueue } from "./write_queue.ts";
+import type { WriteMetadata } from "./write_messages.ts";
 
 export interface RemoteWriteStorageOptions {
   walDir: string;
@@ -28,6 +29,8 @@ export interface RemoteWriteStorageOptions {
   flushDeadlineMs?: number;
   /** In a cluster: the writer election's gate for a queue (see WriteQueueOptions.gate). */
   gate?: (cfg: RemoteWriteConfig, name: string) => WriteGate | undefined;
+  /** The scraped metrics' metadata, for queues whose metadata_config sends it. */
+  metadata?: () => WriteMetadata[];
 }
 
 /** Prometheus's remote_name default: the first 6 hex digits of a hash of the config. */
@@ -77,9 +80,10 @@ export class RemoteWriteStorage {
         logger: this.logger,
         flushDeadlineMs: this.opts.flushDeadlineMs,
         gate: this.opts.gate?.(cfg, name),
+        metadata: this.opts.metadata,
       });
-      queue.start();
       this.queues.set(hash, { queue, name });
+      await queue.start();
     }
   }
 

@@ -157,7 +157,7 @@ export async function runServer(flags: ServerFlags, opts: ServerOptions = {}): P
   cluster.onPeer((peer) => ha.attach(peer));
   let remote: RemoteService;
   try {
-    remote = new RemoteService(flags, logger, (cfg, name) => ha.writeGate(cfg, name));
+    remote = new RemoteService(flags, logger, (cfg, name) => ha.writeGate(cfg, name), () => scraping.metricMetadata());
   } catch (err) {
     logger.error("Invalid remote write receiver flags", { err });
     return 1;

@@ -9,9 +9,10 @@
  */
 import { Hono } from "hono";
 import { join } from "node:path";
-import { PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, remoteReadHandler, RemoteReadStorage, RemoteWriteStorage, remoteWriteHandler, type RemoteWriteProtoMsg, type WriteGate } from "../remote/index.ts";
+import { METRIC_TYPES, PROTO_V1, PROTO_V2, REMOTE_WRITE_PROTO_MSGS, remoteReadHandler, RemoteReadStorage, RemoteWriteStorage, remoteWriteHandler, type RemoteWriteProtoMsg, type WriteGate, type WriteMetadata } from "../remote/index.ts";
 import type { RemoteWriteConfig } from "../config/index.ts";
 import { adminAPI, federate } from "../web/index.ts";
+import type { MetricMetadata } from "../web/api/index.ts";
 import type { Logger } from "../log/index.ts";
 import { AGENT_UNSUPPORTED, type Queryable } from "../tsdb/index.ts";
 import type { ServerComponent, ServerContext } from "./prometheus.ts";
@@ -26,6 +27,18 @@ export function acceptedWriteMessages(values: readonly string[]): RemoteWritePro
     }
   }
   return [...new Set(values)] as RemoteWriteProtoMsg[];
+}
+
+/** Metadata by metric name as remote write sends it (an unknown type as "unknown"). */
+export function writeMetadata(byName: Map<string, MetricMetadata[]>): WriteMetadata[] {
+  const out: WriteMetadata[] = [];
+  for (const [name, list] of byName) {
+    for (const md of list) {
+      const type = (METRIC_TYPES as readonly string[]).includes(md.type) ? (md.type as WriteMetadata["type"]) : "unknown";
+      out.push({ metricFamilyName: name, type, help: md.help, unit: md.unit });
+    }
+  }
+  return out;
 }
 
 /**
@@ -59,6 +72,8 @@ export class RemoteService {
     private readonly logger?: Logger,
     /** In a cluster: whether each remote_write queue sends (the HA writer election). */
     private readonly writeGate?: (cfg: RemoteWriteConfig, name: string) => WriteGate | undefined,
+    /** The scraped metrics' metadata by name (the scrape service's), sent by remote_write queues with metadata_config. */
+    private readonly metadata?: () => Map<string, MetricMetadata[]>,
   ) {
     this.accepted = acceptedWriteMessages(flags["web.remote-write-receiver.accepted-protobuf-messages"]);
   }
@@ -67,7 +82,11 @@ export class RemoteService {
   readonly component: ServerComponent = (ctx) => {
     this.ctx = ctx;
     const dir = dataDir(ctx.flags);
-    const storage = new RemoteWriteStorage({ walDir: join(dir, "wal"), progressDir: join(dir, "remote_write"), registry: ctx.registry, logger: ctx.logger, gate: this.writeGate });
+    const metadata = this.metadata;
+    const storage = new RemoteWriteStorage({
+      walDir: join(dir, "wal"), progressDir: join(dir, "remote_write"), registry: ctx.registry, logger: ctx.logger, gate: this.writeGate,
+      metadata: metadata && (() => writeMetadata(metadata())),
+    });
     const read = new RemoteReadStorage({ registry: ctx.registry, localStartTime: () => localStartTime(ctx) });
     this.readStorage = read;
     this.writeStorage = storage;

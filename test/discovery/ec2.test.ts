@@ -7,7 +7,7 @@ import type { EC2SDConfig } from "../../src/config/index.ts";
 import { nopLogger } from "../../src/log/index.ts";
 import { labelsToRecord, Registry } from "../../src/model/index.ts";
 import { EC2Discoverer, parseXML, type EC2DiscovererOptions } from "../../src/discovery/ec2.ts";
-import { FORM_CONTENT_TYPE, signRequest } from "../../src/discovery/sigv4.ts";
+import { FORM_CONTENT_TYPE, signRequest } from "../../src/config/index.ts";
 import type { TargetGroup } from "../../src/discovery/types.ts";
 import { startFakeEC2, type FakeEC2 } from "./fakes/ec2_server.ts";
 import { startFakeIMDS, type FakeIMDS } from "./fakes/imds_server.ts";

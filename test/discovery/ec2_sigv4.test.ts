@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { awsURIEncode, canonicalQueryString, computeSignature, deriveSigningKey, formatAmzDate, sha256Hex, signRequest } from "../../src/discovery/sigv4.ts";
+import { awsURIEncode, canonicalQueryString, computeSignature, deriveSigningKey, formatAmzDate, sha256Hex, signRequest } from "../../src/config/sigv4.ts";
 
 const EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 

@@ -222,3 +222,29 @@ describe("remote write receiver", () => {
     expect(rejected).toBeGreaterThan(100);
   });
 });
+
+describe("remote write receiver: large requests", () => {
+  test("decompressing, decoding and storing a large request let the event loop turn (1.0 and 2.0)", async () => {
+    const now = Date.now();
+    const series = (from: number): EncodeSeries[] => Array.from({ length: 20_000 }, (_, s) => ({
+      labels: ls("big_metric", { s: String(s), instance: `h${s % 100}` }),
+      t: Array.from({ length: 20 }, (_, i) => from + i * 1000),
+      v: Float64Array.from({ length: 20 }, (_, i) => s + i),
+    }));
+    for (const [type, raw] of [["application/x-protobuf", encodeWriteV1(series(now - 60_000))], [V2_TYPE, encodeWriteV2(series(now - 30_000))]] as const) {
+      let turns = 0;
+      let running = true;
+      const tick = () => {
+        turns++;
+        if (running) setTimeout(tick, 0);
+      };
+      setTimeout(tick, 0);
+      const res = await handler()(post(snappyEncode(raw), { "Content-Type": type, "Content-Encoding": "snappy" }));
+      running = false;
+      expect(res.status).toBe(204);
+      // Done in one piece, the request would let no timer run; in ~10 ms slices, many run (however loaded the host).
+      expect({ type, turns: turns >= 10 }).toEqual({ type, turns: true });
+    }
+    expect(await totalSamples()).toBe(800_000);
+  }, 60_000);
+});

@@ -1,7 +1,8 @@
 /**
  * AWS Signature Version 4 request signing (header form), as the EC2 and STS
- * Query APIs require. Pure functions over strings; HMAC and SHA-256 come
- * from node:crypto.
+ * Query APIs (EC2 service discovery) and `sigv4` HTTP clients (remote write
+ * to Amazon Managed Prometheus, service "aps") require. Pure functions;
+ * HMAC and SHA-256 come from node:crypto.
  *
  * @example
  * const headers = signRequest(
@@ -39,7 +40,8 @@ export interface SignableRequest {
   method: string;
   url: URL;
   headers: Record<string, string>;
-  body: string;
+  /** A string is hashed as UTF-8; bytes as they are. */
+  body: string | Uint8Array;
 }
 
 /** Everything a signature is computed from, exposed for tests and for verifiers. */
@@ -51,9 +53,9 @@ export interface SignatureParts {
   signature: string;
 }
 
-/** Lower-case hex SHA-256 of a UTF-8 string. */
-export function sha256Hex(data: string): string {
-  return createHash("sha256").update(data, "utf8").digest("hex");
+/** Lower-case hex SHA-256 of a UTF-8 string or of bytes. */
+export function sha256Hex(data: string | Uint8Array): string {
+  return typeof data === "string" ? createHash("sha256").update(data, "utf8").digest("hex") : createHash("sha256").update(data).digest("hex");
 }
 
 function hmac(key: string | Buffer, data: string): Buffer {
