@@ -14,7 +14,7 @@
  * Bun.serve({ port: 9091, fetch: app.fetch });
  */
 import { Hono } from "hono";
-import { readBoundedBytes } from "../base/index.ts";
+import { decodeUTF8Escaping, readBoundedBytes } from "../base/index.ts";
 import { Registry } from "../model/index.ts";
 import { compareMetrics, parseProtobufFamilies, parseTextFamilies, PushBodyError, validateFamilies, writeTextFamilies, type PushedFamily } from "./families.ts";
 import { GroupingKeyError, parseGroupingKey } from "./grouping.ts";
@@ -83,6 +83,22 @@ function splitPushPath(path: string): { job: string; base64: boolean; rest: stri
 }
 
 /**
+ * A text-format push body as a string. Bytes that are not UTF-8 become lone
+ * surrogates instead of U+FFFD, so the parser refuses them where Go's does
+ * (label values: `invalid label value "\xff"`) and keeps them where Go's
+ * does (HELP text, comments).
+ */
+function pushBodyText(body: Uint8Array): string {
+  try {
+    return UTF8.decode(body);
+  } catch {
+    return decodeUTF8Escaping(body);
+  }
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
  * Merges the gateway's own families into the pushed ones: a pushed family of
  * the same name (a client pushing its `go_*` or `process_*` metrics) shares
  * one family, with the gateway's help text.
@@ -134,13 +150,7 @@ export function pushgatewayApp(opts: PushgatewayAppOptions): Hono {
       const body = await readPushBody(c.req.raw, limit);
       if (isProtobuf(c.req.header("content-type") ?? "")) families = parseProtobufFamilies(body);
       else {
-        let s: string;
-        try {
-          s = new TextDecoder("utf-8", { fatal: true }).decode(body);
-        } catch {
-          throw new PushBodyError("text format parsing error: body is not valid UTF-8");
-        }
-        families = parseTextFamilies(s);
+        families = parseTextFamilies(pushBodyText(body));
       }
       validateFamilies(families);
     } catch (err) {

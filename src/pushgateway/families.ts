@@ -11,7 +11,7 @@
  * const fams = parseTextFamilies('# TYPE a counter\na{x="1"} 2\n');
  * fams[0]; // { name: "a", type: "counter", metrics: [{ labels: [["x", "1"]], value: 2 }] }
  */
-import { formatGoFloatG } from "../base/index.ts";
+import { formatGoFloatG, goQuote } from "../base/index.ts";
 import { TextParser, TextParseError, type MetricType } from "../model/index.ts";
 
 export type FamilyType = MetricType;
@@ -135,6 +135,8 @@ export function parseTextFamilies(body: string): PushedFamily[] {
         for (const l of all) {
           if (l.name === "__name__") name = l.value;
           else pairs.push([l.name, l.value]);
+          // Bytes that were not UTF-8 decode to lone surrogates (see pushBodyText); Go's parser refuses them in values.
+          if (!l.value.isWellFormed()) throw new PushBodyError(`text format parsing error in line ${p.line}: invalid label value ${goQuote(l.value)}`);
         }
         const ts = p.timestamp();
         const value = p.value;

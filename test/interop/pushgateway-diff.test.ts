@@ -31,6 +31,9 @@ const STEPS: Step[] = [
   { method: "PUT", path: "/metrics/job/ts", body: "ts_metric 3 1000\n" }, // timestamps: refused
   { method: "PUT", path: "/metrics/job/bad", body: "bad metric\n" }, // parse error
   { method: "PUT", path: "/metrics/job/badlabel", body: 'a{1x="y"} 1\n' },
+  // Invalid UTF-8 in a label value: refused naming the bytes, as Go's text parser does.
+  { method: "PUT", path: "/metrics/job/badutf8", body: Buffer.from('ok 1\nbu_metric{v="\xff\xfe\xc3("} 1\n', "latin1") },
+  { method: "PUT", path: "/metrics/job/badutf8b", body: Buffer.from('m{a="ok",b="x\xc3"} 1\n', "latin1") },
   { method: "PUT", path: "/metrics/job/x/lab", body: "a 1\n" }, // odd components
   { method: "PUT", path: "/metrics/job/x/1ab/v", body: "a 1\n" },
   { method: "PUT", path: "/metrics/job/x/__name__/v", body: "a 1\n" },
