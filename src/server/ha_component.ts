@@ -56,7 +56,7 @@ export class HAService {
 
   constructor(private readonly flags: ServerFlags, logger: Logger, private readonly registry: Registry) {
     this.log = logger.with({ component: "ha" });
-    this.election = new WriterElection({ registry, logger });
+    this.election = new WriterElection({ registry, logger, claimWaitMs: flags["cluster.gossip-interval"] + 20 });
   }
 
   /** The HTTP listener's URL (known before components start). */
@@ -107,6 +107,8 @@ export class HAService {
     ctx.reloadHooks.push((config) => {
       this.externalLabels = config.global.external_labels ?? {};
       this.peer?.setMeta(EXTERNAL_LABELS_META, externalLabelsHash(this.externalLabels));
+      // A node that comes back becomes a candidate writer only once its first scrapes are in.
+      this.election.setAnnounceDelay(maxScrapeInterval(config) + 1000);
       this.election.setEndpoints(config.remote_write.map((rw) => rw.url));
     });
   };
