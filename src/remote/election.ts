@@ -72,6 +72,8 @@ export function endpointKey(url: string): string {
 interface Progress {
   acked: number;
   claimed: number;
+  /** The node whose claim is `claimed`. */
+  writer?: string;
 }
 
 /** Decodes a gossiped progress map, throwing on anything else. */
@@ -82,9 +84,10 @@ export function decodeProgress(data: Uint8Array): Map<string, Progress> {
   const out = new Map<string, Progress>();
   for (const [k, v] of Object.entries(obj)) {
     if (!/^[0-9a-f]{8}$/.test(k)) throw new Error(`remote write progress: bad endpoint key ${JSON.stringify(k).slice(0, 40)}`);
-    const p = v as { a?: number | null; c?: number | null };
+    const p = v as { a?: number | null; c?: number | null; w?: unknown };
     if (typeof p !== "object" || p === null || !timestampOrNull(p.a) || !timestampOrNull(p.c)) throw new Error(`remote write progress: bad entry for ${k}`);
-    out.set(k, { acked: p.a ?? -Infinity, claimed: p.c ?? -Infinity });
+    if (p.w !== undefined && (typeof p.w !== "string" || p.w.length > 256)) throw new Error(`remote write progress: bad writer for ${k}`);
+    out.set(k, { acked: p.a ?? -Infinity, claimed: p.c ?? -Infinity, writer: p.w });
   }
   return out;
 }
@@ -94,9 +97,9 @@ function timestampOrNull(x: unknown): x is number | null {
 }
 
 function encodeProgress(entries: Iterable<[string, Progress]>): Uint8Array {
-  const obj: Record<string, { a: number | null; c: number | null }> = {};
+  const obj: Record<string, { a: number | null; c: number | null; w?: string }> = {};
   const finite = (x: number) => (Number.isFinite(x) ? x : null);
-  for (const [k, p] of entries) obj[k] = { a: finite(p.acked), c: finite(p.claimed) };
+  for (const [k, p] of entries) obj[k] = { a: finite(p.acked), c: finite(p.claimed), ...(p.writer !== undefined ? { w: p.writer } : {}) };
   return new TextEncoder().encode(JSON.stringify(obj));
 }
 
@@ -127,6 +130,9 @@ export class WriterElection {
   private announceTimer: ReturnType<typeof setTimeout> | undefined;
   /** Per endpoint: until when a writer that lost the role still flushes. */
   private readonly handoffUntil = new Map<string, number>();
+  /** Per endpoint: until when this node holds back because a lower-named node is writing. */
+  private readonly yieldUntil = new Map<string, number>();
+  private readonly yieldMs = new Map<string, number>();
   /** Per endpoint: since when this node is the writer (undefined when standby). */
   private readonly writerSince = new Map<string, number | undefined>();
   private readonly labels = new Map<string, [string, string]>();
@@ -152,15 +158,41 @@ export class WriterElection {
   readonly state: ClusterState = {
     marshal: () => encodeProgress(this.progress),
     merge: (data) => {
-      for (const [k, p] of decodeProgress(data)) this.raise(k, p);
+      for (const [k, p] of decodeProgress(data)) {
+        const before = this.progress.get(k)?.claimed ?? -Infinity;
+        this.raise(k, p);
+        if (p.claimed > before && p.writer !== undefined) this.heardClaim(k, p.writer);
+      }
     },
   };
 
   private raise(key: string, p: Progress): boolean {
     const cur = this.progress.get(key);
     if (cur && cur.acked >= p.acked && cur.claimed >= p.claimed) return false;
-    this.progress.set(key, { acked: Math.max(cur?.acked ?? -Infinity, p.acked), claimed: Math.max(cur?.claimed ?? -Infinity, p.claimed) });
+    const newer = p.claimed > (cur?.claimed ?? -Infinity);
+    this.progress.set(key, {
+      acked: Math.max(cur?.acked ?? -Infinity, p.acked),
+      claimed: Math.max(cur?.claimed ?? -Infinity, p.claimed),
+      writer: newer ? p.writer : cur?.writer,
+    });
     return true;
+  }
+
+  /**
+   * Another node claimed a batch. When this node also writes and the other
+   * has the lower name (it wins wherever both are seen alive), this node
+   * stands by until that node's claims stop: membership views can differ
+   * for a while (a node wrongly declared dead, a partition healing).
+   */
+  private heardClaim(key: string, writer: string): void {
+    const peer = this.peer;
+    if (!peer || writer === peer.name || !(writer < peer.name) || this.writerSince.get(key) === undefined) return;
+    const until = this.now() + (this.yieldMs.get(key) ?? TAKEOVER_GRACE_MS);
+    if (this.now() >= (this.yieldUntil.get(key) ?? 0)) {
+      const l = this.labels.get(key);
+      this.logger.warn("Another node is also writing to this endpoint; standing by while it does", { url: l?.[1], remote_name: l?.[0], writer });
+    }
+    this.yieldUntil.set(key, until);
   }
 
   /** Registers the state on the peer (before it joins) and follows its membership. */
@@ -271,8 +303,9 @@ export class WriterElection {
   }
 
   /** The gate of one queue (see {@link WriteGate}); without a cluster peer it always sends. */
-  gate(url: string, remoteName: string): WriteGate {
+  gate(url: string, remoteName: string, opts: { yieldMs?: number } = {}): WriteGate {
     const key = endpointKey(url);
+    if (opts.yieldMs !== undefined) this.yieldMs.set(key, Math.max(TAKEOVER_GRACE_MS, opts.yieldMs));
     this.labels.set(key, [remoteName, url]);
     if (!this.writerSince.has(key)) this.writerSince.set(key, undefined);
     this.evaluate();
@@ -283,7 +316,7 @@ export class WriterElection {
         if (!this.peer) return true;
         const since = this.writerSince.get(key);
         if (since === undefined && this.now() < (this.handoffUntil.get(key) ?? 0)) return true;
-        if (since === undefined || this.now() - since < TAKEOVER_GRACE_MS) {
+        if (since === undefined || this.now() - since < TAKEOVER_GRACE_MS || this.now() < (this.yieldUntil.get(key) ?? 0)) {
           frozen = undefined;
           return false;
         }
@@ -299,7 +332,7 @@ export class WriterElection {
         return frozen ?? this.known(key);
       },
       claim: (t) => {
-        if (!this.peer || !this.raise(key, { acked: -Infinity, claimed: t })) return 0;
+        if (!this.peer || !this.raise(key, { acked: -Infinity, claimed: t, writer: this.peer.name })) return 0;
         this.gossip(key, true);
         return this.claimWaitMs;
       },

@@ -131,6 +131,7 @@ export class HAService {
 
   /** The election gate of a remote_write queue (none without a cluster: every queue sends). */
   writeGate(cfg: RemoteWriteConfig, name: string): WriteGate | undefined {
-    return this.peer ? this.election.gate(cfg.url, name) : undefined;
+    // A writer that hears another (lower-named) writer's claims holds back until they stop for two batch deadlines.
+    return this.peer ? this.election.gate(cfg.url, name, { yieldMs: 2 * cfg.queue_config.batch_send_deadline + 1000 }) : undefined;
   }
 }

@@ -163,3 +163,37 @@ test("a node that comes back is a candidate only after its announce delay; the w
   expect(ga.canSend()).toBe(true);
   expect(ga.floor()).toBe(9000);
 });
+
+test("a writer that hears a lower-named node's claims (views differ) holds back until they stop, then goes on after them", () => {
+  let now = 0;
+  const [pa, pb] = fakeCluster(["a", "b"]) as [Fake, Fake];
+  const ea = new WriterElection({ now: () => now });
+  const eb = new WriterElection({ now: () => now });
+  ea.attach(pa);
+  eb.attach(pb);
+  ea.setEndpoints([URL_A]);
+  eb.setEndpoints([URL_A]);
+  const ga = ea.gate(URL_A, "out");
+  const gb = eb.gate(URL_A, "out", { yieldMs: 3000 });
+  // b wrongly declares a dead and becomes the writer.
+  pa.state = "dead";
+  pb.changed();
+  now += TAKEOVER_GRACE_MS;
+  expect(gb.canSend()).toBe(true);
+  // a is in fact alive and still sending: its claim reaches b, which stands by.
+  ga.claim(7000);
+  expect(gb.canSend()).toBe(false);
+  now += 2000;
+  expect(gb.canSend()).toBe(false);
+  // a's claims stopped: after the yield time b sends again, after a's last claim.
+  now += 1001;
+  expect(gb.canSend()).toBe(true);
+  expect(gb.floor()).toBe(7000);
+  // A higher-named node's claims do not make a lower-named writer stand by.
+  pa.state = "alive";
+  pa.changed();
+  now += TAKEOVER_GRACE_MS;
+  expect(ga.canSend()).toBe(true);
+  gb.claim(8000);
+  expect(ga.canSend()).toBe(true);
+});
