@@ -303,7 +303,15 @@ export class WriterElection {
   }
 
   /** The gate of one queue (see {@link WriteGate}); without a cluster peer it always sends. */
-  gate(url: string, remoteName: string, opts: { yieldMs?: number } = {}): WriteGate {
+  /**
+   * `yieldMs`: how long a writer holds back after hearing a lower-named
+   * writer's claim. `marginMs`: how far past the other writer's newest
+   * claim samples still belong to it (half the shortest scrape interval:
+   * the nodes scrape a target at nearly the same phase, a few ms apart, so
+   * the first sample after a claim may be the same scrape interval).
+   */
+  gate(url: string, remoteName: string, opts: { yieldMs?: number; marginMs?: number } = {}): WriteGate {
+    const margin = Math.max(0, opts.marginMs ?? 0);
     const key = endpointKey(url);
     if (opts.yieldMs !== undefined) this.yieldMs.set(key, Math.max(TAKEOVER_GRACE_MS, opts.yieldMs));
     this.labels.set(key, [remoteName, url]);
@@ -329,7 +337,7 @@ export class WriterElection {
       flushing: () => this.peer !== undefined && this.writerSince.get(key) === undefined && this.now() < (this.handoffUntil.get(key) ?? 0),
       floor: () => {
         if (!this.peer) return -Infinity;
-        return frozen ?? this.known(key);
+        return (frozen ?? this.known(key)) + margin;
       },
       claim: (t) => {
         if (!this.peer || !this.raise(key, { acked: -Infinity, claimed: t, writer: this.peer.name })) return 0;

@@ -197,3 +197,17 @@ test("a writer that hears a lower-named node's claims (views differ) holds back 
   gb.claim(8000);
   expect(ga.canSend()).toBe(true);
 });
+
+test("the floor reaches half a scrape interval past the last claim (same scrape interval on the other node)", () => {
+  const [pa, pb] = fakeCluster(["a", "b"]) as [Fake, Fake];
+  const ea = new WriterElection();
+  const eb = new WriterElection();
+  ea.attach(pa);
+  eb.attach(pb);
+  const ga = ea.gate(URL_A, "out");
+  const gb = eb.gate(URL_A, "out", { marginMs: 500 });
+  ea.setEndpoints([URL_A]);
+  eb.setEndpoints([URL_A]);
+  ga.claim(10_000);
+  expect(gb.floor()).toBe(10_500);
+});
