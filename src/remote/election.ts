@@ -16,6 +16,8 @@
  *   grow; merges keep the maximum. A standby drops the samples it reads at
  *   or before max(acked, claimed): they are the writer's. So its WAL
  *   position follows the writer's.
+ *   A claim is gossiped at once, and the batch goes out only after the
+ *   gossip interval (`claimWaitMs`): the claim is on the wire first.
  * - **Takeover.** A node that becomes the writer waits {@link TAKEOVER_GRACE_MS}
  *   (for the previous writer's last gossip), then sends every sample after
  *   max(acked, claimed) as last gossiped. Taking `claimed` rather than
@@ -36,7 +38,9 @@ import type { Registry } from "../model/index.ts";
 import type { ClusterChannel, ClusterPeer, ClusterState } from "../cluster/index.ts";
 
 /** How long a new writer waits before sending. */
-export const TAKEOVER_GRACE_MS = 1000;
+export const TAKEOVER_GRACE_MS = 2000;
+/** How long a writer that lost the role (to a node that came back) goes on flushing what it holds. */
+export const HANDOFF_MS = 500;
 /** At most one gossip per endpoint per this many ms (the latest values go out). */
 const GOSSIP_EVERY_MS = 100;
 /** Member metadata key listing the endpoints a node writes to. */
@@ -46,10 +50,16 @@ export const ENDPOINTS_META = "rw";
 export interface WriteGate {
   /** Whether this node sends now. */
   canSend(): boolean;
+  /** True while handing the role over: send everything held now, without waiting for full batches. */
+  flushing(): boolean;
   /** Samples at or before this timestamp are another writer's: skipped (−Infinity when none). */
   floor(): number;
-  /** A batch whose newest sample is `t` is about to be sent. */
-  claim(t: number): void;
+  /**
+   * A batch whose newest sample is `t` is about to be sent: gossips it and
+   * returns how long to wait before sending (until the claim is on the
+   * wire, so a survivor knows about every batch that may have landed).
+   */
+  claim(t: number): number;
   /** Every sample up to `t` was delivered. */
   acked(t: number): void;
 }
@@ -62,6 +72,8 @@ export function endpointKey(url: string): string {
 interface Progress {
   acked: number;
   claimed: number;
+  /** The node whose claim is `claimed`. */
+  writer?: string;
 }
 
 /** Decodes a gossiped progress map, throwing on anything else. */
@@ -72,9 +84,10 @@ export function decodeProgress(data: Uint8Array): Map<string, Progress> {
   const out = new Map<string, Progress>();
   for (const [k, v] of Object.entries(obj)) {
     if (!/^[0-9a-f]{8}$/.test(k)) throw new Error(`remote write progress: bad endpoint key ${JSON.stringify(k).slice(0, 40)}`);
-    const p = v as { a?: number | null; c?: number | null };
+    const p = v as { a?: number | null; c?: number | null; w?: unknown };
     if (typeof p !== "object" || p === null || !timestampOrNull(p.a) || !timestampOrNull(p.c)) throw new Error(`remote write progress: bad entry for ${k}`);
-    out.set(k, { acked: p.a ?? -Infinity, claimed: p.c ?? -Infinity });
+    if (p.w !== undefined && (typeof p.w !== "string" || p.w.length > 256)) throw new Error(`remote write progress: bad writer for ${k}`);
+    out.set(k, { acked: p.a ?? -Infinity, claimed: p.c ?? -Infinity, writer: p.w });
   }
   return out;
 }
@@ -84,17 +97,25 @@ function timestampOrNull(x: unknown): x is number | null {
 }
 
 function encodeProgress(entries: Iterable<[string, Progress]>): Uint8Array {
-  const obj: Record<string, { a: number | null; c: number | null }> = {};
+  const obj: Record<string, { a: number | null; c: number | null; w?: string }> = {};
   const finite = (x: number) => (Number.isFinite(x) ? x : null);
-  for (const [k, p] of entries) obj[k] = { a: finite(p.acked), c: finite(p.claimed) };
+  for (const [k, p] of entries) obj[k] = { a: finite(p.acked), c: finite(p.claimed), ...(p.writer !== undefined ? { w: p.writer } : {}) };
   return new TextEncoder().encode(JSON.stringify(obj));
 }
 
 export interface WriterElectionOptions {
+  /**
+   * How long after its first queue starts this node waits before it
+   * announces its endpoints (so a node that comes back takes the role only
+   * once it has scraped; default 0).
+   */
+  announceDelayMs?: number;
   registry?: Registry;
   logger?: Logger;
   /** Clock (tests). */
   now?: () => number;
+  /** How long a claim takes to go out: the cluster's gossip interval plus a margin (default 0). */
+  claimWaitMs?: number;
 }
 
 /** See the module comment. */
@@ -104,6 +125,14 @@ export class WriterElection {
   private channel: ClusterChannel | undefined;
   private readonly progress = new Map<string, Progress>();
   private readonly announced = new Set<string>();
+  /** Whether this node's endpoints are announced yet (it is a candidate). */
+  private candidate = false;
+  private announceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Per endpoint: until when a writer that lost the role still flushes. */
+  private readonly handoffUntil = new Map<string, number>();
+  /** Per endpoint: until when this node holds back because a lower-named node is writing. */
+  private readonly yieldUntil = new Map<string, number>();
+  private readonly yieldMs = new Map<string, number>();
   /** Per endpoint: since when this node is the writer (undefined when standby). */
   private readonly writerSince = new Map<string, number | undefined>();
   private readonly labels = new Map<string, [string, string]>();
@@ -114,10 +143,14 @@ export class WriterElection {
   private readonly logger: Logger;
   private readonly elected;
   private readonly now: () => number;
+  private announceDelayMs: number;
+  private readonly claimWaitMs: number;
 
   constructor(opts: WriterElectionOptions = {}) {
     this.logger = (opts.logger ?? nopLogger).with({ component: "remote" });
     this.now = opts.now ?? Date.now;
+    this.announceDelayMs = opts.announceDelayMs ?? 0;
+    this.claimWaitMs = opts.claimWaitMs ?? 0;
     this.elected = opts.registry?.gaugeVec("promts_remote_write_elected", "1 when this node is the cluster's elected writer for the remote_write endpoint, 0 when another node writes to it.", ["remote_name", "url"]);
   }
 
@@ -125,15 +158,41 @@ export class WriterElection {
   readonly state: ClusterState = {
     marshal: () => encodeProgress(this.progress),
     merge: (data) => {
-      for (const [k, p] of decodeProgress(data)) this.raise(k, p);
+      for (const [k, p] of decodeProgress(data)) {
+        const before = this.progress.get(k)?.claimed ?? -Infinity;
+        this.raise(k, p);
+        if (p.claimed > before && p.writer !== undefined) this.heardClaim(k, p.writer);
+      }
     },
   };
 
   private raise(key: string, p: Progress): boolean {
     const cur = this.progress.get(key);
     if (cur && cur.acked >= p.acked && cur.claimed >= p.claimed) return false;
-    this.progress.set(key, { acked: Math.max(cur?.acked ?? -Infinity, p.acked), claimed: Math.max(cur?.claimed ?? -Infinity, p.claimed) });
+    const newer = p.claimed > (cur?.claimed ?? -Infinity);
+    this.progress.set(key, {
+      acked: Math.max(cur?.acked ?? -Infinity, p.acked),
+      claimed: Math.max(cur?.claimed ?? -Infinity, p.claimed),
+      writer: newer ? p.writer : cur?.writer,
+    });
     return true;
+  }
+
+  /**
+   * Another node claimed a batch. When this node also writes and the other
+   * has the lower name (it wins wherever both are seen alive), this node
+   * stands by until that node's claims stop: membership views can differ
+   * for a while (a node wrongly declared dead, a partition healing).
+   */
+  private heardClaim(key: string, writer: string): void {
+    const peer = this.peer;
+    if (!peer || writer === peer.name || !(writer < peer.name) || this.writerSince.get(key) === undefined) return;
+    const until = this.now() + (this.yieldMs.get(key) ?? TAKEOVER_GRACE_MS);
+    if (this.now() >= (this.yieldUntil.get(key) ?? 0)) {
+      const l = this.labels.get(key);
+      this.logger.warn("Another node is also writing to this endpoint; standing by while it does", { url: l?.[1], remote_name: l?.[0], writer });
+    }
+    this.yieldUntil.set(key, until);
   }
 
   /** Registers the state on the peer (before it joins) and follows its membership. */
@@ -142,6 +201,11 @@ export class WriterElection {
     this.channel = peer.addState(this.stateKey, this.state);
     peer.onChange(() => this.evaluate());
     this.announce();
+  }
+
+  /** See {@link WriterElectionOptions.announceDelayMs}; takes effect if no queue started yet. */
+  setAnnounceDelay(ms: number): void {
+    this.announceDelayMs = ms;
   }
 
   /** The endpoints this node writes to (after every configuration load). */
@@ -153,8 +217,21 @@ export class WriterElection {
 
   private announce(): void {
     if (!this.peer) return;
-    this.peer.setMeta(ENDPOINTS_META, [...this.announced].sort().join(","));
+    this.peer.setMeta(ENDPOINTS_META, this.candidate ? [...this.announced].sort().join(",") : "");
     this.evaluate();
+  }
+
+  /** Becomes a candidate once the announce delay after the first queue's start has passed. */
+  private scheduleCandidacy(): void {
+    if (this.candidate || this.announceTimer) return;
+    const delay = this.announceDelayMs;
+    const go = () => {
+      this.candidate = true;
+      this.announce();
+    };
+    if (delay <= 0) return go();
+    this.announceTimer = setTimeout(go, delay);
+    (this.announceTimer as { unref?: () => void }).unref?.();
   }
 
   /** The elected writer of an endpoint key: the lowest-named live member announcing it (this node when alone). */
@@ -164,7 +241,7 @@ export class WriterElection {
     let best: string | undefined;
     for (const m of peer.members()) {
       if (m.state !== "alive" && m.state !== "suspect") continue;
-      const keys = m.name === peer.name ? [...this.announced] : (m.meta[ENDPOINTS_META] ?? "").split(",");
+      const keys = m.name === peer.name ? (this.candidate ? [...this.announced] : []) : (m.meta[ENDPOINTS_META] ?? "").split(",");
       if (!keys.includes(key)) continue;
       if (best === undefined || m.name < best) best = m.name;
     }
@@ -176,8 +253,13 @@ export class WriterElection {
     if (!peer) return;
     for (const [key, since] of this.writerSince) {
       const mine = this.writerOf(key) === peer.name;
-      if (mine && since === undefined) this.writerSince.set(key, this.now());
-      else if (!mine && since !== undefined) this.writerSince.set(key, undefined);
+      if (mine && since === undefined) {
+        this.writerSince.set(key, this.now());
+      } else if (!mine && since !== undefined) {
+        this.writerSince.set(key, undefined);
+        // Lost to a node that (re)joined: flush what was read so far, claims gossiped first.
+        if (this.now() - since >= TAKEOVER_GRACE_MS) this.handoffUntil.set(key, this.now() + HANDOFF_MS);
+      }
       const l = this.labels.get(key);
       if (!l) continue;
       if (this.reported.get(key) !== mine) {
@@ -195,8 +277,18 @@ export class WriterElection {
     return p ? Math.max(p.acked, p.claimed) : -Infinity;
   }
 
-  private gossip(key: string): void {
-    if (!this.channel || this.gossipTimers.has(key)) return;
+  /** Broadcasts an endpoint's progress: at once when `now`, else at most every GOSSIP_EVERY_MS. */
+  private gossip(key: string, now = false): void {
+    if (!this.channel) return;
+    if (now) {
+      clearTimeout(this.gossipTimers.get(key));
+      this.gossipTimers.delete(key);
+      this.lastGossip.set(key, this.now());
+      const p = this.progress.get(key);
+      if (p) this.channel.broadcast(encodeProgress([[key, p]]));
+      return;
+    }
+    if (this.gossipTimers.has(key)) return;
     const wait = Math.max(0, (this.lastGossip.get(key) ?? -Infinity) + GOSSIP_EVERY_MS - this.now());
     const send = () => {
       this.gossipTimers.delete(key);
@@ -211,17 +303,28 @@ export class WriterElection {
   }
 
   /** The gate of one queue (see {@link WriteGate}); without a cluster peer it always sends. */
-  gate(url: string, remoteName: string): WriteGate {
+  /**
+   * `yieldMs`: how long a writer holds back after hearing a lower-named
+   * writer's claim. `marginMs`: how far past the other writer's newest
+   * claim samples still belong to it (half the shortest scrape interval:
+   * the nodes scrape a target at nearly the same phase, a few ms apart, so
+   * the first sample after a claim may be the same scrape interval).
+   */
+  gate(url: string, remoteName: string, opts: { yieldMs?: number; marginMs?: number } = {}): WriteGate {
+    const margin = Math.max(0, opts.marginMs ?? 0);
     const key = endpointKey(url);
+    if (opts.yieldMs !== undefined) this.yieldMs.set(key, Math.max(TAKEOVER_GRACE_MS, opts.yieldMs));
     this.labels.set(key, [remoteName, url]);
     if (!this.writerSince.has(key)) this.writerSince.set(key, undefined);
     this.evaluate();
+    this.scheduleCandidacy();
     let frozen: number | undefined;
     return {
       canSend: () => {
         if (!this.peer) return true;
         const since = this.writerSince.get(key);
-        if (since === undefined || this.now() - since < TAKEOVER_GRACE_MS) {
+        if (since === undefined && this.now() < (this.handoffUntil.get(key) ?? 0)) return true;
+        if (since === undefined || this.now() - since < TAKEOVER_GRACE_MS || this.now() < (this.yieldUntil.get(key) ?? 0)) {
           frozen = undefined;
           return false;
         }
@@ -231,12 +334,15 @@ export class WriterElection {
         }
         return true;
       },
+      flushing: () => this.peer !== undefined && this.writerSince.get(key) === undefined && this.now() < (this.handoffUntil.get(key) ?? 0),
       floor: () => {
         if (!this.peer) return -Infinity;
-        return frozen ?? this.known(key);
+        return (frozen ?? this.known(key)) + margin;
       },
       claim: (t) => {
-        if (this.peer && this.raise(key, { acked: -Infinity, claimed: t })) this.gossip(key);
+        if (!this.peer || !this.raise(key, { acked: -Infinity, claimed: t, writer: this.peer.name })) return 0;
+        this.gossip(key, true);
+        return this.claimWaitMs;
       },
       acked: (t) => {
         if (this.peer && this.raise(key, { acked: t, claimed: -Infinity })) this.gossip(key);

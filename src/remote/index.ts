@@ -50,4 +50,4 @@ export {
 export { remoteReadHandler, STREAMED_CONTENT_TYPE, type RemoteReadOptions } from "./read_server.ts";
 export { MAX_READ_RESPONSE_BYTES, readEndpointName, RemoteReadMetrics, RemoteReadQueryable, RemoteReadStorage, type RemoteReadClientOptions } from "./read_client.ts";
 export { GapFillQueryable, gapsWithin, medianStep, missingSamples, type Gap, type GapFillOptions, type GapPeer } from "./gap_fill.ts";
-export { decodeProgress, endpointKey, ENDPOINTS_META, TAKEOVER_GRACE_MS, WriterElection, type WriteGate, type WriterElectionOptions } from "./election.ts";
+export { decodeProgress, endpointKey, ENDPOINTS_META, HANDOFF_MS, TAKEOVER_GRACE_MS, WriterElection, type WriteGate, type WriterElectionOptions } from "./election.ts";

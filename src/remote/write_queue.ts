@@ -321,7 +321,7 @@ export class WriteQueue {
     try {
       if (this.opts.gate && !this.opts.gate.canSend()) this.dropCovered(this.opts.gate.floor());
       if (!this.stopping) this.readWAL();
-      this.dispatch(this.stopping);
+      this.dispatch(this.stopping || (this.opts.gate?.flushing() ?? false));
       this.maybeReshard();
       this.saveProgress();
     } catch (err) {
@@ -422,6 +422,7 @@ export class WriteQueue {
       if (shard.n < max && now - shard.firstAt < deadline && !flushAll) return;
       const batch = shard.take(Math.min(max, shard.n), now);
       let oldest: { t: number } | undefined;
+      let wait = 0;
       if (gate) {
         let lo = Infinity, hi = -Infinity;
         for (let k = 0; k < batch.n; k++) {
@@ -432,9 +433,9 @@ export class WriteQueue {
         oldest = { t: lo };
         this.inFlightMin.add(oldest);
         this.batchOldest.set(batch, oldest);
-        gate.claim(hi);
+        wait = gate.claim(hi);
       }
-      this.inFlight[i] = this.sendWithRetries(batch).finally(() => {
+      this.inFlight[i] = this.sendWithRetries(batch, wait).finally(() => {
         if (oldest) this.inFlightMin.delete(oldest);
         this.inFlight[i] = undefined;
         // Keep a full shard moving without waiting for the next tick.
@@ -504,8 +505,11 @@ export class WriteQueue {
     return this.abort.signal.aborted;
   }
 
-  private async sendWithRetries(batch: Batch): Promise<void> {
+  /** Sends a batch, after `waitMs` (a cluster claim going out first), retrying as configured. */
+  private async sendWithRetries(batch: Batch, waitMs = 0): Promise<void> {
     const m = this.opts.metrics;
+    const claimedAt = performance.now();
+    if (waitMs > 0) await Bun.sleep(waitMs);
     const body = this.encode(batch);
     const v2 = this.cfg.protobuf_message === "io.prometheus.write.v2.Request";
     let backoff = this.cfg.queue_config.min_backoff;
@@ -517,7 +521,9 @@ export class WriteQueue {
       if (status >= 200 && status < 300) {
         m.samplesTotal.get(this.labelValues).inc(batch.n);
         m.bytesTotal.get(this.labelValues).inc(body.length);
-        this.secPerSample = this.secPerSample === 0 ? seconds / batch.n : 0.8 * this.secPerSample + 0.2 * (seconds / batch.n);
+        // Shard sizing counts the claim's wait too: it holds the shard as the send does.
+        const held = attempt === 0 ? (performance.now() - claimedAt) / 1000 : seconds;
+        this.secPerSample = this.secPerSample === 0 ? held / batch.n : 0.8 * this.secPerSample + 0.2 * (held / batch.n);
         this.delivered(batch);
         return;
       }

@@ -45,6 +45,13 @@ export function maxScrapeInterval(config: PrometheusConfig): number {
   return max;
 }
 
+/** The shortest scrape interval of a configuration, in ms. */
+export function minScrapeInterval(config: PrometheusConfig): number {
+  let min = config.global.scrape_interval;
+  for (const sc of config.scrape_configs) if (sc.scrape_interval < min) min = sc.scrape_interval;
+  return min;
+}
+
 export class HAService {
   readonly election: WriterElection;
   private peer: ClusterPeer | undefined;
@@ -52,11 +59,12 @@ export class HAService {
   private gapFill: GapFillQueryable | undefined;
   private listenURL: string | undefined;
   private externalLabels: Readonly<Record<string, string>> = {};
+  private minInterval = 0;
   private readonly log: Logger;
 
   constructor(private readonly flags: ServerFlags, logger: Logger, private readonly registry: Registry) {
     this.log = logger.with({ component: "ha" });
-    this.election = new WriterElection({ registry, logger });
+    this.election = new WriterElection({ registry, logger, claimWaitMs: flags["cluster.gossip-interval"] + 20 });
   }
 
   /** The HTTP listener's URL (known before components start). */
@@ -107,6 +115,9 @@ export class HAService {
     ctx.reloadHooks.push((config) => {
       this.externalLabels = config.global.external_labels ?? {};
       this.peer?.setMeta(EXTERNAL_LABELS_META, externalLabelsHash(this.externalLabels));
+      // A node that comes back becomes a candidate writer only once its first scrapes are in.
+      this.election.setAnnounceDelay(maxScrapeInterval(config) + 1000);
+      this.minInterval = minScrapeInterval(config);
       this.election.setEndpoints(config.remote_write.map((rw) => rw.url));
     });
   };
@@ -129,6 +140,8 @@ export class HAService {
 
   /** The election gate of a remote_write queue (none without a cluster: every queue sends). */
   writeGate(cfg: RemoteWriteConfig, name: string): WriteGate | undefined {
-    return this.peer ? this.election.gate(cfg.url, name) : undefined;
+    // A writer that hears another (lower-named) writer's claims holds back until they stop for two batch deadlines.
+    // Samples up to half the shortest scrape interval past the last writer's claim are its scrape interval.
+    return this.peer ? this.election.gate(cfg.url, name, { yieldMs: 2 * cfg.queue_config.batch_send_deadline + 1000, marginMs: this.minInterval / 2 }) : undefined;
   }
 }

@@ -9,7 +9,7 @@ import { expect, test } from "bun:test";
 import type { ClusterChannel, ClusterMember, ClusterPeer, ClusterState, MemberState } from "../../src/cluster/index.ts";
 import { Registry } from "../../src/model/index.ts";
 import { pollUntil } from "../support/wait.ts";
-import { decodeProgress, endpointKey, TAKEOVER_GRACE_MS, WriterElection } from "../../src/remote/index.ts";
+import { decodeProgress, endpointKey, HANDOFF_MS, TAKEOVER_GRACE_MS, WriterElection } from "../../src/remote/index.ts";
 
 interface Fake extends ClusterPeer {
   state: MemberState;
@@ -106,6 +106,8 @@ test("a member that does not announce the endpoint is not elected for it", () =>
   eb.attach(pb);
   ea.setEndpoints(["http://other/api/v1/write"]);
   eb.setEndpoints([URL_A]);
+  ea.gate("http://other/api/v1/write", "other");
+  eb.gate(URL_A, "out");
   expect(eb.writerOf(endpointKey(URL_A))).toBe("b");
   expect(ea.writerOf(endpointKey("http://other/api/v1/write"))).toBe("a");
 });
@@ -129,4 +131,83 @@ test("gossiped progress is validated: wrong shapes are refused, nulls are 'none'
   e.state.merge(enc({ "0123abcd": { a: 3, c: 9 } }));
   e.state.merge(enc({ "0123abcd": { a: 3, c: 9 } }));
   expect(JSON.parse(new TextDecoder().decode(e.state.marshal()))).toEqual({ "0123abcd": { a: 5, c: 9 } });
+});
+
+test("a node that comes back is a candidate only after its announce delay; the writer it replaces flushes, then stands by", async () => {
+  let now = 0;
+  const [pa, pb] = fakeCluster(["a", "b"]) as [Fake, Fake];
+  const ea = new WriterElection({ now: () => now, announceDelayMs: 50 });
+  const eb = new WriterElection({ now: () => now });
+  ea.attach(pa);
+  eb.attach(pb);
+  eb.setEndpoints([URL_A]);
+  const gb = eb.gate(URL_A, "out");
+  now += TAKEOVER_GRACE_MS;
+  expect(gb.canSend()).toBe(true);
+  expect(gb.flushing()).toBe(false);
+  // a starts its queue: not yet a candidate, so b keeps writing.
+  ea.setEndpoints([URL_A]);
+  const ga = ea.gate(URL_A, "out");
+  expect(ea.writerOf(endpointKey(URL_A))).toBe("b");
+  expect(ga.canSend()).toBe(false);
+  await pollUntil("a to announce its endpoint", () => eb.writerOf(endpointKey(URL_A)) === "a", { deadlineMs: 5000, intervalMs: 10 });
+  // b hands off: it still sends (everything it holds) for a moment, and its claims reach a.
+  expect(gb.flushing()).toBe(true);
+  expect(gb.canSend()).toBe(true);
+  gb.claim(9000);
+  now += HANDOFF_MS;
+  expect(gb.flushing()).toBe(false);
+  expect(gb.canSend()).toBe(false);
+  expect(ga.canSend()).toBe(false); // a's grace
+  now += TAKEOVER_GRACE_MS;
+  expect(ga.canSend()).toBe(true);
+  expect(ga.floor()).toBe(9000);
+});
+
+test("a writer that hears a lower-named node's claims (views differ) holds back until they stop, then goes on after them", () => {
+  let now = 0;
+  const [pa, pb] = fakeCluster(["a", "b"]) as [Fake, Fake];
+  const ea = new WriterElection({ now: () => now });
+  const eb = new WriterElection({ now: () => now });
+  ea.attach(pa);
+  eb.attach(pb);
+  ea.setEndpoints([URL_A]);
+  eb.setEndpoints([URL_A]);
+  const ga = ea.gate(URL_A, "out");
+  const gb = eb.gate(URL_A, "out", { yieldMs: 3000 });
+  // b wrongly declares a dead and becomes the writer.
+  pa.state = "dead";
+  pb.changed();
+  now += TAKEOVER_GRACE_MS;
+  expect(gb.canSend()).toBe(true);
+  // a is in fact alive and still sending: its claim reaches b, which stands by.
+  ga.claim(7000);
+  expect(gb.canSend()).toBe(false);
+  now += 2000;
+  expect(gb.canSend()).toBe(false);
+  // a's claims stopped: after the yield time b sends again, after a's last claim.
+  now += 1001;
+  expect(gb.canSend()).toBe(true);
+  expect(gb.floor()).toBe(7000);
+  // A higher-named node's claims do not make a lower-named writer stand by.
+  pa.state = "alive";
+  pa.changed();
+  now += TAKEOVER_GRACE_MS;
+  expect(ga.canSend()).toBe(true);
+  gb.claim(8000);
+  expect(ga.canSend()).toBe(true);
+});
+
+test("the floor reaches half a scrape interval past the last claim (same scrape interval on the other node)", () => {
+  const [pa, pb] = fakeCluster(["a", "b"]) as [Fake, Fake];
+  const ea = new WriterElection();
+  const eb = new WriterElection();
+  ea.attach(pa);
+  eb.attach(pb);
+  const ga = ea.gate(URL_A, "out");
+  const gb = eb.gate(URL_A, "out", { marginMs: 500 });
+  ea.setEndpoints([URL_A]);
+  eb.setEndpoints([URL_A]);
+  ga.claim(10_000);
+  expect(gb.floor()).toBe(10_500);
 });
