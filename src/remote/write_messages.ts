@@ -190,7 +190,7 @@ export function* decodeWriteV1Steps(buf: Uint8Array): Generator<void, DecodedWri
   const cols = new Columns(capacityFor(buf.length));
   const out = emptyDecoded(cols);
   const r = new ProtoReader(buf, 0, buf.length);
-  // The decoding loop is a plain function: a generator's body runs far slower than one.
+  // The decoding loop is a plain function: a loop in a generator's body is optimised later.
   while (decodeV1Entries(r, cols, out, SERIES_PER_STEP)) yield;
   return finish(out, cols);
 }
@@ -286,7 +286,7 @@ export function* decodeWriteV2Steps(buf: Uint8Array): Generator<void, DecodedWri
   // Series bodies are read after the whole request so symbols may come in any order.
   const seriesAt: number[] = [];
   const r = new ProtoReader(buf, 0, buf.length);
-  // The loops are plain functions: a generator's body runs far slower than one.
+  // The loops are plain functions: a loop in a generator's body is optimised later.
   while (scanV2Entries(r, symbols, seriesAt, SERIES_PER_STEP)) yield;
   if (symbols.length > 0 && symbols[0] !== "") throw new ProtoError("Request.symbols[0]", -1, `must be the empty string, got ${JSON.stringify(symbols[0])}`);
   for (let from = 0; from < seriesAt.length; from += SERIES_PER_STEP) {

@@ -253,13 +253,16 @@ export class WriteQueue {
   }
 
   /**
-   * Loads series (in slices: a large WAL does not hold the event loop) and
-   * the persisted position (or the WAL's end for a new queue), then starts
-   * sending.
+   * Loads series and the persisted position (or the WAL's end for a new
+   * queue), then starts sending. The WAL is read in one piece here:
+   * WALWatcher.startAsync loads it in slices, but starting queues that way
+   * let the HA pair's standby send an interval the writer had sent
+   * (test/interop/ha-remote-writer.test.ts), so it waits for that to be
+   * understood.
    */
   async start(): Promise<void> {
     const saved = this.loadProgress();
-    await this.watcher.startAsync(saved ? { segment: saved.segment, offset: saved.offset } : undefined);
+    this.watcher.start(saved ? { segment: saved.segment, offset: saved.offset } : undefined);
     if (this.stopped || this.stopping) return;
     this.started = true;
     this.committed = saved ?? { ...this.watcher.position(), highestSent: -Infinity };
