@@ -292,12 +292,15 @@ export class Alertmanager {
     ];
     const peerPosition = () => this.peerPosition();
     const peerTimeout = this.opts.peerTimeout ?? 15_000;
+    // One exchange with the nodes ahead at a time, shared by the flushes waiting on it.
+    let syncing: Promise<void> | undefined;
+    const syncAhead = peer?.syncAhead ? () => (syncing ??= peer.syncAhead!(Math.min(2000, Math.max(200, peerTimeout / 2))).finally(() => { syncing = undefined; })) : undefined;
     const pipelines = new Map<string, ReceiverPipeline>();
     for (const rc of config.receivers) {
       const perIntegration = buildIntegrations(rc, deps).map((integration) => {
         const key = { groupName: rc.name, integration: integration.name, idx: integration.index };
         return [
-          waitStage(peerPosition, peerTimeout, this.clock),
+          waitStage(peerPosition, peerTimeout, this.clock, syncAhead),
           ...(this.minorityHold ? [minorityHoldStage(this.minorityHold)] : []),
           refreshStage((fp) => this.alerts.get(fp), this.clock),
           dedupStage(this.nflog, key, integration.sendResolved, this.clock),

@@ -117,10 +117,14 @@ export function silenceStage(silences: Silences, clock: Clock): Stage {
  * notifies and the others find its nflog entry; no wait when alone
  * (position 0).
  */
-export function waitStage(peerPosition: () => number, peerTimeout: number, clock: Clock): Stage {
+export function waitStage(peerPosition: () => number, peerTimeout: number, clock: Clock, syncAhead?: () => Promise<void>): Stage {
   return async (ctx, alerts) => {
     const wait = peerPosition() * peerTimeout;
-    if (wait > 0) await sleep(clock, wait, ctx.signal);
+    if (wait > 0) {
+      await sleep(clock, wait, ctx.signal);
+      // promts addition: take the nodes ahead's notification log over TCP, so a gossip packet lost or late does not make a duplicate.
+      if (syncAhead) await syncAhead();
+    }
     return alerts;
   };
 }

@@ -228,6 +228,8 @@ export class Memberlist {
   private readonly acks = new Map<number, PendingAck>();
   private readonly queue: BroadcastQueue;
   private udp: udp.Socket<"uint8array"> | undefined;
+  /** The socket packets are sent from (see start). */
+  private udpOut: udp.Socket<"uint8array"> | undefined;
   private tcp: ReturnType<typeof listenStream> | undefined;
   private seq = 0;
   private awareness = 0;
@@ -267,6 +269,16 @@ export class Memberlist {
           socket: {
             data: (_s, data, port, address) => this.handlePacket(data, address, port),
             // ICMP errors (a stopped peer's port refusing) surface here; the probe deals with the silence.
+            error: (_s, err) => this.logger.debug("Cluster UDP socket error", { err }),
+          },
+        });
+        // Packets go out from a socket of their own: the ICMP errors a stopped peer's closed port sends back
+        // land on that socket, and in Bun an error on a UDP socket can hold up its reading for seconds, so
+        // the listening socket would miss the live peers' gossip (a notification-log entry, a duplicate).
+        this.udpOut = await Bun.udpSocket({
+          hostname: cfg.bindHost, port: 0, binaryType: "uint8array",
+          socket: {
+            data: (_s, data, port, address) => this.handlePacket(data, address, port),
             error: (_s, err) => this.logger.debug("Cluster UDP socket error", { err }),
           },
         });
@@ -361,7 +373,7 @@ export class Memberlist {
       return;
     }
     try {
-      this.udp.send(packet, port, host);
+      (this.udpOut ?? this.udp).send(packet, port, host);
     } catch (err) {
       this.logger.debug("Cluster UDP send failed", { addr, err });
     }
@@ -510,6 +522,11 @@ export class Memberlist {
     }
   }
 
+  /** Where a reply to `sender` goes: its cluster address when it is a member (packets come from its sending socket), else where the packet came from. */
+  private replyAddr(sender: string, source: string): string {
+    return this.nodes.get(sender)?.addr ?? source;
+  }
+
   private drop(err: unknown): void {
     if (err instanceof DropError) this.delegate.onDrop(err.reason, err);
     else this.delegate.onDrop("malformed", err as Error);
@@ -519,7 +536,7 @@ export class Memberlist {
     switch (msg.t) {
       case "ping":
         if (msg.target !== "" && msg.target !== this.name) return;
-        this.sendPacket(source, [encodeMessage({ t: "ack", seq: msg.seq })], true);
+        this.sendPacket(this.replyAddr(sender, source), [encodeMessage({ t: "ack", seq: msg.seq })], true);
         return;
       case "ack":
         this.acks.get(msg.seq)?.resolve(true);
@@ -534,7 +551,7 @@ export class Memberlist {
         const relay = this.waitAck(seq, this.cfg.probeTimeoutMs);
         this.sendPacket(msg.addr, [encodeMessage({ t: "ping", seq, target: msg.target })], true);
         void relay.promise.then((acked) => {
-          this.sendPacket(source, [encodeMessage(acked ? { t: "ack", seq: msg.seq } : { t: "nack", seq: msg.seq })], false);
+          this.sendPacket(this.replyAddr(sender, source), [encodeMessage(acked ? { t: "ack", seq: msg.seq } : { t: "nack", seq: msg.seq })], false);
         });
         return;
       }
@@ -769,6 +786,7 @@ export class Memberlist {
     for (const n of this.nodes.values()) n.suspicion?.stop();
     for (const p of [...this.acks.values()]) p.resolve(false);
     this.udp?.close();
+    this.udpOut?.close();
     this.tcp?.stop(true);
   }
 }

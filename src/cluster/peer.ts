@@ -420,6 +420,18 @@ class ClusterPeerImpl implements Cluster {
     }
   }
 
+  async syncAhead(timeoutMs: number): Promise<void> {
+    const ahead = this.ml.members().filter((m) => m.name < this.name && m.state === "alive");
+    if (ahead.length === 0 || this.stopped) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+    const syncs = Promise.allSettled(ahead.map((m) => this.ml.pushPull(m.addr, false).catch((err) => {
+      this.logger.debug("Cluster push/pull before dedup failed", { peer: m.name, err });
+    })));
+    await Promise.race([syncs, deadline]);
+    clearTimeout(timer);
+  }
+
   position(): number {
     const names = this.ml.members().filter((m) => m.state === "alive" || m.state === "suspect").map((m) => m.name).sort();
     return Math.max(0, names.indexOf(this.name));

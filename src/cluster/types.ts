@@ -52,6 +52,14 @@ export interface ClusterPeer {
   addState(key: string, state: ClusterState): ClusterChannel;
   /** This node's index among the alive members sorted by name (0 when alone). */
   position(): number;
+  /**
+   * A full state exchange (push/pull over TCP) with every alive member
+   * ahead of this node in position order, bounded by `timeoutMs`; resolves
+   * either way. The notification pipeline calls it after its position wait,
+   * so the dedup sees what the nodes ahead sent even when their gossip was
+   * delayed or lost. Optional: without it the dedup relies on gossip.
+   */
+  syncAhead?(timeoutMs: number): Promise<void>;
   /** Every known member, this node included. */
   members(): ClusterMember[];
   /** Sets a metadata value this node announces to the others. */

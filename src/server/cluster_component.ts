@@ -92,6 +92,7 @@ export function clusterComponent(
         get name() { return p.name; },
         addState: (key, state) => p.addState(key, state),
         position: () => p.position(),
+        syncAhead: p.syncAhead ? (timeoutMs) => p.syncAhead!(timeoutMs) : undefined,
         members: () => p.members(),
         setMeta: (key, value) => p.setMeta(key, value),
         settle: (signal) => p.settle(signal),

@@ -196,3 +196,25 @@ describe("settling and the minority rule", () => {
     expect(p.peer.inMinority()).toBe(false);
   }, 30_000);
 });
+
+describe("state exchange with the nodes ahead", () => {
+  it("syncAhead takes the state of every alive node ahead in position order, not of those behind", async () => {
+    const a = await startNode({ peerName: "a" });
+    const b = await startNode({ peerName: "b", peers: [a.peer.address] });
+    const c = await startNode({ peerName: "c", peers: [a.peer.address] });
+    await pollUntil("all three to see three", () => [a, b, c].every((n) => aliveNames(n).length === 3));
+    // Changes made without a broadcast: only a full exchange can carry them.
+    a.state.items.add("only-on-a");
+    c.state.items.add("only-on-c");
+    await b.peer.syncAhead!(2000);
+    expect(b.state.items.has("only-on-a")).toBe(true);
+    expect(b.state.items.has("only-on-c")).toBe(false);
+    // The exchange is both ways: a got b's state.
+    b.state.items.add("only-on-b");
+    await c.peer.syncAhead!(2000);
+    expect(c.state.items.has("only-on-a") && c.state.items.has("only-on-b")).toBe(true);
+    // The first node has nobody ahead.
+    await a.peer.syncAhead!(2000);
+    expect(a.state.items.has("only-on-c")).toBe(true); // from c's exchange with a just before
+  }, 20_000);
+});
