@@ -21,8 +21,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeWriteV1, encodeWriteV1, snappyDecode, snappyEncode } from "../src/remote/index.ts";
+import { decodeWriteV1, snappyDecode } from "../src/remote/index.ts";
 import { freePort } from "../test/support/processes.ts";
+import { cpuSeconds } from "./machine.ts";
+import { buildWriteRequests } from "./write_requests.ts";
 
 const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def);
 const SERIES = arg("series", 20_000);
@@ -31,35 +33,7 @@ const PER_REQUEST = 2000;
 const IN_FLIGHT = 4;
 const root = join(import.meta.dir, "..");
 
-/** The requests, with timestamps from `t0` on (Prometheus's queue skips samples older than its start). */
-function buildRequests(t0: number): Uint8Array<ArrayBuffer>[] {
-  const out: Uint8Array<ArrayBuffer>[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    for (let s0 = 0; s0 < SERIES; s0 += PER_REQUEST) {
-      const series = [];
-      for (let s = s0; s < Math.min(SERIES, s0 + PER_REQUEST); s++) {
-        series.push({
-          labels: [
-            { name: "__name__", value: `sender_metric_${s % 100}` },
-            { name: "instance", value: `host-${Math.floor(s / 1000)}:9100` },
-            { name: "job", value: "node" },
-            { name: "series", value: String(s) },
-          ],
-          t: [t0 + i * 15_000],
-          v: [s + i * 0.5],
-        });
-      }
-      out.push(snappyEncode(encodeWriteV1(series)));
-    }
-  }
-  return out;
-}
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 let received = 0;
 let lastReceivedAt = 0;
@@ -120,7 +94,7 @@ async function run(kind: "promts" | "prometheus", send: boolean, total: number):
   try {
     await waitReady(`http://127.0.0.1:${port}/-/ready`, proc);
     await Bun.sleep(1000);
-    const reqs = buildRequests(Date.now() + 1000);
+    const reqs = buildWriteRequests({ series: SERIES, samples: SAMPLES, perRequest: PER_REQUEST, t0: Date.now() + 1000, metricPrefix: "sender_metric" });
     received = 0;
     const cpu0 = cpuSeconds(proc.pid);
     const t0 = performance.now();

@@ -17,8 +17,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeWriteV1, snappyEncode } from "../src/remote/index.ts";
 import { freePort } from "../test/support/processes.ts";
+import { cpuSeconds } from "./machine.ts";
+import { buildWriteRequests } from "./write_requests.ts";
 
 const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def);
 const SERIES = arg("series", 100_000);
@@ -27,36 +28,7 @@ const PER_REQUEST = 2000;
 const IN_FLIGHT = 4;
 const root = join(import.meta.dir, "..");
 
-function buildRequests(): Uint8Array<ArrayBuffer>[] {
-  const out: Uint8Array<ArrayBuffer>[] = [];
-  const t0 = Math.floor(Date.now() / 60_000) * 60_000 - SAMPLES * 15_000;
-  const perReq = PER_REQUEST;
-  for (let i = 0; i < SAMPLES; i++) {
-    for (let s0 = 0; s0 < SERIES; s0 += perReq) {
-      const series = [];
-      for (let s = s0; s < Math.min(SERIES, s0 + perReq); s++) {
-        series.push({
-          labels: [
-            { name: "__name__", value: `bench_metric_${s % 100}` },
-            { name: "instance", value: `host-${Math.floor(s / 1000)}:9100` },
-            { name: "job", value: "node" },
-            { name: "series", value: String(s) },
-          ],
-          t: [t0 + i * 15_000],
-          v: [s + i * 0.5],
-        });
-      }
-      out.push(snappyEncode(encodeWriteV1(series)));
-    }
-  }
-  return out;
-}
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-}
 
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -179,7 +151,7 @@ const servers: { name: string; bin: string | null; make: () => Promise<Server> }
   },
 ];
 
-const requests = buildRequests();
+const requests = buildWriteRequests({ series: SERIES, samples: SAMPLES, perRequest: PER_REQUEST, t0: Math.floor(Date.now() / 60_000) * 60_000 - SAMPLES * 15_000, metricPrefix: "bench_metric" });
 const rows = [];
 const notes: string[] = [];
 for (const s of servers) {

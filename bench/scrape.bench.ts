@@ -22,7 +22,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { machineInfo, median } from "./machine.ts";
+import { cpuSeconds, machineInfo, median } from "./machine.ts";
 import { OpenMetricsParser, parseOpenMetrics, parseText, TextParser, type Labels } from "../src/model/index.ts";
 import { TargetSeries, type AppendSettings } from "../src/scrape/index.ts";
 import type { Appender, AppendResult } from "../src/tsdb/index.ts";
@@ -176,12 +176,6 @@ function parseBenchmarks(reps: number): ParseResult[] {
 }
 
 /** utime + stime of a process in seconds. */
-function cpuSeconds(pid: number, clockTicks: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // After "pid (comm) ", field 3 (state) is index 0, so utime (14) and stime (15) are at 11 and 12.
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-}
 
 function residentMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
