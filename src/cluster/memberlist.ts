@@ -372,10 +372,17 @@ export class Memberlist {
     } catch {
       return;
     }
+    const sock = this.udpOut ?? this.udp;
     try {
-      (this.udpOut ?? this.udp).send(packet, port, host);
-    } catch (err) {
-      this.logger.debug("Cluster UDP send failed", { addr, err });
+      sock.send(packet, port, host);
+    } catch {
+      // An ICMP error that an earlier packet drew (a stopped peer's closed port) is reported by the next
+      // send on the socket, which then did not go out, whoever it was for: send it once more.
+      try {
+        sock.send(packet, port, host);
+      } catch (err) {
+        this.logger.debug("Cluster UDP send failed", { addr, err });
+      }
     }
   }
 

@@ -276,6 +276,8 @@ class ClusterPeerImpl implements Cluster {
       onJoin: (n) => {
         this.metrics.joined.inc();
         this.failed.delete(n.name);
+        // A peer known only by its address (its initial join failed) is now this member: not failed any more.
+        for (const [k, f] of this.failed) if (f.name === f.addr && f.addr === n.addr) this.failed.delete(k);
         if (n.name !== this.name) this.logger.debug("Cluster peer joined", { peer: n.name, addr: n.addr });
         this.membershipChanged();
       },
