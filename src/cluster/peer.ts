@@ -100,6 +100,8 @@ export interface Cluster extends ClusterPeer {
   joinAddresses(addrs: string[]): Promise<number>;
   /** Members that failed and are being reconnected to. */
   failedPeers(): string[];
+  /** The last stable membership size the minority rule compares against. */
+  stableMembers(): number;
   /** Stops without announcing a leave (a crash, for tests). */
   stop(): Promise<void>;
 }
@@ -345,6 +347,10 @@ class ClusterPeerImpl implements Cluster {
 
   private settleInterval(): number {
     return this.opts.gossipIntervalMs * 10;
+  }
+
+  stableMembers(): number {
+    return this.stableSize;
   }
 
   numMembers(): number {

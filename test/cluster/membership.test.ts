@@ -178,7 +178,7 @@ describe("settling and the minority rule", () => {
     await pollUntil("three members", () => aliveNames(a).length === 3);
     // The view becomes the stable membership after 3 settle polls (600 ms).
     await a.peer.settle();
-    await Bun.sleep(700); // let the 3-member view be held for 3 settle polls
+    await pollUntil("the 3-member view to become the stable membership", () => a.peer.stableMembers() === 3);
     await b.peer.stop();
     await pollUntil("a to see b dead", () => stateOf(a, "b") === "dead", { deadlineMs: 8000 });
     expect(a.peer.inMinority()).toBe(false); // 2 of 3
@@ -190,7 +190,7 @@ describe("settling and the minority rule", () => {
     const p = await startNode({ peerName: "p" });
     const q = await startNode({ peerName: "q", peers: [p.peer.address] });
     await pollUntil("a pair", () => aliveNames(p).length === 2);
-    await Bun.sleep(700);
+    await pollUntil("the pair to become p's stable membership", () => p.peer.stableMembers() === 2);
     await q.peer.stop();
     await pollUntil("p to see q dead", () => stateOf(p, "q") === "dead", { deadlineMs: 8000 });
     expect(p.peer.inMinority()).toBe(false);

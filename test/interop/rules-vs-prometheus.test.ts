@@ -44,7 +44,7 @@ let prom: { proc: ReturnType<typeof Bun.spawn>; url: string } | undefined;
 let db: DB | undefined;
 let manager: RuleManager | undefined;
 let scraping = false;
-let scraper: Promise<void> | undefined;
+let stopScraping: (() => Promise<void>) | undefined;
 let value = 0;
 let ruleFile = "";
 
@@ -89,16 +89,20 @@ scrape_configs:
   db = await openDB({ dir: join(dir, "promts-data"), compactionIntervalMs: 0 });
   const opened = db;
   scraping = true;
-  scraper = (async () => {
-    while (scraping) {
-      const text = await (await fetch(`http://127.0.0.1:${exporter!.port}/metrics`)).text();
-      const v = Number(/interop_value\{service="api"\} (\S+)/.exec(text)![1]);
-      const app = opened.appender();
-      const ref = app.ref(labelsFromRecord({ __name__: "interop_value", instance: `127.0.0.1:${exporter!.port}`, job: "interop", service: "api" }));
-      app.appendBatch(new Uint32Array([ref]), new Float64Array([Date.now()]), new Float64Array([v]), 1);
-      await Bun.sleep(250);
-    }
-  })();
+  // A scrape every 250 ms, as a scrape loop would; one at a time.
+  let inFlight: Promise<void> = Promise.resolve();
+  const scrapeOnce = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${exporter!.port}/metrics`)).text();
+    const v = Number(/interop_value\{service="api"\} (\S+)/.exec(text)![1]);
+    const app = opened.appender();
+    const ref = app.ref(labelsFromRecord({ __name__: "interop_value", instance: `127.0.0.1:${exporter!.port}`, job: "interop", service: "api" }));
+    app.appendBatch(new Uint32Array([ref]), new Float64Array([Date.now()]), new Float64Array([v]), 1);
+  };
+  const timer = setInterval(() => { if (scraping) inFlight = inFlight.then(scrapeOnce); }, 250);
+  stopScraping = async () => {
+    clearInterval(timer);
+    await inFlight;
+  };
   manager = new RuleManager({ engine: new Engine(), queryable: (a, b) => opened.querier(a, b), appendable: () => opened.appender() });
   await manager.update([ruleFile], INTERVAL);
 }, 60_000);
@@ -111,7 +115,7 @@ async function moreEvaluations(n: number): Promise<void> {
 
 afterAll(async () => {
   scraping = false;
-  await scraper;
+  await stopScraping?.();
   await manager?.stop();
   prom?.proc.kill();
   await prom?.proc.exited;

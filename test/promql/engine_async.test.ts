@@ -6,6 +6,7 @@
  * sample limit gives Prometheus's error, and the querier covers exactly the
  * range the selectors read.
  */
+import { pollUntil } from "../support/wait.ts";
 import { beforeAll, describe, expect, test } from "bun:test";
 import { labelsFromRecord, type Matcher } from "../../src/model/index.ts";
 import {
@@ -204,7 +205,7 @@ describe("deadlines and cancellation", () => {
     const t = tracked();
     const abort = new AbortController();
     const pending = engine.rangeQuery(t.q, HEAVY, 0, 3 * HOUR, 60_000, { signal: abort.signal }).catch((e: unknown) => e);
-    await Bun.sleep(100);
+    await pollUntil("the query to be running (series selected)", () => t.selects.length > 0);
     const t0 = performance.now();
     abort.abort();
     const err = await pending;

@@ -156,7 +156,8 @@ describe("remote write queue", () => {
     const second = storage();
     await second.applyConfig(config());
     appendSrc(10, 1, 5_300_000);
-    await Bun.sleep(100);
+    const before = requests;
+    await waitUntil("the new queue to try and be refused", () => requests > before);
     expect(await dstSamples()).toBe(20);
     mode = "up";
     await waitUntil("every sample", async () => (await dstSamples()) === 100);
