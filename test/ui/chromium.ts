@@ -3,10 +3,13 @@
  * PATH) driven by playwright-core. Collects console errors and page errors
  * per page, and saves screenshots under test/ui/artifacts/ (gitignored).
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { afterAll, beforeAll } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { peerAvailable } from "../support/peers.ts";
+import type { Child } from "../support/processes.ts";
 
 export const ARTIFACTS = join(import.meta.dir, "artifacts");
 
@@ -63,4 +66,30 @@ export function seriesText(labels: Record<string, string>): string {
   const name = labels.__name__ ?? "";
   const rest = Object.keys(labels).filter((k) => k !== "__name__").sort().map((k) => `${k}=${JSON.stringify(labels[k])}`);
   return rest.length === 0 && name !== "" ? name : `${name}{${rest.join(", ")}}`;
+}
+
+/** What a browser test file shares: a temporary directory, the browser, and the children it started (stopped by PID after the file). */
+export interface BrowserSuite {
+  /** False when Chromium is missing (the tests return early; under PROMTS_REQUIRE_PEERS=1 beforeAll throws). */
+  ok: boolean;
+  dir: string;
+  browser: Browser | undefined;
+  started: Child[];
+}
+
+/** Registers beforeAll/afterAll for a browser test file: a temp dir named `prefix…`, one Chromium, cleanup. */
+export function browserSuite(prefix: string): BrowserSuite {
+  const suite: BrowserSuite = { ok: false, dir: "", browser: undefined, started: [] };
+  beforeAll(async () => {
+    suite.ok = browserAvailable();
+    if (!suite.ok) return;
+    suite.dir = mkdtempSync(join(tmpdir(), prefix));
+    suite.browser = await launch();
+  }, 60_000);
+  afterAll(async () => {
+    await suite.browser?.close();
+    for (const c of suite.started) await c.stop();
+    if (suite.dir !== "") rmSync(suite.dir, { recursive: true, force: true });
+  });
+  return suite;
 }

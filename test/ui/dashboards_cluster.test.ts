@@ -4,32 +4,14 @@
  * panels, in the UI of the other; deleting it on the second removes it from
  * the first. Skips loudly without Chromium (fails under PROMTS_REQUIRE_PEERS=1).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser } from "playwright-core";
-import { freePort, PROMTS_BINARY, spawnChild, waitForOK, waitUntil, type Child } from "../support/processes.ts";
-import { browserAvailable, launch, watchedPage } from "./chromium.ts";
+import { freePort, PROMTS_BINARY, spawnChild, waitForOK, waitUntil } from "../support/processes.ts";
+import { browserSuite, watchedPage } from "./chromium.ts";
 
 const TIMEOUT_MS = 90_000;
-let dir = "";
-let browser: Browser | undefined;
-let ok = false;
-const started: Child[] = [];
-
-beforeAll(async () => {
-  ok = browserAvailable();
-  if (!ok) return;
-  dir = mkdtempSync(join(tmpdir(), "promts-ui-dash-cluster-"));
-  browser = await launch();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  for (const c of started) await c.stop();
-  if (dir !== "") rmSync(dir, { recursive: true, force: true });
-});
+const suite = browserSuite("promts-ui-dash-cluster-");
 
 interface Node {
   name: string;
@@ -41,15 +23,15 @@ async function startNodes(): Promise<[Node, Node]> {
   const names = ["n1", "n2"];
   const web = names.map(() => freePort());
   const gossip = names.map(() => freePort());
-  writeFileSync(join(dir, "prometheus.yml"), "global:\n  scrape_interval: 15s\n");
+  writeFileSync(join(suite.dir, "prometheus.yml"), "global:\n  scrape_interval: 15s\n");
   const nodes = names.map((name, i) => {
     const child = spawnChild(`promts-${name}`, [
-      PROMTS_BINARY, `--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, `data-${name}`)}`,
+      PROMTS_BINARY, `--config.file=${join(suite.dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(suite.dir, `data-${name}`)}`,
       `--web.listen-address=127.0.0.1:${web[i]}`, `--cluster.listen-address=127.0.0.1:${gossip[i]}`, `--cluster.peer-name=${name}`,
       `--cluster.peer=127.0.0.1:${gossip[1 - i]}`, "--cluster.gossip-interval=100ms", "--cluster.pushpull-interval=1s",
       "--cluster.probe-interval=200ms", "--cluster.reconnect-interval=500ms",
     ]);
-    started.push(child);
+    suite.started.push(child);
     return { name, url: `http://127.0.0.1:${web[i]}`, child };
   });
   for (const n of nodes) await waitForOK(`${n.url}/-/ready`, n.child);
@@ -63,9 +45,9 @@ async function dashboardNames(url: string): Promise<string[]> {
 
 describe("dashboards on a cluster, in Chromium", () => {
   test("saved on one node, shown on the other; deleted there, gone from the first", async () => {
-    if (!ok) return;
+    if (!suite.ok) return;
     const [a, b] = await startNodes();
-    const w = await watchedPage(browser!);
+    const w = await watchedPage(suite.browser!);
     const page = w.page;
     await page.goto(`${a.url}/dashboards`);
     await page.fill("input[name=dashboard-name]", "shared");

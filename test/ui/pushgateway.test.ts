@@ -5,32 +5,14 @@
  * (a value with "/" goes base64-encoded in the path), which the API then
  * confirms. Skips loudly without Chromium (fails under PROMTS_REQUIRE_PEERS=1).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser } from "playwright-core";
-import { freePort, PROMTS_BINARY, spawnChild, waitForOK, waitUntil, type Child } from "../support/processes.ts";
-import { browserAvailable, launch, watchedPage } from "./chromium.ts";
+import { freePort, PROMTS_BINARY, spawnChild, waitForOK, waitUntil } from "../support/processes.ts";
+import { browserSuite, watchedPage } from "./chromium.ts";
 
 const TIMEOUT_MS = 90_000;
-let dir = "";
-let browser: Browser | undefined;
-let ok = false;
-const started: Child[] = [];
-
-beforeAll(async () => {
-  ok = browserAvailable();
-  if (!ok) return;
-  dir = mkdtempSync(join(tmpdir(), "promts-ui-pg-"));
-  browser = await launch();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  for (const c of started) await c.stop();
-  if (dir !== "") rmSync(dir, { recursive: true, force: true });
-});
+const suite = browserSuite("promts-ui-pg-");
 
 async function push(url: string, path: string, body: string): Promise<void> {
   const res = await fetch(`${url}${path}`, { method: "PUT", body });
@@ -48,7 +30,7 @@ async function exercise(pageURL: string, pushBase: string, apiURL: string, shot:
   await push(pushBase, "/metrics/job/batch/instance@base64/L3Zhci9ydW4", "batch_runs 7\n");
   expect((await groups(apiURL)).map((g) => g.instance).sort()).toEqual(["/var/run", "db1"]);
 
-  const w = await watchedPage(browser!);
+  const w = await watchedPage(suite.browser!);
   const page = w.page;
   await page.goto(pageURL);
   await page.waitForSelector(".pg-group", { timeout: 15_000 });
@@ -75,10 +57,10 @@ async function exercise(pageURL: string, pushBase: string, apiURL: string, shot:
 
 describe("Pushgateway page in Chromium", () => {
   test("promts pushgateway: groups listed, one deleted from the page", async () => {
-    if (!ok) return;
+    if (!suite.ok) return;
     const port = freePort();
     const child = spawnChild(`pushgateway:${port}`, [PROMTS_BINARY, "pushgateway", `--web.listen-address=127.0.0.1:${port}`]);
-    started.push(child);
+    suite.started.push(child);
     const url = `http://127.0.0.1:${port}`;
     await waitForOK(`${url}/-/ready`, child);
     // "/" leads to the page, as the Pushgateway's UI lives at its root.
@@ -88,12 +70,12 @@ describe("Pushgateway page in Chromium", () => {
   }, TIMEOUT_MS);
 
   test("server with --pushgateway.enable: the page under the server's UI", async () => {
-    if (!ok) return;
+    if (!suite.ok) return;
     const port = freePort();
-    writeFileSync(join(dir, "prometheus.yml"), "global:\n  scrape_interval: 15s\n");
-    const child = spawnChild(`promts:${port}`, [PROMTS_BINARY, `--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`,
+    writeFileSync(join(suite.dir, "prometheus.yml"), "global:\n  scrape_interval: 15s\n");
+    const child = spawnChild(`promts:${port}`, [PROMTS_BINARY, `--config.file=${join(suite.dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(suite.dir, "data")}`,
       `--web.listen-address=127.0.0.1:${port}`, "--pushgateway.enable"]);
-    started.push(child);
+    suite.started.push(child);
     const url = `http://127.0.0.1:${port}`;
     await waitForOK(`${url}/-/ready`, child);
     await exercise(`${url}/pushgateway`, url, `${url}/pushgateway/api/v1/metrics`, "pushgateway/server");
