@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, PROMTS_BINARY, spawnChild, waitForOK, waitUntil } from "../support/processes.ts";
+import { freePort, PROMTS_BINARY, spawnChild, waitForOK, waitUntil, type Child } from "../support/processes.ts";
 import { browserSuite, watchedPage } from "./chromium.ts";
 
 const TIMEOUT_MS = 90_000;
